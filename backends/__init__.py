@@ -1,0 +1,1 @@
+"""Backends: OpenQASM 3 emission, Qiskit simulation, resource estimation (import name qdsl.backends)."""

@@ -1,0 +1,1 @@
+"""The Lark grammar of the .qd language, shipped as package data (qdsl.grammar)."""
