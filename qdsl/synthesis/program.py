@@ -1,0 +1,53 @@
+r"""QuantumProgram: a synthesized linear-solver circuit and the readout contract of SPEC §4.
+
+The circuit (without final measurements; the emitter adds them) prepares, on the post-selected
+subspace, a state proportional to the solution Y of L·Y = B. `solution_map[j]` is the basis index k
+(k = Σ_b bit(system_qubits[b])·2^b) where entry j of Y lands; `readout` is the dict of SPEC §4
+(system_qubits, postselect, const_index, theta_index) that any decoder can use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class QuantumProgram:
+    """A QLSA circuit for one LinearSystem.
+
+    Attributes: `circuit` (qiskit.QuantumCircuit, one register, no measurements), `solver`
+    ("qsvt" | "hhl"), `system_qubits` (list of qubit indices, little-endian), `postselect`
+    ({qubit: value} for every other qubit), `solution_map` (np.ndarray: Y index → system basis
+    index), `linear_system` (the LinearSystem solved), `meta` (solver parameters: degree, κ′, α, ε,
+    clock bits, …, all JSON-serializable), `declared` (gate counts the synthesizer declares,
+    {gate: int}, checked against the circuit in tests).
+    """
+
+    circuit: object
+    solver: str
+    system_qubits: tuple[int, ...]
+    postselect: dict
+    solution_map: np.ndarray
+    linear_system: object
+    meta: dict = field(default_factory=dict)
+    declared: dict = field(default_factory=dict)
+
+    @property
+    def num_qubits(self) -> int:
+        return self.circuit.num_qubits
+
+    @property
+    def readout(self) -> dict:
+        """The readout section of the report (SPEC §4)."""
+        ls = self.linear_system
+        D = ls.block_dim
+        const_index = [int(self.solution_map[t * D + ls.const_index]) for t in range(ls.steps + 1)]
+        theta_index = [[int(self.solution_map[t * D + int(i)]) for i in ls.theta_index]
+                       for t in range(ls.steps + 1)]
+        return {
+            "system_qubits": [int(q) for q in self.system_qubits],
+            "postselect": {str(q): int(v) for q, v in sorted(self.postselect.items())},
+            "const_index": const_index,
+            "theta_index": theta_index,
+        }
