@@ -2,12 +2,13 @@ r"""HHL: phase estimation, eigenvalue inversion, uncomputation (Harrow, Hassidim
 
 For L·Y = B (SPEC §3) we build a Hermitian H on m qubits:
 
-* L Hermitian:      H = L (padded with the identity to 2^s),  m = s;
+* L Hermitian:      H = L_pad (`common.pad_system`: block-padded, identity on padded indices), m = s;
 * L not Hermitian:  H = [[0, L], [L†, 0]] (the Hermitian dilation), m = s + 1.  With
   b̃ = (B, 0) the solution of H·x = b̃ is x = (0, L⁻¹B): it lives in the half of the register
   where the **dilation qubit (the top system qubit, index s) is 1**.
 
-Circuit, one register ``q`` (little-endian):  q[0..s-1] solution qubits, q[s] dilation qubit (if
+Circuit, one register ``q`` (little-endian):  q[0..s-1] solution qubits (`common.layout_for`: block
+qubits, then time qubits; Y entry t·D + d at basis index t·D_pad + d), q[s] dilation qubit (if
 any), q[m..m+c-1] the clock (q[m] least significant), q[m+c] the flag.
 
     prep(b̃) · V† · H^{⊗c} · Π_k c-D_k · QFT† · R_y(invert) · QFT · Π_k c-D_k† · H^{⊗c} · V
@@ -44,6 +45,7 @@ import math
 import numpy as np
 
 from qdsl.diagnostics import CompileError, Diagnostic, SizeLimitError
+from qdsl.synthesis.common import layout_for, pad_system
 from qdsl.synthesis.program import QuantumProgram
 
 #: the gate set inside every block this module builds (all in OpenQASM 3's stdgates.inc)
@@ -141,25 +143,18 @@ def real_state_preparation(vec) -> "QuantumCircuit":
 # the spectral data
 # ---------------------------------------------------------------------------------------------
 
-def _hermitian_system(ls):
-    """(H, b̃, s, dilated): the padded Hermitian matrix, the normalized right-hand side."""
-    L = ls.matrix.toarray() if hasattr(ls.matrix, "toarray") else np.asarray(ls.matrix)
-    B = np.asarray(ls.rhs).reshape(-1)
-    N = L.shape[0]
-    s = max(1, math.ceil(math.log2(N)))
-    P = 2 ** s
-    Lp = np.eye(P, dtype=L.dtype)
-    Lp[:N, :N] = L
-    Bp = np.zeros(P, dtype=B.dtype)
-    Bp[:N] = B
+def _hermitian_system(ls, layout):
+    """(H, b̃, dilated): the padded Hermitian matrix (common.pad_system's padding) and right-hand
+    side (unnormalized)."""
+    Lp, Bp = pad_system(ls, layout)
+    Lp = Lp.toarray()
     hermitian = np.allclose(Lp, Lp.conj().T, atol=1e-12 * max(1.0, np.abs(Lp).max()))
     if hermitian:
-        H, b = Lp, Bp
-    else:
-        Z = np.zeros_like(Lp)
-        H = np.block([[Z, Lp], [Lp.conj().T, Z]])
-        b = np.concatenate([Bp, np.zeros_like(Bp)])
-    return H, b, s, not hermitian
+        return Lp, Bp, False
+    Z = np.zeros_like(Lp)
+    H = np.block([[Z, Lp], [Lp.conj().T, Z]])
+    b = np.concatenate([Bp, np.zeros_like(Bp)])
+    return H, b, True
 
 
 def _labels(lam, c):
@@ -209,8 +204,8 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     clock: clock bits (None: chosen from κ and eps, see `choose_clock`); eps: target relative
     accuracy of the eigenvalue inversion (textbook variant); variant: "spectral" | "textbook";
     max_qubits: refuse Hermitian registers larger than this (SizeLimitError E0502).
-    Post-selection: flag = 1, clock = 0, dilation qubit = 1.  Y entry j lands at basis index j of
-    the solution qubits q[0..s−1]."""
+    Post-selection: flag = 1, clock = 0, dilation qubit = 1.  Y entry t·D + d lands at basis index
+    t·D_pad + d of the solution qubits q[0..s−1] (`common.layout_for`)."""
     from qiskit import QuantumCircuit, QuantumRegister
     from qiskit.circuit.library import DiagonalGate, QFTGate
     from qiskit.synthesis import qs_decomposition
@@ -219,23 +214,21 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
         raise CompileError(Diagnostic("E0503", f"unknown HHL variant '{variant}'",
                                       help="use variant='spectral' or 'textbook'"))
     N = int(ls.dim)
-    s = max(1, math.ceil(math.log2(N)))
-    # a lower-bidiagonal history matrix is never Hermitian unless it is diagonal
-    m_guess = s if N == 1 else s + 1
-    if m_guess > max_qubits and not _is_hermitian_cheap(ls):
+    layout = layout_for(ls)
+    if layout.num_system_qubits == 0:  # a 1×1 system still needs one qubit
+        layout = layout_for(ls, min_time_blocks=2)
+    s = layout.num_system_qubits
+    m_guess = s if _is_hermitian_cheap(ls) else s + 1
+    if m_guess > max_qubits:
         raise SizeLimitError(Diagnostic(
             "E0502",
             f"HHL with dense Hamiltonian simulation needs a {m_guess}-qubit Hermitian register "
-            f"(system dimension {N}, padded to {2 ** s}, plus the dilation qubit); the limit is "
-            f"{max_qubits}",
+            f"(system dimension {N}, padded to {layout.padded_dim}"
+            f"{'' if m_guess == s else ', plus the dilation qubit'}); the limit is {max_qubits}",
             help="use solver qsvt (block-encoded, scales to large systems), or lower --steps / "
                  "--order"))
-    H, b, s, dilated = _hermitian_system(ls)
+    H, b, dilated = _hermitian_system(ls, layout)
     m = s + 1 if dilated else s
-    if m > max_qubits:
-        raise SizeLimitError(Diagnostic(
-            "E0502", f"HHL with dense Hamiltonian simulation needs {m} qubits; the limit is "
-                     f"{max_qubits}", help="use solver qsvt, or lower --steps / --order"))
     if not np.allclose(np.imag(b), 0) or not np.allclose(np.imag(H), 0):
         raise CompileError(Diagnostic("E0503", "HHL here supports real linear systems only"))
     H = np.real(H)
@@ -319,8 +312,8 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     postselect.update({j: 0 for j in clk})
     if dilated:
         postselect[s] = 1
-    system_qubits = tuple(range(s))
-    solution_map = np.arange(N, dtype=np.int64)
+    system_qubits = tuple(layout.system_qubits)
+    solution_map = layout.solution_map()
 
     declared = _count_flat(circ)
     meta = {
@@ -334,7 +327,8 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
         "dilation_qubit": int(s) if dilated else None,
         "solution_half": "dilation qubit = 1" if dilated else "whole register",
         "hermitian_qubits": int(m),
-        "padded_dim": int(2 ** s),
+        "padded_dim": int(layout.padded_dim),
+        "register_layout": layout.to_dict(),
         "kappa_hermitian": float(kappa_h),
         "lambda_min": amin,
         "lambda_max": amax,
