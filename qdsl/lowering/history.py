@@ -41,3 +41,218 @@ class LinearSystem:
     @property
     def dim(self) -> int:
         return self.num_blocks * self.block_dim
+
+    # -- the classical reference solve --------------------------------------------------------
+    def blocks(self, Y) -> np.ndarray:
+        """Y reshaped to (T+1+p, D): row t is the lifted state y_t."""
+        return np.asarray(Y).reshape(self.num_blocks, self.block_dim)
+
+    def transfer(self, t: int):
+        return self.transfers[t] if len(self.transfers) > 1 else self.transfers[0]
+
+    def solve(self, method: str = "forward") -> np.ndarray:
+        r"""Y with L·Y = B.
+
+        L is block lower-bidiagonal with identity diagonal blocks, so forward substitution
+        Y_0 = B_0, Y_t = B_t + M_{t−1} Y_{t−1} (idle: Y_t = B_t + Y_{t−1}) is exact and costs T
+        sparse products (`method="forward"`, default). `"spsolve"` factors the whole sparse L (a
+        cross-check), `"triangular"` uses scipy's sparse triangular solve (L is lower triangular).
+        """
+        if method == "forward":
+            B = self.blocks(self.rhs)
+            Y = np.empty_like(B, dtype=np.result_type(B.dtype, float))
+            Y[0] = B[0]
+            for t in range(1, self.num_blocks):
+                prev = Y[t - 1]
+                Y[t] = B[t] + (self.transfer(t - 1) @ prev if t <= self.steps else prev)
+            return Y.ravel()
+        if method == "spsolve":
+            from scipy.sparse.linalg import spsolve
+            return np.asarray(spsolve(self.matrix.tocsc(), self.rhs))
+        if method == "triangular":
+            from scipy.sparse.linalg import spsolve_triangular
+            return np.asarray(spsolve_triangular(self.matrix.tocsr(), self.rhs, lower=True))
+        raise ValueError(f"unknown method {method!r}")
+
+    def residual(self, Y) -> float:
+        """‖L·Y − B‖₂ / ‖B‖₂."""
+        return float(np.linalg.norm(self.matrix @ Y - self.rhs) / max(np.linalg.norm(self.rhs), 1e-300))
+
+    def decode(self, Y) -> np.ndarray:
+        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (SPEC §3 readout), shape (T+1, n)."""
+        Yb = self.blocks(Y)[: self.steps + 1]
+        ratio = Yb[:, self.theta_index] / Yb[:, [self.const_index]]
+        return self.expansion_point[None, :] + np.real(ratio)
+
+    def trajectory(self, method: str = "forward") -> np.ndarray:
+        return self.decode(self.solve(method))
+
+    @property
+    def sparsity(self) -> int:
+        """Max nonzeros per row or column of L."""
+        L = self.matrix
+        rows = int(np.diff(L.indptr).max()) if L.shape[0] else 0
+        cols = int(np.bincount(L.indices, minlength=L.shape[1]).max()) if L.nnz else 0
+        return max(rows, cols)
+
+    def verify(self) -> None:
+        """Shapes, identity diagonal blocks, B = |0⟩⊗y_0 with y_0[const] = 1, L·forward = B."""
+        D, K = self.block_dim, self.num_blocks
+        if self.matrix.shape != (K * D, K * D) or self.rhs.shape != (K * D,):
+            raise ValueError("L / B have the wrong shape")
+        if len(self.transfers) not in (1, self.steps) or any(M.shape != (D, D) for M in self.transfers):
+            raise ValueError("transfer matrices do not match the block size")
+        if self.rhs[self.const_index] != 1.0 or np.any(self.rhs[D:] != 0):
+            raise ValueError("B must be |0⟩⊗y_0 with a unit constant component")
+        if not np.allclose(self.matrix.diagonal(), 1.0):
+            raise ValueError("the diagonal blocks of L must be identities")
+        if self.dim <= 5_000_000 and self.residual(self.solve()) > 1e-9:
+            raise ValueError("forward substitution does not solve L·Y = B")
+
+    def dump(self, limit: int = 40) -> str:
+        lines = [f"LinearSystem steps={self.steps} idle={self.idle} block_dim={self.block_dim} "
+                 f"dim={self.dim} nnz={self.matrix.nnz} sparsity={self.sparsity} "
+                 f"kappa={self.kappa:.6g} ({self.kappa_method})",
+                 f"  const_index {self.const_index} theta_index {[int(i) for i in self.theta_index]}",
+                 f"  expansion_point {[round(float(v), 12) for v in self.expansion_point]}",
+                 f"  y0 {[round(float(v), 12) for v in self.rhs[: min(self.block_dim, limit)]]}"]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"dim": self.dim, "kappa": float(self.kappa), "kappa_method": self.kappa_method,
+                "sparsity": self.sparsity, "steps": self.steps, "idle": self.idle,
+                "block_dim": self.block_dim}
+
+
+def assemble_history(transfers, steps: int, idle: int = 0) -> sp.csr_matrix:
+    r"""L = Σ_t |t⟩⟨t|⊗I − Σ_{t=1..T}|t⟩⟨t−1|⊗M_{t−1} − Σ_{t=T+1..T+p}|t⟩⟨t−1|⊗I as canonical
+    CSR, built row block by row block: row i of block t holds −M_{t−1}[i, :] (columns of block
+    t−1) followed by the 1 on the diagonal, so sorted order comes for free."""
+    D = transfers[0].shape[0]
+    K = steps + 1 + idle
+    indptrs, indices, data = [np.zeros(1, dtype=np.int64)], [], []
+    nnz = 0
+    eye_ptr = np.arange(1, D + 1, dtype=np.int64)
+    for t in range(K):
+        if t == 0 or t > steps:
+            if t == 0:
+                ptr = eye_ptr
+                idx = t * D + np.arange(D, dtype=np.int64)
+                val = np.ones(D)
+            else:
+                ptr = 2 * eye_ptr
+                ar = np.arange(D, dtype=np.int64)
+                idx = np.stack([(t - 1) * D + ar, t * D + ar], axis=1).ravel()
+                val = np.tile([-1.0, 1.0], D)
+        else:
+            M = transfers[t - 1] if len(transfers) > 1 else transfers[0]
+            M = M.tocsr()
+            M.sum_duplicates()
+            rc = np.diff(M.indptr).astype(np.int64)
+            ptr = (M.indptr[1:].astype(np.int64) + np.arange(1, D + 1))
+            idx = np.empty(M.nnz + D, dtype=np.int64)
+            val = np.empty(M.nnz + D)
+            row_of = np.repeat(np.arange(D, dtype=np.int64), rc)
+            pos = np.arange(M.nnz, dtype=np.int64) + row_of
+            idx[pos] = (t - 1) * D + M.indices
+            val[pos] = -M.data
+            diag = ptr - 1
+            idx[diag] = t * D + np.arange(D)
+            val[diag] = 1.0
+        indptrs.append(nnz + ptr)
+        indices.append(idx)
+        data.append(val)
+        nnz += int(ptr[-1])
+    L = sp.csr_matrix((np.concatenate(data), np.concatenate(indices), np.concatenate(indptrs)),
+                      shape=(K * D, K * D))
+    return L
+
+
+def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_point=None,
+                   x0=None, y0=None, kappa: str = "auto") -> LinearSystem:
+    r"""The history-state system L·Y = B of a CarlemanSystem over T steps and p idle steps.
+
+    B = |0⟩⊗y_0 with y_0 = lift(u_0) (`x0` overrides u_0, `y0` the whole lifted vector); sgd
+    uses the per-step transfer matrices M_0..M_{T−1}. `kappa`: "auto" (exact dense SVD for
+    dim ≤ 2000, otherwise an estimate), "exact", "estimate" or "none".
+    """
+    transfers = tuple(car.matrices)
+    if steps is None:
+        steps = len(transfers) if len(transfers) > 1 else None
+        if steps is None:
+            raise ValueError("history_system needs the number of steps")
+    steps, idle = int(steps), int(idle)
+    if len(transfers) > 1:
+        if len(transfers) < steps:
+            raise ValueError(f"{len(transfers)} transfer matrices for {steps} steps")
+        transfers = transfers[:steps]
+    D = car.dim
+    if y0 is None:
+        y0 = car.lift(car.x0 if x0 is None else x0)
+    y0 = np.asarray(y0, dtype=float).ravel()
+    if y0.shape != (D,):
+        raise ValueError("y0 does not match the Carleman dimension")
+    K = steps + 1 + idle
+    B = np.zeros(K * D)
+    B[:D] = y0
+    L = assemble_history(transfers, steps, idle)
+    xs = car.expansion_point if expansion_point is None else np.asarray(expansion_point, float)
+    value, method = condition_number(L, transfers, steps, idle, kappa)
+    return LinearSystem(L, B, transfers, steps, idle, D, int(car.const_index),
+                        np.asarray(car.linear_index), np.asarray(xs, float), value, method)
+
+
+def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[float, str]:
+    r"""κ(L) = σ_max/σ_min: a dense SVD for small L; otherwise σ_max(L) by ARPACK on L, and
+    σ_max(L^{−1}) by ARPACK on the operator L^{−1} (forward substitution) and L^{−T} (backward
+    substitution Z_t = W_t + M_t^T Z_{t+1}) — both exact solves, so the estimate is accurate to
+    the eigensolver tolerance."""
+    dim = L.shape[0]
+    if how == "none":
+        return float("nan"), "skipped"
+    if how == "exact" or (how == "auto" and dim <= 2000):
+        s = np.linalg.svd(L.toarray(), compute_uv=False)
+        return float(s[0] / s[-1]), "exact"
+    from scipy.sparse.linalg import LinearOperator, svds
+    D = transfers[0].shape[0]
+    K = steps + 1 + idle
+    Ts = [transfers[t] if len(transfers) > 1 else transfers[0] for t in range(steps)]
+    TsT = [M.T.tocsr() for M in Ts]
+
+    def inv(b):
+        B = b.reshape(K, D)
+        Y = np.empty_like(B)
+        Y[0] = B[0]
+        for t in range(1, K):
+            Y[t] = B[t] + (Ts[t - 1] @ Y[t - 1] if t <= steps else Y[t - 1])
+        return Y.ravel()
+
+    def inv_t(b):
+        B = b.reshape(K, D)
+        Z = np.empty_like(B)
+        Z[K - 1] = B[K - 1]
+        for t in range(K - 2, -1, -1):
+            Z[t] = B[t] + (TsT[t] @ Z[t + 1] if t < steps else Z[t + 1])
+        return Z.ravel()
+
+    Linv = LinearOperator((dim, dim), matvec=lambda x: inv(np.ravel(x)),
+                          rmatvec=lambda x: inv_t(np.ravel(x)), dtype=float)
+    rng = np.random.default_rng(0)
+    v0 = rng.standard_normal(dim)
+    try:
+        smax = svds(L, k=1, return_singular_vectors=False, tol=1e-8, v0=v0)[0]
+        sinv = svds(Linv, k=1, return_singular_vectors=False, tol=1e-8, v0=v0)[0]
+    except Exception:  # ARPACK did not converge: fall back to plain power iterations
+        smax = _power_norm(lambda x: L @ x, lambda x: L.T @ x, v0)
+        sinv = _power_norm(inv, inv_t, v0)
+    return float(smax * sinv), "estimate"
+
+
+def _power_norm(f, ft, v, iters: int = 200) -> float:
+    v = v / np.linalg.norm(v)
+    s = 0.0
+    for _ in range(iters):
+        w = ft(f(v))
+        s = np.sqrt(np.linalg.norm(w))
+        v = w / np.linalg.norm(w)
+    return float(s)
