@@ -1,0 +1,82 @@
+"""Block-encoding of the history matrix (qdsl.synthesis.block_encoding) and real state preparation."""
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+from qiskit.quantum_info import Operator, Statevector
+
+from qdsl.synthesis.block_encoding import block_encoding, dilation, dyadic_cover
+from qdsl.synthesis.common import classical_solution, layout_for, linear_system_from_transfers, pad_system
+from qdsl.synthesis.state_prep import real_state_preparation
+
+
+def random_transfer(D, rng, contraction=0.85):
+    """A dissipative Carleman-like transfer: constant component fixed, contracting rest."""
+    M = np.zeros((D, D))
+    M[0, 0] = 1.0
+    X = rng.standard_normal((D - 1, D - 1))
+    M[1:, 1:] = contraction * X / np.linalg.norm(X, 2)
+    M[1:, 0] = 0.1 * rng.standard_normal(D - 1)
+    return M
+
+
+def make_system(D, T, idle, per_step, seed):
+    rng = np.random.default_rng(seed)
+    Ms = [random_transfer(D, rng) for _ in range(T)] if per_step else [random_transfer(D, rng)] * T
+    y0 = np.r_[1.0, 0.3 * rng.standard_normal(D - 1)]
+    return linear_system_from_transfers(Ms, y0, idle=idle)
+
+
+def test_dilation_is_unitary_with_top_block():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((4, 4))
+    A /= 1.3 * np.linalg.norm(A, 2)
+    U = dilation(A)
+    assert np.allclose(U @ U.T, np.eye(8), atol=1e-12)
+    assert np.allclose(U[:4, :4], A)
+
+
+def test_dyadic_cover_exact():
+    for steps in ([0, 1, 2, 3, 4, 5, 6], [3, 4, 5], [7], [1, 2, 5, 6, 7], []):
+        cover = dyadic_cover(steps, 3)
+        got = sorted(v + k for v, f in cover for k in range(1 << f))
+        assert got == sorted(steps)
+        assert all(v % (1 << f) == 0 for v, f in cover)
+
+
+@pytest.mark.parametrize("D,T,idle,per_step,seed", [
+    (3, 4, 1, False, 0),   # uniform M, idle step, D and blocks padded
+    (3, 3, 0, True, 1),    # sgd-like per-step M
+    (4, 3, 0, False, 2),   # num_blocks = 4: no time padding, the wrap-around must be cut
+    (2, 2, 2, True, 3),
+    (5, 6, 1, False, 4),
+])
+def test_flagged_block_equals_L_over_alpha(D, T, idle, per_step, seed):
+    ls = make_system(D, T, idle, per_step, seed)
+    qc, alpha, lay = block_encoding(ls)
+    assert set(qc.count_ops()) <= {"cx", "u"}
+    n_sys = lay.system.num_system_qubits
+    N = 1 << n_sys
+    U = Operator(qc).data
+    assert np.max(np.abs(U[:N, :N] - lay.matrix.toarray() / alpha)) <= 1e-10
+    # the encoded padded matrix is L on the real indices and reproduces the history solution
+    smap = lay.system.solution_map()
+    Lp, Bp = pad_system(ls, lay.system)
+    assert np.allclose(lay.matrix.toarray()[np.ix_(smap, smap)], ls.matrix.toarray())
+    Y = spla.spsolve(lay.matrix.tocsc(), Bp)
+    assert np.allclose(Y[smap], classical_solution(ls))
+    assert np.allclose(np.delete(Y, smap), 0)
+    assert alpha == pytest.approx(1 + lay.beta)
+
+
+def test_real_state_preparation():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4):
+        v = rng.standard_normal(1 << n)
+        qc = real_state_preparation(v, n)
+        assert set(qc.count_ops()) <= {"ry", "cx"}
+        assert np.allclose(Statevector(qc).data, v / np.linalg.norm(v), atol=1e-12)
+    sparse = np.zeros(8)
+    sparse[0], sparse[6] = 1.0, -0.4
+    qc = real_state_preparation(sparse, 3)
+    assert np.allclose(Statevector(qc).data, sparse / np.linalg.norm(sparse), atol=1e-12)
+    assert qc.count_ops().get("cx", 0) <= 6
