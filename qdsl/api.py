@@ -1,0 +1,239 @@
+"""The Python front door: `qdsl.compile(...)` and friends, thin over the stages.
+
+    SourceFile → ast.Module → CheckedModel → PolynomialSystem → CarlemanSystem → LinearSystem →
+    QuantumProgram → (OpenQASM 3 | SimulationResult | report)
+
+Every stage is computed lazily the first time it is asked for and then kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+from .diagnostics import CompileError, Diagnostic
+from .source import SourceFile
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the CLI flags and `compile(...)` keywords may override in the file."""
+    model: str | None = None
+    order: int | None = None
+    basis: str | None = None
+    steps: int | None = None
+    solver: str | None = None
+    eps: float | None = None
+    clock: int | None = None
+    idle: int | None = None
+    values: tuple = ()          # (name, value) pairs from --set
+    gate_basis: str = "native"  # native | clifford+t
+
+
+def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
+    """A SourceFile from a path or from text; unreadable paths become E0207 diagnostics."""
+    if source is not None:
+        return SourceFile(name or "<source>", source, Path.cwd())
+    p = Path(path)
+    if not p.exists():
+        raise CompileError(Diagnostic("E0207", f"no such file: {path}", file=str(path),
+                                      help="check the path (it is relative to the working directory)"))
+    if p.is_dir():
+        raise CompileError(Diagnostic("E0207", f"{path} is a directory, not a .qd file", file=str(path)))
+    try:
+        return SourceFile.from_path(p)
+    except OSError as exc:
+        raise CompileError(Diagnostic("E0207", f"cannot read {path}: {exc.strerror}", file=str(path)))
+
+
+class Compilation:
+    """One model of one source file, carried through the stages on demand (SPEC §5)."""
+
+    def __init__(self, source: SourceFile, options: Options = Options()):
+        self.source = source
+        self.options = options
+
+    # -- front end -----------------------------------------------------------------------------
+    @cached_property
+    def module(self):
+        from .syntax.parser import parse
+        return parse(self.source)
+
+    @cached_property
+    def model(self):
+        """The CheckedModel (names, shapes, statements verified)."""
+        from .semantics.model import check_model, select_model
+        decl = select_model(self.module, self.source, self.options.model)
+        return check_model(decl, self.source)
+
+    @property
+    def values(self) -> dict:
+        vals = dict(self.options.values)
+        m = self.model
+        for name in vals:
+            if name not in m.symbols:
+                from .diagnostics import did_you_mean
+                what = "a constant with a fixed value" if name in m.consts else "not a symbolic constant"
+                raise CompileError(Diagnostic("E0215", f"--set {name}: `{name}` is {what} of model `{m.name}`",
+                                              file=self.source.name,
+                                              help=did_you_mean(name, m.symbols) or
+                                              (f"the symbolic constants are {', '.join(m.symbols)}" if m.symbols
+                                               else "the model declares no `const NAME in (LO, HI)`")))
+        return vals
+
+    def _require_values(self):
+        missing = [s for s in self.model.symbols if s not in self.values]
+        if missing:
+            info = self.model.symbols[missing[0]]
+            raise CompileError(Diagnostic(
+                "E0215", f"the symbolic constant `{missing[0]}` needs a value to {'compile' if True else ''}",
+                info.span, help=f"pass --set {missing[0]}=VALUE with VALUE in {info.describe()} "
+                                f"(`qdsl check` tells which values keep training dissipative)"))
+
+    @cached_property
+    def system(self):
+        """The PolynomialSystem (symbolic constants must have values; see `certificate`)."""
+        self._require_values()
+        from .semantics.derive import derive
+        return derive(self.model, self.values, steps=self.options.steps)
+
+    @cached_property
+    def certificate(self):
+        """The certificate of SPEC §3 (symbolic constants without values are solved for)."""
+        from .semantics.certificate import certify
+        from .semantics.derive import derive
+        vals = self.values
+        open_syms = {k: v for k, v in self.model.symbols.items() if k not in vals}
+        mid = {k: _midpoint(v) for k, v in open_syms.items()}
+        system = derive(self.model, {**vals, **mid}, steps=self.options.steps) if open_syms else self.system
+        if open_syms:
+            system.meta["evaluated_at"] = mid
+        return certify(system, self.model, values=vals, carleman_order=self.order, basis=self.basis,
+                       steps=self.options.steps)
+
+    # -- lowering --------------------------------------------------------------------------------
+    @property
+    def order(self) -> int:
+        return self.options.order or self.model.carleman_order
+
+    @property
+    def basis(self) -> str:
+        return self.options.basis or self.model.basis
+
+    @cached_property
+    def carleman(self):
+        """The CarlemanSystem (transfer matrix with the constant component first)."""
+        from .lowering.carleman import carleman
+        return carleman(self.system, self.order, self.basis)
+
+    @property
+    def idle(self) -> int:
+        if self.options.idle is not None:
+            return self.options.idle
+        return int(self._solver_arg("idle", 0))
+
+    @cached_property
+    def linear_system(self):
+        """The history-state LinearSystem L·Y = B."""
+        from .lowering.history import history_system
+        return history_system(self.carleman, self.system.dynamics.steps, self.idle)
+
+    # -- synthesis -------------------------------------------------------------------------------
+    @property
+    def solver(self) -> str:
+        if self.options.solver:
+            return self.options.solver
+        s = self.model.solver
+        return s.kind if s is not None else "qsvt"
+
+    def _solver_arg(self, name, default=None):
+        s = self.model.solver
+        if s is None:
+            return default
+        for a in s.args:
+            if a.name == name:
+                from .semantics.derive import ConstEvaluator
+                return ConstEvaluator(self.model.consts, self.model.data, self.values).eval(a.value)
+        return default
+
+    @cached_property
+    def program(self):
+        """The QuantumProgram (circuit + readout) of the chosen solver."""
+        solver = self.solver
+        if solver == "classical":
+            raise CompileError(Diagnostic("E0501", "the model's solver is `classical`: there is no circuit",
+                                          self.model.solver.span if self.model.solver else None,
+                                          help="compile with --solver qsvt or --solver hhl"))
+        if solver == "hhl":
+            from .synthesis.hhl import synthesize_hhl
+            clock = self.options.clock or self._solver_arg("clock")
+            kw = {}
+            eps = self.options.eps or self._solver_arg("eps")
+            if eps is not None:
+                kw["eps"] = float(eps)
+            return synthesize_hhl(self.linear_system, clock=int(clock) if clock else None, **kw)
+        if solver == "qsvt":
+            from .synthesis.qsvt import synthesize_qsvt
+            eps = self.options.eps or self._solver_arg("eps")
+            kw = {"eps": float(eps)} if eps is not None else {}
+            return synthesize_qsvt(self.linear_system, **kw)
+        raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
+                                      help="use qsvt, hhl or classical"))
+
+    @property
+    def circuit(self):
+        """The qiskit.QuantumCircuit (no measurements)."""
+        return self.program.circuit
+
+    @cached_property
+    def emitted(self):
+        from .backends.qasm3 import emit_with_info
+        return emit_with_info(self.program, basis=self.options.gate_basis)
+
+    @property
+    def qasm(self) -> str:
+        """OpenQASM 3 text (one `qubit[n] q;`, final measurements, deterministic)."""
+        return self.emitted.text
+
+    @cached_property
+    def report(self) -> dict:
+        """The report of SPEC §4."""
+        from .report import build_report
+        return build_report(self)
+
+    def run(self, backend: str = "statevector", shots: int | None = None, seed: int | None = None,
+            from_qasm: bool = True):
+        """Simulate the compiled circuit (by default: the emitted OpenQASM 3, loaded back), decode
+        θ_t by the readout contract and compare with classical training."""
+        from .run import run_compilation
+        return run_compilation(self, backend=backend, shots=shots, seed=seed, from_qasm=from_qasm)
+
+    def simulate(self, orders=None):
+        """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""
+        from .lowering.simulate import simulate
+        return simulate(self.system, self.order, self.basis, idle=self.idle)
+
+
+def _midpoint(info) -> float:
+    return 0.5 * (info.lo + info.hi)
+
+
+def compile(path=None, *, source: str | None = None, name: str | None = None, model: str | None = None,
+            order: int | None = None, basis: str | None = None, steps: int | None = None,
+            solver: str | None = None, eps: float | None = None, clock: int | None = None,
+            idle: int | None = None, values: dict | None = None, gate_basis: str = "native") -> Compilation:
+    """Compile a `.qd` file (a path) or source text (`source=...`).
+
+    The returned Compilation exposes the stages lazily: `.system`, `.certificate`, `.carleman`,
+    `.linear_system`, `.circuit`, `.qasm`, `.report`, `.run(...)`. Keyword arguments override the
+    file (`order` the Carleman order, `steps` T, `values` the symbolic constants, …). The front end
+    runs immediately, so syntax and name errors raise `CompileError` here."""
+    if (path is None) == (source is None):
+        raise TypeError("give exactly one of path or source=")
+    src = load_source(path, source, name)
+    opts = Options(model=model, order=order, basis=basis, steps=steps, solver=solver, eps=eps,
+                   clock=clock, idle=idle, values=tuple(sorted((values or {}).items())),
+                   gate_basis=gate_basis)
+    c = Compilation(src, opts)
+    c.model  # noqa: B018 — parse and check now
+    return c

@@ -1,0 +1,480 @@
+r"""The derivation: CheckedModel → PolynomialSystem (SPEC §3).
+
+Expressions are evaluated straight from the AST into sparse polynomials in u = θ − θ* (see
+`poly.py`), truncated at total degree d+1 for a loss (so that the update has degree d) when the
+model says `expand order d`. Non-polynomial pieces (elementary functions, division by a
+non-constant, non-integer powers) are replaced by their Taylor series about the value of their
+argument at u = 0, with coefficients from SymPy's derivatives — exact to the truncation degree
+because the argument's non-constant part has no constant term. Then, for a loss,
+
+    F_ℓ = −(η/ℓ!)·∇^{ℓ+1}L(θ*)      (arXiv:2303.03428 Eq. 3; η = 1 for flow)
+
+assembled as the symmetric flattened tensor: a monomial c·u^α of degree ℓ in ∂L/∂u_i puts
+−η·c·α!/ℓ! at every distinct ordering of α (ℓ!/α! of them, so they sum to −η·c).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..diagnostics import CompileError, Diagnostic
+from ..syntax import ast
+from . import poly as P
+from .model import CheckedModel
+from .system import Dynamics, PolynomialSystem
+
+
+class EvalError(Exception):
+    """An error found while evaluating an expression; carries what a Diagnostic needs."""
+
+    def __init__(self, code, message, span=None, help=None):
+        super().__init__(message)
+        self.code, self.message, self.span, self.help = code, message, span, help
+
+
+def _num(text_value: float):
+    """A literal as an exact rational (0.1 → 1/10): the literal's decimal text is exact."""
+    v = float(text_value)
+    if not math.isfinite(v):
+        return v
+    return Fraction(repr(v)) if abs(v) < 1e300 else v
+
+
+class ConstEvaluator:
+    """Evaluates constant expressions (numbers, consts, symbolic-constant values, data entries,
+    range variables) to Fraction/float. Used for shapes, indices, ranges and arguments."""
+
+    def __init__(self, consts: dict, data: dict, values: dict | None = None, symbols=()):
+        self.consts, self.data = consts, data
+        self.values = values or {}
+        self.symbols = set(symbols)
+        self._cache: dict = {}
+        self._active: set = set()
+
+    def eval(self, e, scope: dict | None = None):
+        scope = scope or {}
+        if isinstance(e, ast.Number):
+            return _num(e.value)
+        if isinstance(e, ast.Name):
+            if e.id in scope:
+                return scope[e.id]
+            if e.id in self.values:
+                return self.values[e.id]
+            if e.id in self.symbols:
+                raise EvalError("E0215", f"the symbolic constant `{e.id}` has no value here", e.span,
+                                help=f"pass a value with --set {e.id}=VALUE")
+            if e.id in self.consts:
+                if e.id in self._active:
+                    raise EvalError("E0216", f"constant `{e.id}` is defined in terms of itself", e.span)
+                if e.id not in self._cache:
+                    self._active.add(e.id)
+                    try:
+                        self._cache[e.id] = self.eval(self.consts[e.id])
+                    finally:
+                        self._active.discard(e.id)
+                return self._cache[e.id]
+            if e.id in self.data:
+                arr = self.data[e.id]
+                if arr.shape == ():
+                    return arr[()]
+                raise EvalError("E0204", f"`{e.id}` is an array; index it", e.span)
+            raise EvalError("E0203", f"unknown name `{e.id}` in a constant expression", e.span,
+                            help="a constant expression may use numbers, consts and data entries")
+        if isinstance(e, ast.Index):
+            if e.base.id not in self.data:
+                raise EvalError("E0204", f"`{e.base.id}` is not a data array; a constant expression "
+                                         f"cannot index it", e.span)
+            arr = self.data[e.base.id]
+            idx = tuple(self.index(ix, scope) for ix in e.indices)
+            check_bounds(e, idx, arr.shape, scope)
+            return arr[idx]
+        if isinstance(e, ast.Unary):
+            v = self.eval(e.operand, scope)
+            return -v if e.op == "-" else v
+        if isinstance(e, ast.BinOp):
+            a, b = self.eval(e.left, scope), self.eval(e.right, scope)
+            return arith(e, a, b)
+        if isinstance(e, ast.Call):
+            if len(e.args) != 1 or e.func not in P.SMOOTH_FUNCTIONS:
+                raise EvalError("E0208", f"`{e.func}` cannot be used here", e.span)
+            v = self.eval(e.args[0], scope)
+            if not P.domain_ok(e.func, float(v)) and not (e.func == "sqrt" and v == 0):
+                raise EvalError("E0220", f"{e.func}({float(v):g}) is undefined", e.span)
+            return P.evaluate_function(e.func, v)
+        if isinstance(e, ast.Reduce):
+            lo, hi = self.index(e.lo, scope), self.index(e.hi, scope)
+            total = 0
+            for k in range(lo, hi):
+                total = total + self.eval(e.body, {**scope, e.var: k})
+            if e.kind == "mean":
+                if hi <= lo:
+                    raise EvalError("E0216", f"mean over the empty range {lo}..{hi}", e.span)
+                total = total / (hi - lo) if isinstance(total, float) else Fraction(total) / (hi - lo)
+            return total
+        raise EvalError("E0200", "not a constant expression", getattr(e, "span", None))
+
+    def index(self, e, scope) -> int:
+        v = self.eval(e, scope)
+        fv = float(v)
+        if not fv.is_integer():
+            raise EvalError("E0216", f"index or range bound must be an integer, not {fv:g}",
+                            getattr(e, "span", None), help="indices and ranges are integers")
+        return int(fv)
+
+
+def arith(e: ast.BinOp, a, b):
+    if e.op == "+":
+        return a + b
+    if e.op == "-":
+        return a - b
+    if e.op == "*":
+        return a * b
+    if e.op == "/":
+        if b == 0:
+            raise EvalError("E0220", "division by zero", e.span)
+        return a / b
+    if e.op == "^":
+        if a == 0 and b < 0:
+            raise EvalError("E0220", "zero to a negative power", e.span)
+        if a < 0 and not float(b).is_integer():
+            raise EvalError("E0220", f"negative base to the non-integer power {float(b):g}", e.span)
+        if isinstance(a, Fraction) and float(b).is_integer() and abs(b) <= 64:
+            return a ** int(b)
+        return float(a) ** float(b)
+    raise EvalError("E0200", f"unknown operator {e.op}", e.span)
+
+
+def check_bounds(e: ast.Index, idx, shape, scope):
+    for d, (i, s) in enumerate(zip(idx, shape)):
+        if not 0 <= i < s:
+            where = ", ".join(f"{k} = {v}" for k, v in scope.items())
+            raise EvalError("E0205", f"index {i} is out of range for `{e.base.id}` of shape {list(shape)}"
+                                     + (f" (when {where})" if where else ""),
+                            e.indices[d].span or e.span,
+                            help=f"valid indices of dimension {d} are 0..{s - 1}; check the range bounds "
+                                 f"(ranges a..b are half-open)")
+
+
+class PolyEvaluator:
+    """Evaluates an expression of the parameters into a truncated sparse polynomial in u."""
+
+    def __init__(self, model: CheckedModel, consts: ConstEvaluator, point: np.ndarray,
+                 cap: int | None, batch: dict | None = None):
+        self.m, self.c, self.point, self.cap = model, consts, point, cap
+        self.params = {p.name: p for p in model.params}
+        self.batch = batch or {}
+        self.errors: dict = {}
+        self.approximate = False
+
+    def fail(self, err: EvalError):
+        key = (err.code, err.span.start if err.span else None, err.message)
+        self.errors.setdefault(key, Diagnostic(err.code, err.message, err.span, err.help))
+        return {}
+
+    def eval(self, e, scope: dict) -> P.Poly:
+        try:
+            return self._eval(e, scope)
+        except EvalError as err:
+            return self.fail(err)
+
+    def _var(self, k: int) -> P.Poly:
+        x = self.point[k]
+        return P.var(k, x if x != 0 else 0)
+
+    def _eval(self, e, scope):
+        if isinstance(e, ast.Name) and e.id in self.params:
+            return self._var(self.params[e.id].offset)
+        if isinstance(e, ast.Index) and e.base.id in self.params:
+            p = self.params[e.base.id]
+            idx = tuple(self.c.index(ix, scope) for ix in e.indices)
+            check_bounds(e, idx, p.shape, scope)
+            return self._var(p.offset + int(np.ravel_multi_index(idx, p.shape)))
+        if isinstance(e, (ast.Number, ast.Name, ast.Index)):
+            return P.const(self.c.eval(e, scope))
+        if isinstance(e, ast.Unary):
+            v = self.eval(e.operand, scope)
+            return P.neg(v) if e.op == "-" else v
+        if isinstance(e, ast.BinOp):
+            return self.binop(e, scope)
+        if isinstance(e, ast.Call):
+            return self.call(e, scope)
+        if isinstance(e, ast.Reduce):
+            return self.reduce(e, scope)
+        raise EvalError("E0200", f"unexpected expression {type(e).__name__}", getattr(e, "span", None))
+
+    def mul(self, a, b):
+        if self.cap is not None and P.degree(a) + P.degree(b) > self.cap:
+            self.approximate = True
+        return P.mul(a, b, self.cap)
+
+    def binop(self, e: ast.BinOp, scope):
+        a = self.eval(e.left, scope)
+        b = self.eval(e.right, scope)
+        if e.op == "+":
+            return P.add(a, b)
+        if e.op == "-":
+            return P.add(a, P.neg(b))
+        if e.op == "*":
+            return self.mul(a, b)
+        if e.op == "/":
+            if P.is_const(b):
+                bv = P.const_value(b)
+                if bv == 0:
+                    raise EvalError("E0220", "division by zero", e.right.span or e.span)
+                return P.scale(a, 1 / bv if isinstance(bv, float) else Fraction(1) / bv)
+            inv = self.series(e, b, lambda c0, K: [(-1) ** k / c0 ** (k + 1) for k in range(K + 1)],
+                              "1/x", zero_ok=False)
+            return self.mul(a, inv)
+        if e.op == "^":
+            if not P.is_const(b):
+                raise EvalError("E0210", "an exponent must not depend on the parameters", e.right.span or e.span,
+                                help="rewrite a^x as exp(x*log(a)) and add `expand order d`")
+            ev = P.const_value(b)
+            if P.is_const(a):
+                return P.const(arith(e, P.const_value(a), ev))
+            fe = float(ev)
+            if fe.is_integer() and fe >= 0:
+                if self.cap is not None and P.degree(a) * fe > self.cap:
+                    self.approximate = True
+                return P.power(a, int(fe), self.cap)
+
+            def coeffs(c0, K):
+                out, c = [], 1.0
+                for k in range(K + 1):
+                    out.append(c * float(c0) ** (fe - k))
+                    c *= (fe - k) / (k + 1)
+                return out
+            return self.series(e, a, coeffs, f"x^{fe:g}", zero_ok=False, positive=not fe.is_integer())
+        raise EvalError("E0200", f"unknown operator {e.op}", e.span)
+
+    def series(self, e, arg: P.Poly, coeff_fn, what: str, zero_ok=True, positive=False):
+        if self.cap is None:
+            raise EvalError("E0210", f"`{_expr_text(e)}` is not a polynomial in the parameters", e.span,
+                            help="add `expand order d` (e.g. `expand order 2 about init`) to Taylor-expand it")
+        c0 = P.const_value(arg)
+        if (not zero_ok and c0 == 0) or (positive and c0 <= 0):
+            raise EvalError("E0220", f"cannot expand {what} about {float(c0):g}: the expansion point is "
+                                     f"outside its domain", e.span,
+                            help="expand about another point: `expand order d about [..]`")
+        self.approximate = True
+        return P.compose_series(coeff_fn(c0, self.cap), arg, self.cap)
+
+    def call(self, e: ast.Call, scope):
+        arg = self.eval(e.args[0], scope)
+        if P.is_const(arg):
+            v = P.const_value(arg)
+            if not P.domain_ok(e.func, float(v)) and not (e.func == "sqrt" and v == 0):
+                raise EvalError("E0220", f"{e.func}({float(v):g}) is undefined", e.span)
+            return P.const(P.evaluate_function(e.func, v))
+        c0 = float(P.const_value(arg))
+        if self.cap is not None and not P.domain_ok(e.func, c0):
+            raise EvalError("E0220", f"cannot expand {e.func} about {c0:g}: outside its domain", e.span,
+                            help="expand about another point: `expand order d about [..]`")
+        return self.series(e, arg, lambda c, K: P.taylor_coefficients(e.func, float(c), K), e.func)
+
+    def reduce(self, e: ast.Reduce, scope):
+        lo, hi = self.c.index(e.lo, scope), self.c.index(e.hi, scope)
+        ks = self.batch.get(id(e))
+        if ks is None:
+            ks = range(lo, hi)
+        acc: dict = {}
+        for k in ks:
+            P.accumulate(acc, self.eval(e.body, {**scope, e.var: int(k)}))
+        out = P.clean(acc)
+        if e.kind == "mean":
+            count = len(ks)
+            if count <= 0:
+                raise EvalError("E0216", f"mean over the empty range {lo}..{hi}", e.span,
+                                help="a range a..b holds a, a+1, …, b−1; make b > a")
+            out = P.scale(out, Fraction(1, count))
+        return out
+
+
+def _expr_text(e) -> str:
+    try:
+        return e.span.text() if e.span is not None else e.__class__.__name__
+    except Exception:
+        return e.__class__.__name__
+
+
+# ----------------------------------------------------------------------------- the derivation
+
+@dataclass(frozen=True)
+class DeriveOptions:
+    """`values`: numbers for symbolic constants (from --set); `steps`: override T."""
+    values: tuple = ()
+    steps: int | None = None
+
+
+def derive(model: CheckedModel, values: dict | None = None, steps: int | None = None) -> PolynomialSystem:
+    """The polynomial system of a checked model, with symbolic constants set to `values`."""
+    values = dict(values or {})
+    for name, v in values.items():
+        info = model.symbols.get(name)
+        if info is not None and not info.contains(v):
+            raise CompileError(Diagnostic("E0215", f"--set {name}={v:g} is outside its domain {info.describe()}",
+                                          info.span, help=f"choose a value in {info.describe()}"))
+    consts = ConstEvaluator(model.consts, model.data, values, model.symbols)
+    errors: dict = {}
+
+    def const_arg(name, default=None):
+        a = model.evolve_arg(name)
+        if a is None:
+            return default
+        try:
+            return consts.eval(a.value)
+        except EvalError as err:
+            errors.setdefault(err.code + err.message, Diagnostic(err.code, err.message, err.span, err.help))
+            return default
+
+    kind = model.evolve.kind
+    theta0 = np.array([float(v) for p in model.params for v in p.init], dtype=float)
+    n = theta0.size
+    exp = model.expand
+    if exp is None or exp.about is None:
+        point = np.zeros(n)
+    elif exp.about == "init":
+        point = theta0.copy()
+    else:
+        point = np.array([float(consts.eval(x)) if not isinstance(x, ast.ArrayLit) else 0.0
+                          for x in _flat_literal(exp.about)], dtype=float)
+    exact_point = [Fraction(repr(float(x))) if x != 0 else 0 for x in point]
+
+    if kind == "flow":
+        time, dt = const_arg("time", 1.0), const_arg("dt", 0.1)
+        T = round(float(time) / float(dt)) if dt else 0
+        if dt and not math.isclose(T * float(dt), float(time), rel_tol=1e-9, abs_tol=1e-12):
+            a = model.evolve_arg("dt")
+            errors["E0211dt"] = Diagnostic("E0211", f"time = {float(time):g} is not a whole number of "
+                                                    f"steps dt = {float(dt):g}", a.span if a else model.evolve.span,
+                                           help=f"choose dt dividing time, e.g. dt = {float(time) / max(T, 1):g}")
+        lr = Fraction(1)
+        dyn = Dynamics("flow", int(steps or T), dt=float(dt), time=float(dt) * int(steps or T))
+    else:
+        lr = const_arg("lr", Fraction(1, 10))
+        T = int(const_arg("steps", 1))
+        batch = const_arg("batch")
+        seed = const_arg("seed", 0)
+        dyn = Dynamics(kind, int(steps or T), lr=float(lr), batch=int(batch) if batch is not None else None,
+                       seed=int(seed) if kind == "sgd" else None)
+    if errors:
+        raise CompileError(list(errors.values()))
+
+    cap = None
+    if exp is not None:
+        cap = exp.order + (1 if model.loss is not None else 0)
+
+    def evaluate(batch_map=None):
+        ev = PolyEvaluator(model, consts, np.array(exact_point, dtype=object), cap, batch_map)
+        if model.loss is not None:
+            L = ev.eval(model.loss, {})
+            rhs = [P.scale(g, -lr) for g in P.gradient(L, n)]
+        else:
+            rhs = [None] * n
+            for entries, var, expr, _ in model.rates:
+                for j, k in enumerate(entries):
+                    scope = {var: j} if var else {}
+                    rhs[k] = ev.eval(expr, scope)
+        if ev.errors:
+            raise CompileError(list(ev.errors.values()))
+        return rhs, ev.approximate
+
+    rhs, approx = evaluate()
+    F = assemble(rhs, n)
+    step_F = None
+    if kind == "sgd":
+        step_F = tuple(assemble(evaluate(b)[0], n, len(F) - 1) for b in sgd_batches(model, consts, dyn))
+        q = max(len(f) for f in step_F + (F,)) - 1
+        F = _pad(F, n, q)
+        step_F = tuple(_pad(f, n, q) for f in step_F)
+    names = tuple(model.names)
+    x0 = theta0 - point
+    system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
+                              step_F=step_F, exact=not approx, model=model.name,
+                              meta={"lr_exact": lr, "polynomial_rhs": rhs})
+    system.verify()
+    return system
+
+
+def _flat_literal(lit):
+    for e in lit.elements:
+        if isinstance(e, ast.ArrayLit):
+            yield from _flat_literal(e)
+        else:
+            yield e
+
+
+def assemble(rhs: list, n: int, min_degree: int = 1) -> tuple:
+    r"""F_0..F_q from the polynomial right-hand sides: the degree-ℓ monomial c·u^α of row i goes to
+    every distinct ordering of α with c·α!/ℓ! (the symmetric flattened tensor)."""
+    q = max([min_degree] + [P.degree(r) for r in rhs])
+    rows = [[] for _ in range(q + 1)]
+    cols = [[] for _ in range(q + 1)]
+    vals = [[] for _ in range(q + 1)]
+    fact = [math.factorial(l) for l in range(q + 1)]
+    for i, r in enumerate(rhs):
+        for m, c in r.items():
+            l = len(m)
+            if l == 0:
+                rows[0].append(i); cols[0].append(0); vals[0].append(float(c))
+                continue
+            orderings = set(itertools.permutations(m)) if len(set(m)) > 1 else {m}
+            w = float(c) / len(orderings)  # = c·α!/ℓ!
+            for o in orderings:
+                k = 0
+                for a in o:
+                    k = k * n + a
+                rows[l].append(i); cols[l].append(k); vals[l].append(w)
+    F = []
+    for l in range(q + 1):
+        shape = (n, n ** l)
+        F.append(sp.csr_matrix((np.array(vals[l], float), (np.array(rows[l], np.int64),
+                                                            np.array(cols[l], np.int64))), shape=shape))
+    return tuple(F)
+
+
+def _pad(F, n, q):
+    F = list(F)
+    while len(F) < q + 1:
+        F.append(sp.csr_matrix((n, n ** len(F))))
+    return tuple(F)
+
+
+def sgd_batches(model: CheckedModel, consts: ConstEvaluator, dyn: Dynamics):
+    r"""The minibatch of every step: the outermost `mean(k in a..b: ...)` nodes of the loss are
+    the data term; step t draws `batch` distinct samples of a..b with numpy's
+    default_rng(seed) (a fresh draw per step, without replacement within a step)."""
+    means = _outer_means(model.loss)
+    ranges = {(consts.index(m.lo, {}), consts.index(m.hi, {})) for m in means}
+    if len(ranges) != 1:
+        raise CompileError(Diagnostic("E0218", "the loss's mean(...) terms range over different samples",
+                                      means[0].span if means else model.loss.span,
+                                      help="sgd needs one sample range shared by every data term"))
+    lo, hi = ranges.pop()
+    N = hi - lo
+    if dyn.batch > N:
+        a = model.evolve_arg("batch")
+        raise CompileError(Diagnostic("E0218", f"batch = {dyn.batch} is larger than the {N} samples",
+                                      a.span if a else model.evolve.span, help=f"choose batch ≤ {N}"))
+    rng = np.random.default_rng(dyn.seed)
+    for _ in range(dyn.steps):
+        draw = lo + rng.choice(N, size=dyn.batch, replace=False)
+        yield {id(m): [int(k) for k in draw] for m in means}
+
+
+def _outer_means(e):
+    if isinstance(e, ast.Reduce):
+        return [e] if e.kind == "mean" else _outer_means(e.body)
+    out = []
+    for f in ("left", "right", "operand"):
+        if hasattr(e, f):
+            out += _outer_means(getattr(e, f))
+    if isinstance(e, ast.Call):
+        for a in e.args:
+            out += _outer_means(a)
+    return out
