@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from .common import RegisterLayout, classical_solution, layout_for
 
 __all__ = ["BlockEncodingLayout", "block_encoding", "dilation", "dyadic_cover", "BASIS_GATES",
-           "encoded_matrix"]
+           "encoded_matrix", "transfer_at"]
 
 #: the standard gate set that block-encoding bodies are lowered to (all in OpenQASM 3 stdgates.inc)
 BASIS_GATES = ("cx", "u")
@@ -103,12 +103,18 @@ def dyadic_cover(steps, nbits: int) -> list[tuple[int, int]]:
     return out
 
 
+def transfer_at(ls, t: int):
+    """M_t (a LinearSystem may hold a single transfer matrix shared by every step)."""
+    tr = ls.transfers
+    return tr[t] if len(tr) > 1 else tr[0]
+
+
 def _transfer_classes(ls, layout: RegisterLayout):
     """Time steps grouped by their M̄_t: [(kind, matrix or None, steps)]."""
     T, p = ls.steps, ls.idle
     classes: list[list] = []
     for t in range(T):
-        M = sp.csr_matrix(ls.transfers[t])
+        M = sp.csr_matrix(transfer_at(ls, t))
         for c in classes:
             diff = abs(c[1] - M)
             if diff.nnz == 0 or diff.max() <= 1e-14:
@@ -130,7 +136,7 @@ def encoded_matrix(ls, layout: RegisterLayout, beta_idle: bool = True) -> sp.csr
     rows, cols, vals = [], [], []
     for t in range(ls.steps + ls.idle):
         if t < ls.steps:
-            M = sp.coo_matrix(ls.transfers[t])
+            M = sp.coo_matrix(transfer_at(ls, t))
             r, c, v = M.row, M.col, M.data
         else:  # idle: identity on the whole padded block
             r = c = np.arange(Dp)
