@@ -14,7 +14,7 @@ from qdsl.syntax.printer import print_expr, print_model, print_module, print_num
 
 EXAMPLES = Path(__file__).parent / "spec_examples"
 N, V = ast.Number, ast.Name
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.qd")), ids=lambda p: p.stem)
@@ -130,7 +130,7 @@ models = st.builds(ast.ModelDecl, names, st.lists(statements, max_size=6).map(tu
 modules = st.lists(models, min_size=1, max_size=3).map(lambda ms: ast.Module(tuple(ms)))
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=60)
 @given(modules)
 def test_random_modules_round_trip(module):
     text = print_module(module)
