@@ -13,6 +13,8 @@ any), q[m..m+c-1] the clock (q[m] least significant), q[m+c] the flag.
 
     prep(b̃) · V† · H^{⊗c} · Π_k c-D_k · QFT† · R_y(invert) · QFT · Π_k c-D_k† · H^{⊗c} · V
 
+(by default prep(b̃)·V† is fused into one preparation of V†b̃: the same state, one QSD fewer).
+
 Phase estimation applies controlled e^{iHt·2^k} for k = 0..c−1.  H is small in the supported regime,
 so each evolution is synthesized densely from the eigen-decomposition H = V Λ V†:
 c-e^{iHt2^k} = (I⊗V)·c-diag(e^{iλ_j t 2^k})·(I⊗V†), and the V†·V between consecutive controlled
@@ -112,30 +114,56 @@ def uniformly_controlled_ry(angles) -> "QuantumCircuit":
     return qc
 
 
+def _reduce_controls(angles, care):
+    """Drop the controls a uniformly controlled rotation does not depend on (`care[j]` False: the
+    angle for control value j is free, its branch has zero amplitude).  Returns (angles, kept)
+    with `kept` the surviving control bit positions."""
+    angles = np.asarray(angles, float)
+    care = np.asarray(care, bool)
+    k = int(round(math.log2(len(angles))))
+    kept = list(range(k))
+    b = k - 1
+    while b >= 0:
+        pos = kept.index(b)
+        a = angles.reshape(-1, 2, 2 ** pos)
+        c = care.reshape(-1, 2, 2 ** pos)
+        both = c[:, 0] & c[:, 1]
+        if np.allclose(a[:, 0][both], a[:, 1][both], atol=1e-13):
+            angles = np.where(c[:, 0], a[:, 0], a[:, 1]).reshape(-1)
+            care = (c[:, 0] | c[:, 1]).reshape(-1)
+            kept.pop(pos)
+        b -= 1
+    return angles, kept
+
+
 def real_state_preparation(vec) -> "QuantumCircuit":
     r"""|0…0⟩ → Σ_j v_j |j⟩ for a real unit vector v, by a binary tree of uniformly controlled R_y
-    (magnitudes on the upper levels, signs through atan2 on the last level); standard gates only."""
+    (magnitudes on the upper levels, signs through atan2 on the last level); standard gates only.
+    Controls that do not matter (zero-amplitude branches, equal angles) are dropped, so a vector
+    supported on a few basis states costs few gates."""
     from qiskit import QuantumCircuit
 
     v = np.asarray(vec, float)
     v = v / np.linalg.norm(v)
     n = int(round(math.log2(len(v))))
     qc = QuantumCircuit(n)
-    # level l (target qubit n-1-l, controls the more significant qubits already set)
+    # level l: target qubit n-1-l, controlled by the more significant qubits already prepared;
+    # prefix index p (the values of qubits target+1..n-1) has bit b on qubit target+1+b.
     for level in range(n):
         target = n - 1 - level
-        blocks = v.reshape(2 ** level, 2, 2 ** target)  # [prefix (high bits), bit target, suffix]
+        blocks = v.reshape(2 ** level, 2, 2 ** target)
         if level == n - 1:
             a, b = blocks[:, 0, 0], blocks[:, 1, 0]
         else:
             a = np.linalg.norm(blocks[:, 0, :], axis=1)
             b = np.linalg.norm(blocks[:, 1, :], axis=1)
+        care = np.hypot(a, b) > 1e-14
         angles = 2.0 * np.arctan2(b, a)
-        # controls: prefix index p has its bits on qubits n-1 (most significant)... target+1
-        # uniformly_controlled_ry wants control j little-endian on controls 1..k: control b ↔ bit b
-        # of p, and bit b of p is qubit target+1+b.
+        angles, kept = _reduce_controls(angles, care)
+        if np.allclose(angles, 0.0, atol=1e-14):
+            continue
         ucr = uniformly_controlled_ry(angles)
-        qc.compose(ucr, [target] + [target + 1 + b for b in range(level)], inplace=True)
+        qc.compose(ucr, [target] + [target + 1 + b for b in kept], inplace=True)
     return qc
 
 
@@ -198,12 +226,13 @@ def choose_clock(kappa_h: float, n_distinct: int, eps: float, variant: str) -> i
 # ---------------------------------------------------------------------------------------------
 
 def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: str = "spectral",
-                   max_qubits: int = MAX_HERMITIAN_QUBITS) -> QuantumProgram:
+                   max_qubits: int = MAX_HERMITIAN_QUBITS, fuse_prep: bool = True) -> QuantumProgram:
     r"""HHL circuit for `ls` (a LinearSystem).  See the module docstring for the layout.
 
     clock: clock bits (None: chosen from κ and eps, see `choose_clock`); eps: target relative
     accuracy of the eigenvalue inversion (textbook variant); variant: "spectral" | "textbook";
-    max_qubits: refuse Hermitian registers larger than this (SizeLimitError E0502).
+    max_qubits: refuse Hermitian registers larger than this (SizeLimitError E0502); fuse_prep:
+    prepare V†b̃ directly instead of prep(b̃) followed by V† (same state, one QSD fewer).
     Post-selection: flag = 1, clock = 0, dilation qubit = 1.  Y entry t·D + d lands at basis index
     t·D_pad + d of the solution qubits q[0..s−1] (`common.layout_for`)."""
     from qiskit import QuantumCircuit, QuantumRegister
@@ -273,9 +302,12 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     rot_angles = 2.0 * np.arcsin(ratio)
 
     # ---- blocks --------------------------------------------------------------------------------
-    prep = _block("hhl_prep", real_state_preparation(b))
-    vdg = _block("hhl_eigbasis_dg", qs_decomposition(V.conj().T))
-    v = _inverse_block("hhl_eigbasis", vdg)
+    v = _block("hhl_eigbasis", qs_decomposition(V))
+    if fuse_prep:
+        # prep(b̃)·V† on |0⟩ is the state V†b̃: prepare it directly (eigenbasis coordinates)
+        prep = _block("hhl_prep_eigbasis", real_state_preparation(V.T @ b))
+    else:
+        prep = _block("hhl_prep", real_state_preparation(b))
     phase_gates = []
     for k in range(c):
         diag = np.concatenate([np.ones(2 ** m), np.exp(1j * phases * 2 ** k)])
@@ -294,7 +326,8 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     clk = list(range(m, m + c))
     flag = m + c
     circ.append(prep, sysq)
-    circ.append(vdg, sysq)
+    if not fuse_prep:
+        circ.append(_inverse_block("hhl_eigbasis_dg", v), sysq)
     for j in clk:
         circ.h(j)
     for k in range(c):
@@ -319,7 +352,10 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     meta = {
         "variant": variant,
         "hamiltonian_simulation": "dense-synthesis",
-        "hamiltonian_simulation_detail": "eigenbasis: c-exp(iHt2^k) = V·c-diag·V†, V by QSD",
+        "hamiltonian_simulation_detail": "eigenbasis: c-exp(iHt2^k) = V·c-diag·V†, V by QSD; "
+                                         "adjacent V†·V cancelled"
+                                         + ("; prep(b̃)·V† fused into prep(V†b̃)" if fuse_prep else ""),
+        "fuse_prep": bool(fuse_prep),
         "clock": c,
         "clock_auto": auto_clock,
         "eps": float(eps),

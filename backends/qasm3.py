@@ -1,0 +1,379 @@
+r"""OpenQASM 3 emission, loading and validation (SPEC §4 "Emitted OpenQASM 3").
+
+`emit(program)` lowers a QuantumProgram's circuit (or a bare QuantumCircuit) to standard gates and
+prints it with Qiskit's exporter, so that the text
+
+* declares exactly one quantum register, ``qubit[n] q;``, and one ``bit[n] c;``;
+* ends by measuring every qubit, ``c[i] = measure q[i];``;
+* is byte-identical for identical input (no ids, timestamps or random names: block names are
+  derived from the gate names, made unique by a counter in order of first appearance);
+* keeps each repeated sub-circuit (a named gate with a definition: HHL's blocks, QSVT's
+  block-encodings, library gates such as ``unitary`` or ``mcx``) as one ``gate`` definition,
+  lowered once and called wherever it is used, instead of inlining it at every use.
+
+Bases: ``"native"`` = ``cx rz ry h x`` (all in stdgates.inc).  ``"clifford+t"`` = only
+``h s sdg t tdg x y z cx`` (and the measurement): from the native form, ``ry(θ) = s·h·rz(θ)·h·sdg``
+(circuit order sdg, h, rz, h, s), rotations by multiples of π/4 become exact Clifford+T words, and
+every other ``rz`` is approximated by Ross–Selinger gridsynth (``qiskit.synthesis.gridsynth_rz``)
+to operator-norm error ``precision``, up to a global phase.  The whole circuit is then within
+``rotations × precision`` of the native one (triangle inequality); `EmitResult` records both numbers
+and the T count.
+
+Global phases of gate definitions are dropped by OpenQASM 3 gate definitions; that is harmless here
+because no emitted gate is ever used under a control (controlled gates are lowered as their own
+definitions), so only the irrelevant global phase of the whole state changes.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NATIVE_BASIS = ("cx", "rz", "ry", "h", "x")
+CLIFFORD_T_BASIS = ("h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx")
+
+# names a custom gate must not take: OpenQASM 3 keywords and stdgates.inc gates
+_RESERVED = {
+    "p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz", "cx", "cy", "cz", "cp",
+    "crx", "cry", "crz", "ch", "swap", "ccx", "cswap", "cu", "CX", "phase", "cphase", "id", "u1",
+    "u2", "u3", "U", "gphase", "gate", "qubit", "bit", "measure", "reset", "barrier", "if", "else",
+    "for", "while", "in", "let", "def", "return", "input", "output", "const", "include", "box",
+    "delay", "ctrl", "negctrl", "inv", "pow", "pi", "tau", "euler", "q", "c", "int", "uint",
+    "float", "angle", "bool", "complex", "array", "duration", "stretch", "end", "defcal", "cal",
+    "extern", "opaque", "break", "continue", "switch", "case", "default", "mutable", "readonly",
+}
+
+
+class QasmValidationError(ValueError):
+    """The text is not accepted by the reference OpenQASM 3 parser."""
+
+
+@dataclass(frozen=True)
+class EmitResult:
+    """The emitted text and what it took: `basis`, `precision` (per synthesized rotation,
+    clifford+t only), `rotations` (number of rz approximated by gridsynth, counted over the
+    flattened circuit), `error_bound` (rotations × precision, operator norm), `t_count` (T and T†
+    over the flattened circuit), `counts` (flattened gate counts), `num_qubits`, `gate_definitions`."""
+
+    text: str
+    basis: str
+    num_qubits: int
+    counts: dict
+    gate_definitions: int
+    precision: float | None = None
+    rotations: int = 0
+    error_bound: float = 0.0
+    t_count: int = 0
+    meta: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# lowering
+# ---------------------------------------------------------------------------------------------
+
+def _sanitize(name: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not s or not (s[0].isalpha() or s[0] == "_"):
+        s = "g_" + s
+    if s in _RESERVED:
+        s = s + "_gate"
+    return s
+
+
+class _Lowerer:
+    """Lowers circuits level by level, keeping named gates as memoized definitions."""
+
+    def __init__(self, basis: str, precision: float):
+        self.basis = basis
+        self.precision = precision
+        self.blocks: dict = {}        # fingerprint -> Gate
+        self.names: set[str] = set()
+        self.by_obj: dict[int, object] = {}  # id(op) -> lowered Gate (op kept alive in keep)
+        self.keep: list = []
+        self.rz_cache: dict = {}
+        self.order: list = []         # blocks in order of creation
+        self.block_rot: dict[str, int] = {}
+
+    # -- one level ----------------------------------------------------------------------------
+    def lower(self, qc):
+        """(circuit, rotations): a circuit on one register `q` whose instructions are basis gates
+        or lowered blocks, and the number of non-Clifford rotations in it, blocks flattened."""
+        from qiskit import QuantumCircuit, QuantumRegister, transpile
+
+        n = qc.num_qubits
+        work = QuantumCircuit(QuantumRegister(n, "q"))
+        block_names: set[str] = set()
+        for inst in qc.data:
+            op = inst.operation
+            qargs = [qc.find_bit(b).index for b in inst.qubits]
+            if op.name in ("barrier", "delay"):
+                continue
+            if op.name in ("measure", "reset") or inst.clbits:
+                raise ValueError(f"cannot emit a circuit that already holds '{op.name}'; the emitter "
+                                 "adds the final measurements itself")
+            if op.name in NATIVE_BASIS or op.name in ("sx", "y", "z", "s", "sdg", "t", "tdg", "p",
+                                                       "u", "rx", "cz", "swap", "ccx", "cp", "id",
+                                                       "u1", "u2", "u3", "sxdg", "cy", "ch"):
+                work.append(op, qargs)
+                continue
+            if _is_block(op):
+                g = self.block(op)
+                block_names.add(g.name)
+                work.append(g, qargs)
+            elif op.definition is not None:
+                sub, _ = self.lower(op.definition)
+                for sinst in sub.data:
+                    work.append(sinst.operation, [qargs[sub.find_bit(b).index] for b in sinst.qubits])
+                    if sinst.operation.name in self.names:
+                        block_names.add(sinst.operation.name)
+            else:
+                raise ValueError(f"gate '{op.name}' has no definition and is not a standard gate")
+        if any(inst.operation.name not in NATIVE_BASIS and inst.operation.name not in block_names
+               for inst in work.data):
+            out = transpile(work, basis_gates=list(NATIVE_BASIS) + sorted(block_names),
+                            optimization_level=1, seed_transpiler=0)
+            final = QuantumCircuit(QuantumRegister(n, "q"))
+            for inst in out.data:
+                op = inst.operation
+                if op.name in block_names:
+                    op = self._by_name[op.name]
+                final.append(op, [out.find_bit(b).index for b in inst.qubits])
+            work = final
+        rot = 0
+        for inst in work.data:
+            op = inst.operation
+            if op.name in ("rz", "ry"):
+                rot += 0 if _is_pi4(float(op.params[0])) else 1
+            elif op.name in self.names:
+                rot += self.block_rot[op.name]
+        if self.basis == "clifford+t":
+            work = self._to_clifford_t(work)
+        return work, rot
+
+    @property
+    def _by_name(self):
+        return {g.name: g for g in self.order}
+
+    def block(self, op):
+        from qiskit.circuit import Gate
+
+        if id(op) in self.by_obj:
+            return self.by_obj[id(op)]
+        body, rot = self.lower(op.definition)
+        fp = (op.num_qubits, _fingerprint(body))
+        g = self.blocks.get(fp)
+        if g is None:
+            base = _sanitize(op.name)
+            name, i = base, 0
+            while name in self.names:
+                i += 1
+                name = f"{base}_{i}"
+            self.names.add(name)
+            g = Gate(name, op.num_qubits, [])
+            g.definition = body
+            self.blocks[fp] = g
+            self.block_rot[name] = rot
+            self.order.append(g)
+        self.by_obj[id(op)] = g
+        self.keep.append(op)
+        return g
+
+    # -- Clifford+T ---------------------------------------------------------------------------
+    def _to_clifford_t(self, qc):
+        from qiskit import QuantumCircuit, QuantumRegister
+
+        out = QuantumCircuit(QuantumRegister(qc.num_qubits, "q"))
+        for inst in qc.data:
+            op = inst.operation
+            qs = [qc.find_bit(b).index for b in inst.qubits]
+            name = op.name
+            if name in CLIFFORD_T_BASIS or name in self.names:
+                out.append(op, qs)
+            elif name == "rz":
+                self._rz(out, float(op.params[0]), qs[0])
+            elif name == "ry":
+                q = qs[0]
+                out.sdg(q)
+                out.h(q)
+                self._rz(out, float(op.params[0]), q)
+                out.h(q)
+                out.s(q)
+            else:  # pragma: no cover - lower() only produces NATIVE_BASIS and blocks
+                raise ValueError(f"unexpected gate '{name}' in Clifford+T lowering")
+        return out
+
+    def _rz(self, out, theta: float, q: int):
+        words = self.rz_word(theta)
+        for g in words:
+            getattr(out, g)(q)
+
+    def rz_word(self, theta: float) -> tuple[str, ...]:
+        key = float(theta)
+        if key in self.rz_cache:
+            return self.rz_cache[key]
+        if _is_pi4(theta):
+            word = _EXACT_PI4[round(theta / (math.pi / 4)) % 8]
+        else:
+            from qiskit.synthesis import gridsynth_rz
+
+            c = gridsynth_rz(theta, epsilon=self.precision)
+            word = tuple(inst.operation.name for inst in c.data)
+            bad = set(word) - set(CLIFFORD_T_BASIS)
+            if bad:  # pragma: no cover - gridsynth emits h s t x (and sdg/tdg/z)
+                raise ValueError(f"gridsynth produced gates outside Clifford+T: {sorted(bad)}")
+        self.rz_cache[key] = word
+        return word
+
+
+# Rz(kπ/4) = e^{-ikπ/8}·P(kπ/4), and P(π/4) = T
+_EXACT_PI4 = {0: (), 1: ("t",), 2: ("s",), 3: ("s", "t"), 4: ("z",), 5: ("z", "t"), 6: ("sdg",),
+              7: ("tdg",)}
+
+
+def _is_pi4(theta: float) -> bool:
+    k = theta / (math.pi / 4)
+    return abs(k - round(k)) < 1e-12
+
+
+def _is_block(op) -> bool:
+    """Keep as a named gate definition: a unitary gate with a definition that is not a standard
+    one-op gate (e.g. HHL's blocks, unitary, diagonal, mcx, state preparation)."""
+    from qiskit.circuit import Gate
+
+    if not isinstance(op, Gate) or op.definition is None:
+        return False
+    if getattr(op, "params", None) and any(not isinstance(p, (int, float, complex, np.number))
+                                           for p in op.params):
+        # matrices (unitary), vectors (diagonal): fine; symbolic parameters are not
+        from qiskit.circuit import ParameterExpression
+
+        if any(isinstance(p, ParameterExpression) for p in op.params):
+            return False
+    return len(op.definition.data) >= 2
+
+
+def _fingerprint(body) -> tuple:
+    rows = []
+    for inst in body.data:
+        op = inst.operation
+        params = tuple(round(float(p), 14) for p in op.params) if op.params else ()
+        rows.append((op.name, tuple(body.find_bit(b).index for b in inst.qubits), params))
+    return tuple(rows)
+
+
+def _flat_counts(qc, memo=None) -> dict:
+    memo = {} if memo is None else memo
+    out: dict[str, int] = {}
+    for inst in qc.data:
+        op = inst.operation
+        if op.definition is not None and op.name not in NATIVE_BASIS + CLIFFORD_T_BASIS:
+            key = op.name
+            if key not in memo:
+                memo[key] = _flat_counts(op.definition, memo)
+            sub = memo[key]
+        else:
+            sub = {op.name: 1}
+        for g, n in sub.items():
+            out[g] = out.get(g, 0) + n
+    return out
+
+
+def lower(circuit, *, basis: str = "native", precision: float = 1e-10):
+    """The circuit lowered to `basis` on one register `q` (named blocks kept), without
+    measurements; returns (circuit, rotations, lowerer): `rotations` counts the rz/ry that are not
+    multiples of π/4 (those that clifford+t approximates), blocks flattened — see `emit`."""
+    if basis not in ("native", "clifford+t"):
+        from qdsl.diagnostics import CompileError, Diagnostic
+
+        raise CompileError(Diagnostic("E0510", f"unknown basis '{basis}'",
+                                      help="use --basis native or --basis clifford+t"))
+    qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+    lw = _Lowerer(basis, precision)
+    body, rot = lw.lower(qc)
+    return body, rot, lw
+
+
+def emit_with_info(program, *, basis: str = "native", precision: float = 1e-10) -> EmitResult:
+    """Emit OpenQASM 3 for a QuantumProgram (or a bare QuantumCircuit); see the module docstring."""
+    import qiskit.qasm3
+    from qiskit import ClassicalRegister, QuantumCircuit
+
+    circuit = getattr(program, "circuit", program)
+    body, rotations, lw = lower(circuit, basis=basis, precision=precision)
+    n = body.num_qubits
+    top = QuantumCircuit(body.qregs[0], ClassicalRegister(n, "c"))
+    top.compose(body, inplace=True)
+    top.measure(top.qregs[0], top.cregs[0])
+    text = qiskit.qasm3.dumps(top)
+    counts = dict(sorted(_flat_counts(body).items()))
+    t_count = int(counts.get("t", 0) + counts.get("tdg", 0))
+    return EmitResult(
+        text=text, basis=basis, num_qubits=n, counts=counts, gate_definitions=len(lw.order),
+        precision=float(precision) if basis == "clifford+t" else None, rotations=rotations,
+        error_bound=float(rotations * precision) if basis == "clifford+t" else 0.0,
+        t_count=t_count,
+    )
+
+
+def emit(program, *, basis: str = "native", precision: float = 1e-10) -> str:
+    """OpenQASM 3 text of a QuantumProgram or QuantumCircuit (see `emit_with_info`)."""
+    return emit_with_info(program, basis=basis, precision=precision).text
+
+
+# ---------------------------------------------------------------------------------------------
+# loading and validation
+# ---------------------------------------------------------------------------------------------
+
+def load(text: str):
+    """QuantumCircuit from OpenQASM 3 text: Qiskit's Rust importer when it accepts the text (it
+    rejects custom gate definitions), else `qiskit.qasm3.loads`."""
+    import warnings
+
+    import qiskit.qasm3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return qiskit.qasm3.loads_experimental(text)
+        except Exception:
+            pass
+        return qiskit.qasm3.loads(text)
+
+
+def validate(text: str):
+    """Parse with the reference parser (`openqasm3.parse`); return the AST program or raise
+    QasmValidationError with the parser's message."""
+    import openqasm3
+
+    try:
+        return openqasm3.parse(text)
+    except Exception as exc:  # the reference parser raises its own QASM3ParsingError
+        raise QasmValidationError(f"OpenQASM 3 reference parser rejected the text: {exc}") from exc
+
+
+def gate_names(text: str) -> set[str]:
+    """Names of every gate called in the text (inside gate bodies and at top level), not counting
+    `measure`, declarations and `gate` headers; uses the reference parser's AST."""
+    import openqasm3.ast as A
+
+    prog = validate(text)
+    found: set[str] = set()
+
+    def visit(stmts):
+        for st in stmts:
+            if isinstance(st, A.QuantumGate):
+                found.add(st.name.name)
+            elif isinstance(st, A.QuantumGateDefinition):
+                visit(st.body)
+
+    visit(prog.statements)
+    return found
+
+
+def defined_gates(text: str) -> set[str]:
+    """Names of the gates the text defines with `gate NAME ... { }`."""
+    import openqasm3.ast as A
+
+    return {st.name.name for st in validate(text).statements if isinstance(st, A.QuantumGateDefinition)}
