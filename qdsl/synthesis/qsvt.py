@@ -38,6 +38,17 @@ __all__ = ["synthesize_qsvt", "qsvt_solution_error", "SIZE_LIMIT_DIM"]
 SIZE_LIMIT_DIM = 4096
 
 
+def _too_large(layout):
+    from qdsl.diagnostics import Diagnostic, SizeLimitError
+
+    raise SizeLimitError(Diagnostic(
+        "E0504", f"QSVT synthesis: the padded history system has dimension {layout.padded_dim}, "
+                 f"over the limit {SIZE_LIMIT_DIM} (κ′ and the achieved error are computed exactly "
+                 f"by a dense SVD; the transfer dilation is a dense {layout.block_qubits + 2}-qubit "
+                 f"synthesis)",
+        help="lower --steps or --order; `qdsl resources` estimates larger sizes without a circuit"))
+
+
 def _svd(matrix):
     return np.linalg.svd(matrix.toarray())
 
@@ -97,11 +108,14 @@ def synthesize_qsvt(ls, *, eps: float = 1e-3, readout_tol: float | None = None,
     t_start = time.perf_counter()
     if readout_tol is None:
         readout_tol = 10.0 * eps
+    from .common import layout_for
+
+    if layout_for(ls).padded_dim > SIZE_LIMIT_DIM:
+        _too_large(layout_for(ls))
     be_circ, alpha, bel = block_encoding(ls, basis=basis)
     layout = bel.system
     if layout.padded_dim > SIZE_LIMIT_DIM:
-        raise ValueError(f"padded system dimension {layout.padded_dim} exceeds the QSVT synthesis "
-                         f"limit {SIZE_LIMIT_DIM}; lower the steps, order or parameters")
+        _too_large(layout)
     svd = _svd(bel.matrix)
     s_min = float(svd[1][-1])
     kappa_prime = alpha / s_min

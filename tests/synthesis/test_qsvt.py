@@ -149,3 +149,15 @@ def test_examples_end_to_end(example):
     prog = synthesize_qsvt(ls)
     cmp, _ = check_program(prog, ls)
     assert np.allclose(classical_solution(ls)[: ls.block_dim], ls.rhs[: ls.block_dim])
+
+
+def test_size_limit_is_a_diagnostic():
+    from qdsl.diagnostics import SizeLimitError
+
+    M = np.eye(65) * 0.5
+    M[0, 0] = 1.0
+    ls = linear_system_from_transfers([M], np.r_[1.0, np.zeros(64)], kappa=1.0)
+    ls = linear_system_from_transfers([M] * 40, np.r_[1.0, np.zeros(64)], kappa=1.0)
+    with pytest.raises(SizeLimitError) as exc:
+        synthesize_qsvt(ls)
+    assert exc.value.exit_status == 3
