@@ -86,7 +86,7 @@ class Compilation:
         if missing:
             info = self.model.symbols[missing[0]]
             raise CompileError(Diagnostic(
-                "E0215", f"the symbolic constant `{missing[0]}` needs a value to {'compile' if True else ''}",
+                "E0215", f"the symbolic constant `{missing[0]}` needs a value here",
                 info.span, help=f"pass --set {missing[0]}=VALUE with VALUE in {info.describe()} "
                                 f"(`qdsl check` tells which values keep training dissipative)"))
 
@@ -107,7 +107,7 @@ class Compilation:
         mid = {k: _midpoint(v) for k, v in open_syms.items()}
         system = derive(self.model, {**vals, **mid}, steps=self.options.steps) if open_syms else self.system
         if open_syms:
-            system.meta["evaluated_at"] = mid
+            system.meta["evaluated_at"] = {k: float(v) for k, v in mid.items()}
         return certify(system, self.model, values=vals, carleman_order=self.order, basis=self.basis,
                        steps=self.options.steps)
 
@@ -214,8 +214,10 @@ class Compilation:
         return simulate(self.system, self.order, self.basis, idle=self.idle)
 
 
-def _midpoint(info) -> float:
-    return 0.5 * (info.lo + info.hi)
+def _midpoint(info):
+    """The domain's midpoint, as an exact rational (so the exact symbolic path stays exact)."""
+    from fractions import Fraction
+    return (Fraction(repr(info.lo)) + Fraction(repr(info.hi))) / 2
 
 
 def compile(path=None, *, source: str | None = None, name: str | None = None, model: str | None = None,

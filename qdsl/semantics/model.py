@@ -199,8 +199,6 @@ class _Checker:
 
         for c in consts.values():
             self.check_expr(c, {}, const_only=True)
-        for s_ in symbols.values():
-            pass
         loss = losses[0].expr if losses else None
         if loss is not None:
             self.check_expr(loss, {})
@@ -281,7 +279,6 @@ class _Checker:
                 items = [walk(e) for e in node.elements]
                 if any(i is None for i in items):
                     return None
-                shapes = {np.shape(i) if isinstance(i, list) else () for i in items}
                 shapes = {_nested_shape(i) for i in items}
                 if len(shapes) > 1:
                     self.err("E0206", "ragged array literal: rows have different lengths", node.span,
@@ -310,7 +307,7 @@ class _Checker:
             return None
         if not path.is_file():
             self.err("E0207", f"data file `{node.path}` not found", node.span,
-                     help=f"paths are relative to the .qd file's folder ({base})")
+                     help=f"paths are relative to the folder of {Path(self.source.name).name}")
             return None
         try:
             if suffix == ".npy":
@@ -546,7 +543,7 @@ class _Checker:
                 continue
             allowed = {"lr"} if ev.kind != "flow" else {"dt", "time"}
             self.check_expr(a.value, {}, const_only=True)
-            if any(self.refers_symbol(a.value) for _ in [0]) and a.name not in allowed:
+            if self.refers_symbol(a.value) and a.name not in allowed:
                 self.err("E0211", f"`{a.name}` cannot be symbolic", a.span,
                          help="give it a number; only the learning rate (or dt) may be a symbolic constant")
                 continue

@@ -95,9 +95,7 @@ def _exact_path(model, system, name, values):
         hev = np.linalg.eigvalsh(-(F1 + F1.T) / 2 / lr_now)
         lam_min, lam_max = s.Float(float(hev.min()), 15), s.Float(float(hev.max()), 15)
     dom = _domain(model.symbols[name])
-    cond = s.And(lr_expr * lam_min > 0, lr_expr * lam_max < 2)
-    sol = s.solveset(cond, c, dom) if False else s.reduce_inequalities([lr_expr * lam_min > 0,
-                                                                        lr_expr * lam_max < 2], [c])
+    sol = s.reduce_inequalities([lr_expr * lam_min > 0, lr_expr * lam_max < 2], [c])
     st = sol.as_set().intersect(dom)
     text = str(st) if exact else None
     if exact and isinstance(st, s.Interval):
@@ -151,7 +149,15 @@ def _bisect(margins, key, a, b):
             b = mid
         if abs(b - a) <= 1e-10 * max(1.0, abs(a)):
             break
-    return 0.5 * (a + b)
+    return _snap(0.5 * (a + b), 1e-9 * max(1.0, abs(a)))
+
+
+def _snap(x: float, tol: float) -> float:
+    """A bisected boundary within `tol` of a simple rational (denominator ≤ 1000) is that rational:
+    boundaries like 0 or 2/3 come out exactly instead of as 4.7e-11 or 0.66666666663."""
+    from fractions import Fraction
+    r = Fraction(x).limit_denominator(1000)
+    return float(r) if abs(float(r) - x) <= tol else x
 
 
 def solve_symbolic(model: CheckedModel, system, open_syms, values) -> dict:
