@@ -203,10 +203,8 @@ def block_encoding(ls, *, verify: bool = True, basis=BASIS_GATES):
     `verify` checks the encoded matrix against the LinearSystem's solution (classically)."""
     from qiskit import QuantumCircuit
 
-    layout = layout_for(ls)
+    layout = layout_for(ls, min_time_blocks=2)  # T = p = 0 still gets a (padded) time qubit
     nd, nt = layout.block_qubits, layout.time_qubits
-    if nt < 1:
-        raise ValueError("the history system needs at least two time blocks")
     Dp = layout.block_pad
     classes = _transfer_classes(ls, layout)
     norms = [float(np.linalg.norm(c[1].toarray(), 2)) for c in classes if c[0] == "transfer"]

@@ -110,8 +110,8 @@ def synthesize_qsvt(ls, *, eps: float = 1e-3, readout_tol: float | None = None,
         readout_tol = 10.0 * eps
     from .common import layout_for
 
-    if layout_for(ls).padded_dim > SIZE_LIMIT_DIM:
-        _too_large(layout_for(ls))
+    if layout_for(ls, min_time_blocks=2).padded_dim > SIZE_LIMIT_DIM:
+        _too_large(layout_for(ls, min_time_blocks=2))
     be_circ, alpha, bel = block_encoding(ls, basis=basis)
     layout = bel.system
     if layout.padded_dim > SIZE_LIMIT_DIM:

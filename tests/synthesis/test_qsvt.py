@@ -161,3 +161,10 @@ def test_size_limit_is_a_diagnostic():
     with pytest.raises(SizeLimitError) as exc:
         synthesize_qsvt(ls)
     assert exc.value.exit_status == 3
+
+
+@pytest.mark.parametrize("T,idle", [(0, 0), (1, 2)])
+def test_tiny_histories(T, idle):
+    M = np.array([[1.0, 0.0], [0.1, 0.7]])
+    ls = linear_system_from_transfers([M] * T, [1.0, 0.5], idle=idle)
+    check_program(synthesize_qsvt(ls), ls)
