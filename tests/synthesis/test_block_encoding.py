@@ -80,3 +80,14 @@ def test_real_state_preparation():
     qc = real_state_preparation(sparse, 3)
     assert np.allclose(Statevector(qc).data, sparse / np.linalg.norm(sparse), atol=1e-12)
     assert qc.count_ops().get("cx", 0) <= 6
+
+
+def test_verify_block_rejects_a_wrong_encoding():
+    from qdsl.synthesis.block_encoding import verify_block
+
+    ls = make_system(3, 3, 0, False, 7)
+    qc, alpha, lay = block_encoding(ls)
+    good = lay.matrix.toarray() / alpha
+    assert verify_block(qc, good, lay.system.num_system_qubits) <= 1e-10
+    with pytest.raises(AssertionError):
+        verify_block(qc, good * 1.01, lay.system.num_system_qubits)
