@@ -1,0 +1,388 @@
+r"""Qiskit simulation of a QLSA circuit and the SPEC §3 readout (`qdsl run`).
+
+`simulate(program)` runs the circuit (Qiskit `Statevector` or Aer), post-selects the ancillas, and
+compares with the classical solve of L·Y = B:
+
+* ``success_probability`` p = Σ |amplitude|² over the basis states whose `postselect` qubits hold
+  their values; ``repetitions`` ≈ 1/p runs of repeat-until-success, or ``amplification_rounds`` =
+  ⌊π/(4·asin √p)⌋ rounds of amplitude amplification instead;
+* ``fidelity`` = |⟨Ŷ, a⟩|² / ‖a_all‖², Ŷ = Y/‖Y‖ the classical solution, a its entries' amplitudes
+  (at `solution_map`) and a_all every post-selected system amplitude — amplitude that lands on a
+  padded index outside `solution_map` lowers the fidelity;
+* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (SPEC §3) beside ``exact_trajectory``
+  decoded the same way from the classical Y.
+
+Shots mode (``shots=K``): Aer samples K measurement outcomes of every qubit (seeded).  Counts in the
+computational basis carry **magnitudes only**: the mode estimates p, |a_j| and the ratios
+|a(t, u_i)|/|a(t, 1)| = |θ_t[i] − θ*_i| with binomial / delta-method standard errors, and the
+"magnitude fidelity" (Σ_j |Ŷ_j|·√q̂_j)², an upper bound of the fidelity that ignores phases.  It
+does **not** estimate signs or the signed trajectory (that would need interference measurements,
+e.g. Hadamard tests against the constant component), so ``trajectory`` and ``fidelity`` are None
+in shots mode; nothing is borrowed from the exact statevector.
+
+A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger simulations up front
+with SizeLimitError E0501.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qdsl.diagnostics import CompileError, Diagnostic, SizeLimitError
+
+DEFAULT_MAX_QUBITS = 26
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """What one simulation gives (see the module docstring).  Arrays: `amplitudes` (post-selected,
+    unnormalized, one per Y entry), `postselected_state` (normalized, every system basis index),
+    `trajectory`/`exact_trajectory` ((T+1, n)), `exact_solution` (Y).  Shots mode adds `counts`,
+    `success_probability_err`, `abs_amplitudes`(+`_err`), `trajectory_abs`(+`_err`),
+    `magnitude_fidelity`."""
+
+    backend: str
+    shots: int | None
+    seed: int | None
+    num_qubits: int
+    success_probability: float
+    fidelity: float | None
+    trajectory: np.ndarray | None
+    exact_trajectory: np.ndarray
+    exact_solution: np.ndarray
+    amplitudes: np.ndarray | None
+    postselected_state: np.ndarray | None
+    repetitions: float
+    amplification_rounds: int
+    trajectory_error: float | None
+    theta_T_error: float | None
+    counts: dict | None = None
+    success_probability_err: float | None = None
+    abs_amplitudes: np.ndarray | None = None
+    abs_amplitudes_err: np.ndarray | None = None
+    trajectory_abs: np.ndarray | None = None
+    trajectory_abs_err: np.ndarray | None = None
+    magnitude_fidelity: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def theta_T(self):
+        """θ_T decoded from the circuit (None in shots mode)."""
+        return None if self.trajectory is None else self.trajectory[-1]
+
+    def to_dict(self) -> dict:
+        def arr(x):
+            if x is None:
+                return None
+            x = np.asarray(x)
+            if np.iscomplexobj(x):
+                return {"re": x.real.tolist(), "im": x.imag.tolist()}
+            return x.tolist()
+
+        d = {
+            "backend": self.backend, "shots": self.shots, "seed": self.seed,
+            "num_qubits": self.num_qubits,
+            "success_probability": self.success_probability,
+            "fidelity": self.fidelity,
+            "repetitions": self.repetitions,
+            "amplification_rounds": self.amplification_rounds,
+            "trajectory": arr(self.trajectory),
+            "exact_trajectory": arr(self.exact_trajectory),
+            "trajectory_error": self.trajectory_error,
+            "theta_T_error": self.theta_T_error,
+        }
+        if self.shots:
+            d.update(success_probability_err=self.success_probability_err,
+                     trajectory_abs=arr(self.trajectory_abs),
+                     trajectory_abs_err=arr(self.trajectory_abs_err),
+                     magnitude_fidelity=self.magnitude_fidelity)
+        d["meta"] = dict(self.meta)
+        return d
+
+
+def max_qubits() -> int:
+    """The simulator qubit limit: QDSL_MAX_QUBITS, default 26."""
+    v = os.environ.get("QDSL_MAX_QUBITS")
+    try:
+        return int(v) if v else DEFAULT_MAX_QUBITS
+    except ValueError:
+        raise CompileError(Diagnostic("E0501", f"QDSL_MAX_QUBITS must be an integer, got {v!r}"))
+
+
+def _statevector(circuit, backend: str, seed):
+    qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+    if backend == "statevector":
+        return _numpy_statevector(qc)
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    sim = AerSimulator(method="statevector", seed_simulator=seed)
+    qc = qc.copy()
+    qc.save_statevector()
+    res = sim.run(transpile(qc, sim, optimization_level=0)).result()
+    return np.asarray(res.get_statevector(), complex)
+
+
+def _numpy_statevector(qc):
+    r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer: one-qubit gates by a batched 2×2 product, CX by
+    swapping slices, other gates of up to 3 qubits by a tensor contraction; wider gates and named
+    blocks are expanded through their definitions (their global phases included)."""
+    from qiskit.quantum_info import Statevector
+
+    n = qc.num_qubits
+    psi = np.zeros(2 ** n, complex)
+    psi[0] = 1.0
+    mats: dict = {}
+    phase = [complex(np.exp(1j * float(qc.global_phase)))]
+    bit_index: dict = {}
+
+    def matrix(op):
+        try:
+            key = (op.name, tuple(float(p) for p in op.params))
+        except (TypeError, ValueError):
+            key = None
+        if key is not None and key in mats:
+            return mats[key]
+        try:
+            m = np.asarray(op.to_matrix(), complex)
+        except Exception:
+            return None
+        if key is not None:
+            mats[key] = m
+        return m
+
+    pending: dict[int, np.ndarray] = {}   # fused one-qubit gates waiting per qubit
+
+    def apply1(q, m):
+        nonlocal psi
+        v = psi.reshape(-1, 2, 2 ** q)
+        out = np.empty_like(v)
+        a, b = v[:, 0, :], v[:, 1, :]
+        np.multiply(a, m[0, 0], out=out[:, 0, :])
+        out[:, 0, :] += m[0, 1] * b
+        np.multiply(a, m[1, 0], out=out[:, 1, :])
+        out[:, 1, :] += m[1, 1] * b
+        psi = out.reshape(-1)
+
+    def flush(qs):
+        for q in qs:
+            m = pending.pop(q, None)
+            if m is not None:
+                apply1(q, m)
+
+    def run(circ, qmap):
+        nonlocal psi
+        idx = bit_index.get(id(circ))
+        if idx is None:
+            idx = {b: i for i, b in enumerate(circ.qubits)}
+            bit_index[id(circ)] = idx
+        for inst in circ.data:
+            op = inst.operation
+            name = op.name
+            if name in ("barrier", "delay"):
+                continue
+            qs = [qmap[idx[b]] for b in inst.qubits]
+            k = op.num_qubits
+            if k == 1:
+                m = matrix(op)
+                if m is not None:
+                    q = qs[0]
+                    prev = pending.get(q)
+                    pending[q] = m if prev is None else m @ prev
+                    continue
+            if name == "cx":
+                flush(qs)
+                c, t = qs
+                sub = psi.reshape((2,) * n)
+                ac, at = n - 1 - c, n - 1 - t
+                sl1 = [slice(None)] * n
+                sl0 = [slice(None)] * n
+                sl1[ac] = sl0[ac] = 1
+                sl1[at], sl0[at] = 1, 0
+                tmp = sub[tuple(sl1)].copy()
+                sub[tuple(sl1)] = sub[tuple(sl0)]
+                sub[tuple(sl0)] = tmp
+                continue
+            m = matrix(op) if k <= 3 else None
+            if m is None:
+                if op.definition is None:
+                    raise ValueError(f"cannot simulate '{name}': no matrix and no definition")
+                phase[0] *= np.exp(1j * float(op.definition.global_phase))
+                run(op.definition, qs)
+                continue
+            flush(qs)
+            U = m.reshape((2,) * (2 * k))
+            axes = [n - 1 - q for q in reversed(qs)]
+            out = np.tensordot(U, psi.reshape((2,) * n), axes=(list(range(k, 2 * k)), axes))
+            psi = np.ascontiguousarray(np.moveaxis(out, list(range(k)), axes)).reshape(-1)
+
+    try:
+        run(qc, list(range(n)))
+        flush(list(pending))
+    except ValueError:
+        return np.asarray(Statevector(qc).data, complex)
+    return psi * phase[0]
+
+
+def _sample(circuit, shots: int, seed):
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit.copy()
+    qc.measure_all()
+    sim = AerSimulator(method="automatic", seed_simulator=seed)
+    counts = sim.run(transpile(qc, sim, optimization_level=0, seed_transpiler=0),
+                     shots=int(shots)).result().get_counts()
+    return {int(k.replace(" ", ""), 2): int(v) for k, v in counts.items()}
+
+
+def _resolve(program_or_circuit, readout, linear_system, solution_map):
+    circuit = getattr(program_or_circuit, "circuit", program_or_circuit)
+    if hasattr(program_or_circuit, "readout"):
+        readout = readout or program_or_circuit.readout
+        linear_system = linear_system or program_or_circuit.linear_system
+        if solution_map is None:
+            solution_map = program_or_circuit.solution_map
+    if readout is None or linear_system is None:
+        raise ValueError("simulate(circuit, ...) needs the readout and the linear system")
+    ls = linear_system
+    if solution_map is None:
+        solution_map = readout.get("solution_map")
+    if solution_map is None:
+        from qdsl.synthesis.common import layout_for
+
+        solution_map = layout_for(ls).solution_map()
+        D = ls.block_dim
+        ok = all(int(solution_map[t * D + ls.const_index]) == int(readout["const_index"][t])
+                 for t in range(ls.steps + 1))
+        ok = ok and all(int(solution_map[t * D + int(i)]) == int(readout["theta_index"][t][b])
+                        for t in range(ls.steps + 1) for b, i in enumerate(ls.theta_index))
+        if not ok:
+            raise ValueError("the readout does not follow the standard register layout; pass "
+                             "solution_map= explicitly")
+    return circuit, readout, ls, np.asarray(solution_map, np.int64)
+
+
+def _system_index(nq: int, readout):
+    """(keep mask over the 2^nq basis states, system index of each basis state)."""
+    idx = np.arange(2 ** nq, dtype=np.int64)
+    keep = np.ones(idx.size, bool)
+    for q, v in readout["postselect"].items():
+        keep &= ((idx >> int(q)) & 1) == int(v)
+    k = np.zeros(idx.size, np.int64)
+    for b, q in enumerate(readout["system_qubits"]):
+        k |= ((idx >> int(q)) & 1) << b
+    return keep, k
+
+
+def _decode(ls, Y):
+    from qdsl.synthesis.common import decode_trajectory
+
+    return decode_trajectory(ls, Y)
+
+
+def _errors(traj, exact):
+    scale = max(float(np.max(np.abs(exact))), 1e-300)
+    scale_T = max(float(np.max(np.abs(exact[-1]))), 1e-300)
+    return (float(np.max(np.abs(traj - exact)) / scale),
+            float(np.max(np.abs(traj[-1] - exact[-1])) / scale_T))
+
+
+def _rounds(p: float) -> tuple[float, int]:
+    if p <= 0:
+        return math.inf, 0
+    theta = math.asin(min(1.0, math.sqrt(p)))
+    return 1.0 / p, int(math.floor(math.pi / (4 * theta)))
+
+
+def simulate(program_or_circuit, readout: dict | None = None, linear_system=None, *,
+             backend: str = "statevector", shots: int | None = None, seed: int | None = None,
+             solution_map=None) -> SimulationResult:
+    r"""Simulate a QuantumProgram (or a circuit with its `readout` dict and LinearSystem) and decode.
+
+    backend: "statevector" (qiskit.quantum_info) or "aer" (qiskit-aer); shots: None for the exact
+    statevector, an integer K for K sampled runs (Aer, seeded by `seed`; magnitudes only, see the
+    module docstring); solution_map: Y index → system basis index (taken from the program, the
+    readout's "solution_map", or the standard layout of `qdsl.synthesis.common`)."""
+    from qdsl.synthesis.common import classical_solution
+
+    if backend not in ("statevector", "aer"):
+        raise CompileError(Diagnostic("E0510", f"unknown backend '{backend}'",
+                                      help="use --backend statevector or --backend aer"))
+    circuit, readout, ls, smap = _resolve(program_or_circuit, readout, linear_system, solution_map)
+    nq = circuit.num_qubits
+    limit = max_qubits()
+    if nq > limit:
+        raise SizeLimitError(Diagnostic(
+            "E0501", f"simulating {nq} qubits is over the simulator limit of {limit} qubits",
+            help="lower --steps or --order, or raise the limit with QDSL_MAX_QUBITS (memory grows "
+                 "as 16·2^n bytes)"))
+    Y = classical_solution(ls)
+    Yn = Y / np.linalg.norm(Y)
+    exact_traj = _decode(ls, Y)
+    nsys = len(readout["system_qubits"])
+    keep, kidx = _system_index(nq, readout)
+    meta = {"qubit_limit": limit}
+
+    if shots is None:
+        sv = _statevector(circuit, backend, seed)
+        sub = np.zeros(2 ** nsys, complex)
+        sub[kidx[keep]] = sv[keep]
+        p = float(np.sum(np.abs(sub) ** 2))
+        amps = sub[smap]
+        fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0
+        traj = _decode(ls, amps)
+        terr, tTerr = _errors(traj, exact_traj)
+        reps, rounds = _rounds(p)
+        meta["leakage"] = float(max(0.0, 1.0 - np.sum(np.abs(amps) ** 2) / p)) if p > 0 else None
+        return SimulationResult(
+            backend=backend, shots=None, seed=seed, num_qubits=nq, success_probability=p,
+            fidelity=fid, trajectory=traj, exact_trajectory=exact_traj, exact_solution=Y,
+            amplitudes=amps, postselected_state=sub / math.sqrt(p) if p > 0 else sub,
+            repetitions=reps, amplification_rounds=rounds, trajectory_error=terr,
+            theta_T_error=tTerr, meta=meta)
+
+    shots = int(shots)
+    if shots <= 0:
+        raise CompileError(Diagnostic("E0510", "--shots must be a positive integer"))
+    counts = _sample(circuit, shots, seed)
+    outcomes = np.fromiter(counts.keys(), np.int64)
+    hits = np.fromiter(counts.values(), np.int64)
+    sel = keep[outcomes]
+    n_sys = np.zeros(2 ** nsys, np.int64)
+    np.add.at(n_sys, kidx[outcomes[sel]], hits[sel])
+    n_post = int(n_sys.sum())
+    p = n_post / shots
+    p_err = math.sqrt(max(p * (1 - p), 1.0 / shots) / shots)
+    q = n_sys / max(n_post, 1)
+    absamp = np.sqrt(q)
+    absamp_err = np.where(n_sys > 0, 0.5 * np.sqrt((1 - q) / max(n_post, 1)) / np.maximum(absamp, 1e-300),
+                          1.0 / math.sqrt(max(n_post, 1)))
+    n_Y = n_sys[smap].astype(float)
+    D = ls.block_dim
+    nb = ls.steps + 1
+    nY = n_Y.reshape(ls.num_blocks, D)[:nb]
+    c0 = nY[:, [ls.const_index]]
+    ci = nY[:, np.asarray(ls.theta_index)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(c0 > 0, np.sqrt(ci / c0), np.nan)
+        ratio_err = np.where((c0 > 0) & (ci > 0), 0.5 * ratio * np.sqrt(1 / np.maximum(ci, 1) + 1 / c0),
+                             np.where(c0 > 0, np.sqrt(1.0 / c0), np.nan))
+    mag_fid = float(np.sum(np.abs(Yn) * np.sqrt(q[smap])) ** 2)
+    reps, rounds = _rounds(p)
+    exact_abs = np.abs(exact_traj - np.asarray(ls.expansion_point)[None, :])
+    meta.update(postselected_shots=n_post,
+                note="shots give magnitudes only: trajectory_abs = |θ_t − θ*| with standard errors; "
+                     "signs and the fidelity need interference measurements",
+                trajectory_abs_error=float(np.nanmax(np.abs(ratio - exact_abs)) /
+                                           max(float(np.max(exact_abs)), 1e-300)) if n_post else None)
+    return SimulationResult(
+        backend="aer", shots=shots, seed=seed, num_qubits=nq, success_probability=p,
+        fidelity=None, trajectory=None, exact_trajectory=exact_traj, exact_solution=Y,
+        amplitudes=None, postselected_state=None, repetitions=reps, amplification_rounds=rounds,
+        trajectory_error=None, theta_T_error=None, counts=dict(sorted(counts.items())),
+        success_probability_err=p_err, abs_amplitudes=absamp[smap], abs_amplitudes_err=absamp_err[smap],
+        trajectory_abs=ratio, trajectory_abs_err=ratio_err, magnitude_fidelity=mag_fid, meta=meta)
