@@ -208,30 +208,6 @@ def _digits(idx: np.ndarray, n: int, width: int) -> np.ndarray:
     return out
 
 
-def _poly_rows(F: tuple, n: int, mono: _Monomials) -> sp.csr_matrix:
-    """Σ_ℓ F_ℓ u^{⊗ℓ} as polynomials: an n × dim_sym(q) CSR over monomial indices (coefficients of
-    all permutations of a column summed, so any tensor convention gives the same polynomial)."""
-    rows, cols, vals = [], [], []
-    W = mono.N
-    for l, f in enumerate(F):
-        if f.nnz == 0 or l > mono.N:
-            continue
-        c = f.tocoo()
-        t = np.sort(_digits(c.col, n, l), axis=1)
-        t = np.concatenate([t, np.full((t.shape[0], W - l), n)], axis=1)
-        rows.append(c.row.astype(np.int64))
-        cols.append(mono.rank(t))
-        vals.append(c.data)
-    dim = math.comb(n + mono.N, mono.N)
-    if not rows:
-        return sp.csr_matrix((n, dim))
-    m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(n, dim))
-    m.sum_duplicates()
-    m.eliminate_zeros()
-    return m
-
-
 # ---------------------------------------------------------------------------------------------
 # the assembled system
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +216,8 @@ class CarlemanSystem:
     """The Carleman-linearized system: y_{t+1} ≈ M_t y_t on y = lift(u).
 
     Attributes: `matrix` (M, CSR D × D; sgd: step 0), `matrices` (one M per step for sgd, else
-    (matrix,)), `generator` (flow: A with matrix = I + dt·A; None for discrete kinds), `basis`,
+    (matrix,)), `generator` (flow: A with matrix = I + dt·A; None for discrete kinds; in the
+    Kronecker basis it shares M's index array and may store zeros on its diagonal), `basis`,
     `order` (N), `n`, `kind`, `dt`, `expansion_point`, `x0` (u_0), `names`.
     """
 
@@ -434,7 +411,11 @@ def carleman(system, order: int, basis: str = "kronecker", *, step: int | None =
     mono = _Monomials(n, N) if basis == "symmetric" else None
     generator = None
     dt = system.dynamics.dt if kind == "flow" else None
-    if kind == "flow":
+    if kind == "flow" and basis == "kronecker":
+        A, M = _continuous_kron_fast(Fsets[0], n, N, dt)
+        generator = A
+        mats = (M,)
+    elif kind == "flow":
         A = _continuous(Fsets[0], n, N, basis, mono)
         M = _identity_plus(A, dt)
         generator = A
@@ -505,112 +486,444 @@ def _continuous_kron(F, n: int, N: int) -> sp.csr_matrix:
     return _csr(rows, cols, vals, (D, D))
 
 
+CHUNK = 1 << 21  # entries generated per batch: bounds the temporaries and keeps them in cache
+
+
+def _insert_sorted(t: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Insert vals[i] into the sorted row t[i] (width W → W+1), vectorized over rows."""
+    M, W = t.shape
+    pos = (t < vals[:, None]).sum(axis=1)
+    out = np.empty((M, W + 1), dtype=t.dtype)
+    for i in range(W + 1):
+        left = t[:, i] if i < W else vals
+        right = t[:, i - 1] if i > 0 else vals
+        out[:, i] = np.where(i < pos, left, np.where(i == pos, vals, right))
+    return out
+
+
+def _rank_fixed(t: np.ndarray, n: int, binom: np.ndarray) -> np.ndarray:
+    """Lexicographic rank of sorted tuples of one degree W = t.shape[1] (see _Monomials)."""
+    M, W = t.shape
+    out = np.zeros(M, dtype=np.int64)
+    lo = np.zeros(M, dtype=np.int64)
+    for i in range(W):
+        m = W - i - 1
+        hi = t[:, i]
+        out += binom[n - lo + m, m + 1] - binom[n - hi + m, m + 1]
+        lo = hi
+    return out
+
+
+def _poly_terms(F, n: int, mono: _Monomials) -> dict:
+    r"""f(u) = Σ_ℓ F_ℓ u^{⊗ℓ} as polynomials, per degree ℓ: a CSR (n × C(n+ℓ−1, ℓ)) over the
+    degree-ℓ monomials, with the coefficients of all permutations of a column summed — so any
+    tensor convention gives the same polynomial."""
+    out = {}
+    for l, f in enumerate(F):
+        if f.nnz == 0:
+            continue
+        c = f.tocoo()
+        if l == 0:
+            local = np.zeros(c.nnz, dtype=np.int64)
+        else:
+            t = np.sort(_digits(c.col, n, l), axis=1)
+            local = _rank_fixed(t, n, mono.binom)
+        m = sp.csr_matrix((c.data, (c.row, local)), shape=(n, math.comb(n + l - 1, l)))
+        m.sum_duplicates()
+        m.eliminate_zeros()
+        if m.nnz:
+            out[l] = m
+    return out
+
+
+def _chunks(counts: np.ndarray, limit: int = CHUNK):
+    """Split rows into consecutive ranges holding about `limit` entries each."""
+    csum = np.cumsum(counts, dtype=np.int64)
+    R = counts.size
+    start = 0
+    while start < R:
+        base = csum[start - 1] if start else 0
+        stop = int(np.searchsorted(csum, base + limit, side="right"))
+        stop = min(R, max(stop, start + 1))
+        yield start, stop
+        start = stop
+
+
+def _expand(cnt: np.ndarray):
+    """For per-item counts: (item of each generated entry, index within the item)."""
+    tot = int(cnt.sum())
+    item = np.repeat(np.arange(cnt.size), cnt)
+    k = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return item, k
+
+
 def _continuous_sym(F, n: int, N: int, mono: _Monomials) -> sp.csr_matrix:
-    r"""d/dt u^α = Σ_i α_i u^{α−e_i} f_i(u): for each position p of the tuple of α, replace a_p by
-    each monomial β of f_{a_p} (degree |α|−1+|β| ≤ N kept)."""
-    P = _poly_rows(F, n, mono)  # n × dim
-    table = mono.table()
-    pdeg = (table[:, :] < n).sum(axis=1)
+    r"""d/dt u^α = Σ_i α_i u^{α−e_i} f_i(u): for each position p of α's sorted tuple, drop a_p and
+    insert the variables of each degree-ℓ monomial β of f_{a_p} (result degree |α|−1+ℓ ≤ N; only
+    those terms are generated). Rows are produced in batches, each converted to CSR on its own."""
+    polys = _poly_terms(F, n, mono)
     D = math.comb(n + N, N)
-    rows, cols, vals = [], [], []
-    cnt_all = np.diff(P.indptr)
+    blocks = [sp.csr_matrix((1, D))]
     for d in range(1, N + 1):
         T = mono.tuples(d)
         R = T.shape[0]
-        base = mono.offsets[d]
-        for p in range(d):
-            v = T[:, p]
-            cnt = cnt_all[v]
-            tot = int(cnt.sum())
-            if tot == 0:
-                continue
-            rr = np.repeat(np.arange(R), cnt)
-            starts = np.cumsum(cnt) - cnt
-            e = P.indptr[v[rr]] + (np.arange(tot) - starts[rr])
-            beta = P.indices[e]
-            keep = d - 1 + pdeg[beta] <= N
-            rr, beta, coef = rr[keep], beta[keep], P.data[e][keep]
-            rest = np.delete(T, p, axis=1)[rr]
-            t = np.concatenate([rest, table[beta]], axis=1)
-            t.sort(axis=1)
-            rows.append(base + rr)
-            cols.append(mono.rank(t[:, :N]) if t.shape[1] >= N else
-                        mono.rank(np.concatenate([t, np.full((t.shape[0], N - t.shape[1]), n)], 1)))
-            vals.append(coef)
-    return _csr(rows, cols, vals, (D, D))
+        active = [(l, P, np.diff(P.indptr), mono.tuples(l)) for l, P in polys.items() if d - 1 + l <= N]
+        per_row = np.zeros(R, dtype=np.int64)
+        for l, P, cnt, _ in active:
+            for p in range(d):
+                per_row += cnt[T[:, p]]
+        for a, b in _chunks(per_row):
+            Tc = T[a:b]
+            rows, cols, vals = [], [], []
+            for p in range(d):
+                rest = np.delete(Tc, p, axis=1)
+                v = Tc[:, p]
+                for l, P, cnt, beta_t in active:
+                    rr, k = _expand(cnt[v])
+                    if rr.size == 0:
+                        continue
+                    e = P.indptr[v[rr]] + k
+                    t = rest[rr]
+                    beta = beta_t[P.indices[e]]
+                    for i in range(l):
+                        t = _insert_sorted(t, beta[:, i])
+                    rows.append(rr)
+                    cols.append(mono.offsets[d - 1 + l] + _rank_fixed(t, n, mono.binom))
+                    vals.append(P.data[e])
+            blocks.append(_csr(rows, cols, vals, (b - a, D)))
+    return sp.vstack(blocks, format="csr")
 
 
 def _discrete(F, n: int, N: int, basis: str, mono) -> sp.csr_matrix:
-    r"""Rows of degree j are G(u)^{⊗j} (kronecker) or G(u)^α (symmetric), built recursively as
-    P_j = P_{j−1}·G_v: each child row (parent, v) multiplies the parent's polynomial by G_v's and
-    keeps the products of degree ≤ N."""
+    r"""Rows of degree j are G(u)^{⊗j} (kronecker) or G(u)^α (symmetric), built recursively:
+    child row (parent, v) = parent's polynomial × G_v (G_v = u_v + f_v(u)), keeping degree ≤ N.
+    A parent's entries are sorted by column, hence by degree, so for each degree ℓ of G only a
+    prefix of the parent's entries can pair with it: only the pairs that survive the truncation
+    are generated. Duplicates (the same monomial reached twice) are summed per batch."""
     if basis == "kronecker":
         offs = np.concatenate([[0], np.cumsum([n ** j for j in range(N + 1)])]).astype(np.int64)
         D = int(offs[-1])
-        # G as n × D rows over the lift: G_ℓ in block ℓ, plus the identity in block 1
-        rows, cols, vals = [np.arange(n)], [offs[1] + np.arange(n)], [np.ones(n)]
+        table = None
+    else:
+        D = math.comb(n + N, N)
+        offs = mono.offsets[: N + 2].copy()
+        offs[N + 1] = D
+        table = mono.table()
+    # G_ℓ per degree, columns local to the degree-ℓ block (kron index or monomial rank)
+    if basis == "kronecker":
+        G = {}
         for l, f in enumerate(F):
-            if l > N or f.nnz == 0:
-                continue
-            c = f.tocoo()
-            rows.append(c.row.astype(np.int64)); cols.append(offs[l] + c.col); vals.append(c.data)
-        G = _csr(rows, cols, vals, (n, D))
-        gdeg = np.searchsorted(offs, G.indices, side="right") - 1
-        glocal = G.indices - offs[gdeg]
-        blocks = [sp.csr_matrix(([1.0], ([0], [0])), shape=(1, D))]
-        P = blocks[0]
-        for j in range(1, N + 1):
-            R = P.shape[0]
-            parent = np.repeat(np.arange(R), n)
-            v = np.tile(np.arange(n), R)
-            P = _multiply_rows(P, parent, v, G, gdeg, glocal, N, D,
-                               combine=lambda c1, d1, c2, d2: (offs[d1 + d2] + (c1 - offs[d1])
-                                                               * np.power(n, d2) + c2),
-                               deg_of=lambda c: np.searchsorted(offs, c, side="right") - 1)
-            blocks.append(P)
-        return sp.vstack(blocks, format="csr")
-    # symmetric
-    D = math.comb(n + N, N)
-    table = mono.table()
-    P1 = _poly_rows(F, n, mono)
-    G = (P1 + sp.csr_matrix((np.ones(n), (np.arange(n), 1 + np.arange(n))), shape=(n, D))).tocsr()
-    G.sum_duplicates()
-    G.eliminate_zeros()
-    gdeg = (table[G.indices] < n).sum(axis=1)
-
-    def combine(c1, d1, c2, d2):
-        t = np.concatenate([table[c1], table[c2]], axis=1)
-        t.sort(axis=1)
-        return mono.rank(t[:, :N])
-
+            if f.nnz and l <= N:
+                G[l] = f.tocsr()
+    else:
+        G = {l: P for l, P in _poly_terms(F, n, mono).items() if l <= N}
+    eye = sp.identity(n, format="csr")
+    G[1] = (G[1] + eye).tocsr() if 1 in G else eye
+    for l in G:
+        G[l].sum_duplicates()
+        G[l].eliminate_zeros()
+    G = {l: g for l, g in G.items() if g.nnz}
     blocks = [sp.csr_matrix(([1.0], ([0], [0])), shape=(1, D))]
     P = blocks[0]
     for j in range(1, N + 1):
-        T = mono.tuples(j)
-        P = _multiply_rows(P, mono.parent(j), T[:, -1], G, gdeg, G.indices, N, D, combine=combine,
-                           deg_of=lambda c: (table[c] < n).sum(axis=1))
+        if basis == "kronecker":
+            parent = np.repeat(np.arange(n ** (j - 1)), n)
+            v = np.tile(np.arange(n), n ** (j - 1))
+        else:
+            parent = mono.parent(j)
+            v = mono.tuples(j)[:, -1]
+        # prefix of each parent row with degree ≤ N − ℓ
+        pre = {}
+        for l in G:
+            mask = P.indices < offs[N - l + 1]
+            cs = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+            pre[l] = cs[P.indptr[1:]] - cs[P.indptr[:-1]]
+        gcnt = {l: np.diff(g.indptr) for l, g in G.items()}
+        per_child = sum(pre[l][parent] * gcnt[l][v] for l in G)
+        out = []
+        for a, b in _chunks(per_child):
+            pa, va = parent[a:b], v[a:b]
+            rows, cols, vals = [], [], []
+            for l, g in G.items():
+                gc = gcnt[l][va]
+                ch, k = _expand(pre[l][pa] * gc)
+                if ch.size == 0:
+                    continue
+                gch = gc[ch]
+                e1 = P.indptr[pa[ch]] + k // gch
+                e2 = g.indptr[va[ch]] + k % gch
+                c1 = P.indices[e1].astype(np.int64)
+                c2 = g.indices[e2].astype(np.int64)
+                if basis == "kronecker":
+                    d1 = np.searchsorted(offs, c1, side="right") - 1
+                    col = offs[d1 + l] + (c1 - offs[d1]) * n ** l + c2
+                else:
+                    t = table[c1]
+                    beta = mono.tuples(l)[c2]
+                    for i in range(l):
+                        t = _insert_sorted(t, beta[:, i])[:, :N]
+                    col = mono.rank(t)
+                rows.append(ch)
+                cols.append(col)
+                vals.append(P.data[e1] * g.data[e2])
+            out.append(_csr(rows, cols, vals, (b - a, D)))
+        P = sp.vstack(out, format="csr") if len(out) > 1 else out[0]
         blocks.append(P)
     return sp.vstack(blocks, format="csr")
 
 
-def _multiply_rows(P, parent, v, G, gdeg, gcol, N, D, combine, deg_of):
-    """Child rows: row c = P[parent[c]] · G[v[c]] (polynomial product truncated at degree N)."""
-    pcnt = np.diff(P.indptr)
-    gcnt = np.diff(G.indptr)
-    cnt = pcnt[parent] * gcnt[v]
-    tot = int(cnt.sum())
-    R = parent.size
-    if tot == 0:
-        return sp.csr_matrix((R, D))
-    child = np.repeat(np.arange(R), cnt)
-    k = np.arange(tot) - (np.cumsum(cnt) - cnt)[child]
-    gc = gcnt[v[child]]
-    e1 = P.indptr[parent[child]] + k // gc
-    e2 = G.indptr[v[child]] + k % gc
-    c1 = P.indices[e1].astype(np.int64)
-    d1 = deg_of(c1)
-    d2 = gdeg[e2]
-    keep = d1 + d2 <= N
-    child, c1, d1, e1, e2, d2 = child[keep], c1[keep], d1[keep], e1[keep], e2[keep], d2[keep]
-    col = combine(c1, d1, gcol[e2].astype(np.int64), d2)
-    return _csr([child], [col], [P.data[e1] * G.data[e2]], (R, D))
+# ---------------------------------------------------------------------------------------------
+# the fast path: continuous, Kronecker basis, canonical CSR written in place
+# ---------------------------------------------------------------------------------------------
+try:  # scipy's row-wise CSR concatenation kernel (what sp.hstack uses), writing into our arrays
+    from scipy.sparse._sparsetools import csr_hstack as _csr_hstack
+except Exception:  # pragma: no cover - a scipy without it takes the slower public route
+    _csr_hstack = None
+
+
+class _Piece:
+    """A CSR block of one row group: indptr/indices/data (local columns) and its width."""
+
+    __slots__ = ("indptr", "indices", "data", "width")
+
+    def __init__(self, indptr, indices, data, width):
+        self.indptr, self.indices, self.data, self.width = indptr, indices, data, int(width)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1] - self.indptr[0])
+
+    @classmethod
+    def of(cls, m: sp.csr_matrix, idx):
+        return cls(m.indptr.astype(idx, copy=False), m.indices.astype(idx, copy=False), m.data,
+                   m.shape[1])
+
+    @classmethod
+    def empty(cls, R: int, width: int, idx):
+        return cls(np.zeros(R + 1, dtype=idx), np.zeros(0, dtype=idx), np.zeros(0), width)
+
+    @classmethod
+    def uniform(cls, R: int, cols, vals, stride: int, shift: int, width: int, idx):
+        r"""Row `rest` holds vals at columns cols·stride + rest − shift (the same count per row,
+        sorted because cols is): the F_ℓ ⊗ I blocks of a Kronecker sum."""
+        a = len(cols)
+        if a == 0:
+            return cls.empty(R, width, idx)
+        rest = np.arange(R, dtype=idx)
+        ind = (rest[:, None] + (np.asarray(cols, dtype=np.int64) * stride - shift).astype(idx)[None, :])
+        return cls(np.arange(R + 1, dtype=idx) * a, ind.ravel(), np.tile(np.asarray(vals, float), R),
+                   width)
+
+    def rows(self, lo: int, hi: int):
+        """Rows lo..hi−1 (a view)."""
+        p = self.indptr[lo:hi + 1]
+        return _Piece(p - p[0], self.indices[p[0]:p[-1]], self.data[p[0]:p[-1]], self.width)
+
+
+class _RowGroup:
+    """Rows [row0, row0 + R) of the output, the concatenation of `pieces` left to right."""
+
+    __slots__ = ("row0", "R", "pieces", "nnz", "diag")
+
+    def __init__(self, row0, R, pieces, diag=None):
+        self.row0, self.R, self.pieces = row0, R, pieces
+        self.nnz = sum(p.nnz for p in pieces)
+        self.diag = diag  # (piece number, within-piece diagonal offsets per row, values to add)
+
+
+def _write_groups(groups, nrows: int, ncols: int, idx, lead: int = 0):
+    """Concatenate every group's pieces row-wise into one canonical CSR (one kernel call per
+    group, writing straight into the final arrays). Returns indptr, indices, data, diagonal
+    positions (−1 where a group has no diagonal bookkeeping). `lead` reserves slots in front."""
+    total = lead + sum(g.nnz for g in groups)
+    indices = np.empty(total, dtype=idx)
+    data = np.empty(total)
+    indptr = np.empty(nrows + 1, dtype=np.int64 if total >= 2 ** 31 else idx)
+    indptr[0] = 0
+    diagpos = np.full(nrows, -1, dtype=np.int64)
+    work = max((g.nnz for g in groups), default=0)
+    wj = np.empty(work, dtype=idx)
+    wx = np.empty(work)
+    pos = lead
+    for g in groups:
+        P = len(g.pieces)
+        if g.nnz:
+            widths = np.array([p.width for p in g.pieces], dtype=idx)
+            if _csr_hstack is not None:
+                np.concatenate([p.indices for p in g.pieces], out=wj[: g.nnz])
+                np.concatenate([p.data for p in g.pieces], out=wx[: g.nnz])
+                ptr_cat = np.concatenate([p.indptr for p in g.pieces]).astype(idx, copy=False)
+                local = np.empty(g.R + 1, dtype=idx)
+                _csr_hstack(P, g.R, widths, ptr_cat, wj[: g.nnz], wx[: g.nnz], local,
+                            indices[pos:pos + g.nnz], data[pos:pos + g.nnz])
+            else:  # pragma: no cover
+                m = sp.hstack([sp.csr_matrix((p.data, p.indices, p.indptr), shape=(g.R, p.width))
+                               for p in g.pieces], format="csr")
+                indices[pos:pos + g.nnz] = m.indices
+                data[pos:pos + g.nnz] = m.data
+                local = m.indptr
+        else:
+            local = np.zeros(g.R + 1, dtype=idx)
+        indptr[g.row0 + 1:g.row0 + g.R + 1] = local[1:].astype(indptr.dtype) + pos
+        if g.diag is not None:
+            k, offset, add = g.diag
+            before = sum((g.pieces[i].indptr[1:] - g.pieces[i].indptr[:-1]).astype(np.int64)
+                         for i in range(k)) if k else 0
+            dp = pos + local[:-1].astype(np.int64) + before + offset
+            diagpos[g.row0:g.row0 + g.R] = dp
+            if add is not None:
+                data[dp] += add
+        pos += g.nnz
+    return indptr, indices, data, diagpos
+
+
+def _split_row(f: sp.csr_matrix, v: int, n: int, l: int):
+    """Row v of F_ℓ split by the leading digit c_1 of the column: (<v, ==v, >v), as (cols, vals)."""
+    cols = f.indices[f.indptr[v]:f.indptr[v + 1]].astype(np.int64)
+    vals = f.data[f.indptr[v]:f.indptr[v + 1]]
+    lead = cols // n ** (l - 1)
+    lo, mid, hi = lead < v, lead == v, lead > v
+    return (cols[lo], vals[lo]), (cols[mid] % n ** (l - 1), vals[mid]), (cols[hi], vals[hi])
+
+
+def _group_pieces(f, S_prev, v: int, j: int, n: int, l: int, idx, diag_prev=None):
+    r"""Pieces of rows (v, rest) of S_j = F_ℓ ⊗ I_{n^{j−1}} + I_n ⊗ S_{j−1}: the F_ℓ entries whose
+    leading column digit is below v, the middle block S_{j−1} (+ the entries with leading digit v,
+    (e_v-row ⊗ I)), and those above v. Returns (pieces, diag) where diag gives the diagonal
+    bookkeeping of the middle piece for ℓ = 1."""
+    R = n ** (j - 1)
+    W = n ** (j + l - 2)
+    (lc, lv), (mc, mv), (hc, hv) = _split_row(f, v, n, l)
+    lower = _Piece.uniform(R, lc, lv, R, 0, v * W, idx)
+    upper = _Piece.uniform(R, hc, hv, R, (v + 1) * W, (n - v - 1) * W, idx)
+    diag = None
+    if l == 1:
+        mid = _Piece.of(S_prev, idx)
+        fvv = float(mv[0]) if mv.size else 0.0
+        diag = (diag_prev - S_prev.indptr[:-1], fvv if fvv != 0.0 else None)
+    elif mc.size:
+        E = sp.csr_matrix((np.tile(mv, R), (np.repeat(np.arange(R), mc.size),
+                                            (mc[None, :] * R + np.arange(R)[:, None]).ravel())),
+                          shape=(R, W))
+        m = (S_prev + E).tocsr()
+        m.sum_duplicates()
+        mid = _Piece.of(m, idx)
+    else:
+        mid = _Piece.of(S_prev, idx)
+    return [lower, mid, upper], diag
+
+
+def _kron_sum(f, n: int, j: int, l: int, S_prev, diag_prev, idx):
+    """S_j = Σ_p I^{⊗(p−1)} ⊗ F_ℓ ⊗ I^{⊗(j−p)} as canonical CSR (ℓ ≥ 1), from S_{j−1}."""
+    if j == 1:
+        return f, diag_prev
+    R = n ** (j - 1)
+    groups = []
+    for v in range(n):
+        pieces, diag = _group_pieces(f, S_prev, v, j, n, l, idx, diag_prev)
+        groups.append(_RowGroup(v * R, R, pieces, (1, diag[0], diag[1]) if diag else None))
+    indptr, indices, data, diagpos = _write_groups(groups, n ** j, n ** (j + l - 1), idx)
+    m = sp.csr_matrix((data, indices, indptr), shape=(n ** j, n ** (j + l - 1)))
+    m.has_sorted_indices = True
+    return m, (diagpos if l == 1 else None)
+
+
+def _kron_sum_const(f0, n: int, j: int) -> sp.csr_matrix:
+    """The block (j, j−1) = Σ_p I^{⊗(p−1)} ⊗ F_0 ⊗ I^{⊗(j−p)} (n^j × n^{j−1}) from F_0's COO."""
+    c = f0.tocoo()
+    rows, cols = [], []
+    r0 = c.row.astype(np.int64)
+    for p in range(1, j + 1):
+        s = j - p
+        a = np.arange(n ** (p - 1))[:, None, None]
+        b = np.arange(n ** s)[None, None, :]
+        rows.append(((a * n + r0[None, :, None]) * n ** s + b).ravel())
+        cols.append(np.broadcast_to(a * n ** s + b, (a.shape[0], r0.size, b.shape[2])).ravel())
+    vals = [np.broadcast_to(c.data[None, :, None], (n ** (p - 1), r0.size, n ** (j - p))).ravel()
+            for p in range(1, j + 1)]
+    return _csr(rows, cols, vals, (n ** j, n ** (j - 1)))
+
+
+def _continuous_kron_fast(F, n: int, N: int, dt: float):
+    r"""(A, M = I + dt·A) for the Kronecker basis, written directly as canonical CSR.
+
+    Each Kronecker sum obeys S_j = F_ℓ ⊗ I + I ⊗ S_{j−1}. In the rows (v, rest) of block row j the
+    F_ℓ ⊗ I entries whose leading column digit is below v come first, then the (shifted) row of
+    S_{j−1}, then the rest — so the rows of each group v are a row-wise concatenation of blocks
+    that are already sorted, done by one kernel call per group into the final arrays, with no sort
+    and no duplicate merging (the only coincident entries, F_1's diagonal, are added to the
+    diagonal slot that every row keeps). M shares A's sparsity pattern (A's constant row is
+    empty; M's holds the 1), so it costs one pass over the values.
+    """
+    q = len(F) - 1
+    sizes = [n ** j for j in range(N + 1)]
+    offs = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    D = int(offs[-1])
+    nnz_bound = estimate_size(n, q, N, "kronecker", "flow", nnz=[f.nnz for f in F])[1]
+    idx = np.int32 if max(D, nnz_bound + 1) < 2 ** 31 - 1 else np.int64
+    Fs = [f.tocsr() for f in F] + [sp.csr_matrix((n, n ** l)) for l in range(len(F), 2)]
+    for f in Fs:
+        f.sum_duplicates()
+    # F_1 with every diagonal slot stored (explicit zeros allowed) so each Kronecker sum keeps one
+    F1 = Fs[1].tocoo()
+    keep = F1.row != F1.col
+    diagvals = np.asarray(Fs[1].diagonal(), float)
+    F1e = sp.csr_matrix((np.concatenate([F1.data[keep], diagvals]),
+                         (np.concatenate([F1.row[keep], np.arange(n)]),
+                          np.concatenate([F1.col[keep], np.arange(n)]))), shape=(n, n))
+    F1e.sort_indices()
+    diag1 = np.array([F1e.indptr[r] + np.searchsorted(F1e.indices[F1e.indptr[r]:F1e.indptr[r + 1]], r)
+                      for r in range(n)], dtype=np.int64)
+    Fs[1] = F1e
+    qq = len(Fs) - 1
+    S = {l: (Fs[l], diag1 if l == 1 else None) for l in range(1, qq + 1)}  # S_1
+    groups = [_RowGroup(0, 1, [_Piece.empty(1, D, idx)])]  # the constant row (empty in A)
+    for j in range(1, N + 1):
+        ls = [l for l in range(1, qq + 1) if j + l - 1 <= N]
+        C0 = _kron_sum_const(Fs[0], n, j)
+        R = n ** (j - 1) if j > 1 else n
+        nv = n if j > 1 else 1
+        for v in range(nv):
+            pieces = [_Piece.empty(R, offs[j - 1], idx),
+                      _Piece.of(C0, idx).rows(v * R, (v + 1) * R) if j > 1 else _Piece.of(C0, idx)]
+            diag = None
+            for l in ls:
+                if j == 1:
+                    pieces.append(_Piece.of(Fs[l], idx))
+                    if l == 1:
+                        diag = (len(pieces) - 1, diag1 - F1e.indptr[:-1], None)
+                    continue
+                S_prev, d_prev = S[l]
+                ps, dg = _group_pieces(Fs[l], S_prev, v, j, n, l, idx, d_prev)
+                if l == 1:
+                    diag = (len(pieces) + 1, dg[0], dg[1])
+                pieces.extend(ps)
+            end = offs[min(N, j + max(ls, default=0) - 1) + 1] if ls else offs[j]
+            if D - end:
+                pieces.append(_Piece.empty(R, D - end, idx))
+            groups.append(_RowGroup(int(offs[j]) + v * R, R, pieces, diag))
+        # block row j+1 needs S_j (S_1 = F_ℓ itself)
+        if 2 <= j < N:
+            for l in range(1, qq + 1):
+                if j + l <= N:
+                    S[l] = _kron_sum(Fs[l], n, j, l, S[l][0], S[l][1], idx)
+    indptr, indices, dataA, diagpos = _write_groups(groups, D, D, idx, lead=1)
+    # the lead slot is M[0, 0] = 1 (the constant row); A is the same arrays after that slot
+    indices[0] = 0
+    dataA[0] = 0.0
+    dataM = dataA * dt
+    dataM[0] = 1.0
+    dataM[diagpos[1:]] += 1.0
+    M = sp.csr_matrix((dataM, indices, indptr), shape=(D, D))
+    indptrA = indptr - 1
+    indptrA[0] = 0
+    # A keeps a stored (possibly zero) diagonal slot in every row j ≥ 1, so that it shares M's
+    # index array instead of copying 4 bytes per nonzero; `.generator` documents this
+    A = sp.csr_matrix((dataA[1:], indices[1:], indptrA), shape=(D, D))
+    if not np.all(dataM):
+        M = sp.csr_matrix((M.data, M.indices.copy(), M.indptr.copy()), shape=(D, D))
+        M.eliminate_zeros()
+    for m in (A, M):
+        m.has_sorted_indices = True
+        m.has_canonical_format = True
+    return A, M
