@@ -163,7 +163,12 @@ def _json_default(o):
 def cmd_check(args) -> int:
     c = _compilation(args)
     cert = c.certificate
-    _warnings(c)
+    d = cert.to_dict()
+    if d.get("R") is not None and d["R"] >= 1:
+        from .diagnostics import Diagnostic
+        _print_diag(Diagnostic("W0301", f"R = {d['R']:.4g} ≥ 1: the PNAS convergence guarantee of Carleman "
+                                        f"truncation does not hold from this initial point", file=c.source.name,
+                               help="`qdsl simulate` shows the truncation error order by order"))
     if args.json:
         _emit_json(cert.to_dict())
     else:
@@ -284,11 +289,6 @@ def _write(path, text, c, force):
 
 def _print_diag(d):
     print(d.render(), file=sys.stderr)
-
-
-def _warnings(c):
-    for w in getattr(c, "warnings", ()):
-        _print_diag(w)
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,

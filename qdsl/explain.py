@@ -91,7 +91,12 @@ SYNTHESIS = {
     "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
              "solver (`--solver qsvt`) for larger ones.",
     "E0503": "An unknown solver variant or option was requested.",
-    "E0510": "Unknown gate basis: use --basis native or --basis clifford+t.",
+    "E0504": "The QSVT solver's padded system (history blocks × lifted dimension) is over the size "
+             "it can synthesize and verify here (4096 amplitudes: the block-encoding is checked and "
+             "κ′ computed by a dense SVD). Lower --steps or the Carleman order, or use "
+             "`qdsl resources --params/--steps` to estimate the cost without building the circuit.",
+    "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
+             "--backend statevector or --backend aer; --shots must be positive.",
 }
 
 
