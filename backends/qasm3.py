@@ -25,6 +25,7 @@ definitions), so only the irrelevant global phase of the whole state changes.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class _Lowerer:
         n = qc.num_qubits
         work = QuantumCircuit(QuantumRegister(n, "q"))
         block_names: set[str] = set()
+        inline_rot = 0  # rotations of inlined (non-gate) definitions, counted before conversion
         for inst in qc.data:
             op = inst.operation
             qargs = [qc.find_bit(b).index for b in inst.qubits]
@@ -123,7 +125,8 @@ class _Lowerer:
                 block_names.add(g.name)
                 work.append(g, qargs)
             elif op.definition is not None:
-                sub, _ = self.lower(op.definition)
+                sub, r = self.lower(op.definition)
+                inline_rot += r
                 for sinst in sub.data:
                     work.append(sinst.operation, [qargs[sub.find_bit(b).index] for b in sinst.qubits])
                     if sinst.operation.name in self.names:
@@ -132,16 +135,33 @@ class _Lowerer:
                 raise ValueError(f"gate '{op.name}' has no definition and is not a standard gate")
         if any(inst.operation.name not in NATIVE_BASIS and inst.operation.name not in block_names
                for inst in work.data):
-            out = transpile(work, basis_gates=list(NATIVE_BASIS) + sorted(block_names),
-                            optimization_level=1, seed_transpiler=0)
+            # transpile the runs of loose gates between blocks (Qiskit's transpile accepts no
+            # custom names in basis_gates, so the blocks stay out of it)
             final = QuantumCircuit(QuantumRegister(n, "q"))
-            for inst in out.data:
-                op = inst.operation
-                if op.name in block_names:
-                    op = self._by_name[op.name]
-                final.append(op, [out.find_bit(b).index for b in inst.qubits])
+            run = QuantumCircuit(QuantumRegister(n, "q"))
+
+            def flush():
+                if not run.data:
+                    return
+                if all(i.operation.name in NATIVE_BASIS for i in run.data):
+                    seg = run
+                else:
+                    seg = transpile(run, basis_gates=list(NATIVE_BASIS), optimization_level=1,
+                                    seed_transpiler=0)
+                for i in seg.data:
+                    final.append(i.operation, [seg.find_bit(b).index for b in i.qubits])
+                run.data.clear()
+
+            for inst in work.data:
+                qs = [work.find_bit(b).index for b in inst.qubits]
+                if inst.operation.name in block_names:
+                    flush()
+                    final.append(inst.operation, qs)
+                else:
+                    run.append(inst.operation, qs)
+            flush()
             work = final
-        rot = 0
+        rot = inline_rot
         for inst in work.data:
             op = inst.operation
             if op.name in ("rz", "ry"):
@@ -151,10 +171,6 @@ class _Lowerer:
         if self.basis == "clifford+t":
             work = self._to_clifford_t(work)
         return work, rot
-
-    @property
-    def _by_name(self):
-        return {g.name: g for g in self.order}
 
     def block(self, op):
         from qiskit.circuit import Gate
@@ -202,7 +218,7 @@ class _Lowerer:
                 out.s(q)
             else:  # pragma: no cover - lower() only produces NATIVE_BASIS and blocks
                 raise ValueError(f"unexpected gate '{name}' in Clifford+T lowering")
-        return out
+        return _cancel_inverses(out)
 
     def _rz(self, out, theta: float, q: int):
         words = self.rz_word(theta)
@@ -225,6 +241,18 @@ class _Lowerer:
                 raise ValueError(f"gridsynth produced gates outside Clifford+T: {sorted(bad)}")
         self.rz_cache[key] = word
         return word
+
+
+def _cancel_inverses(qc):
+    """Drop adjacent inverse pairs (h·h, s·sdg, t·tdg, x·x, …) left where the words meet."""
+    from qiskit.circuit.library import (CXGate, HGate, SdgGate, SGate, TdgGate, TGate, XGate,
+                                        YGate, ZGate)
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.passes import InverseCancellation
+
+    pm = PassManager([InverseCancellation([HGate(), XGate(), YGate(), ZGate(), CXGate(),
+                                           (SGate(), SdgGate()), (TGate(), TdgGate())])])
+    return pm.run(qc)
 
 
 # Rz(kπ/4) = e^{-ikπ/8}·P(kπ/4), and P(π/4) = T
@@ -358,7 +386,7 @@ def gate_names(text: str) -> set[str]:
     `measure`, declarations and `gate` headers; uses the reference parser's AST."""
     import openqasm3.ast as A
 
-    prog = validate(text)
+    prog = _parsed(text)
     found: set[str] = set()
 
     def visit(stmts):
@@ -376,4 +404,9 @@ def defined_gates(text: str) -> set[str]:
     """Names of the gates the text defines with `gate NAME ... { }`."""
     import openqasm3.ast as A
 
-    return {st.name.name for st in validate(text).statements if isinstance(st, A.QuantumGateDefinition)}
+    return {st.name.name for st in _parsed(text).statements if isinstance(st, A.QuantumGateDefinition)}
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str):
+    return validate(text)

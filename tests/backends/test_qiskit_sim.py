@@ -1,0 +1,177 @@
+"""Qiskit simulation backend: post-selection, fidelity, decoding, shots, limits, and agreement with
+the emitted OpenQASM 3 and with the independent decoder shared/tools/decode_qasm.py."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qdsl.backends import qasm3
+from qdsl.backends.qiskit_sim import SimulationResult, _numpy_statevector, simulate
+from qdsl.diagnostics import SizeLimitError
+from qdsl.synthesis.common import classical_solution, decode_trajectory
+from qdsl.synthesis.program import QuantumProgram
+
+REPO = Path(__file__).resolve().parents[2]
+DECODER = REPO.parent / "shared" / "tools" / "decode_qasm.py"
+if not DECODER.exists():
+    DECODER = Path("/work/shared/tools/decode_qasm.py")
+
+
+@pytest.fixture(scope="module")
+def sv_result(cubic_program):
+    return simulate(cubic_program)
+
+
+@pytest.fixture(scope="module")
+def loaded(cubic_qasm):
+    return qasm3.load(cubic_qasm.text)
+
+
+def test_numpy_statevector_matches_qiskit():
+    from qiskit.circuit.random import random_circuit
+    from qiskit.quantum_info import Statevector
+
+    for seed in range(4):
+        qc = random_circuit(5, 8, max_operands=3, seed=seed)
+        qc.cx(0, 3)
+        qc.cx(4, 1)
+        np.testing.assert_allclose(_numpy_statevector(qc), Statevector(qc).data, atol=1e-12)
+
+
+def test_statevector_result(sv_result, cubic_program):
+    r = sv_result
+    ls = cubic_program.linear_system
+    assert isinstance(r, SimulationResult)
+    assert r.fidelity == pytest.approx(1.0, abs=1e-9)
+    Y = classical_solution(ls)
+    np.testing.assert_allclose(r.exact_solution, Y)
+    np.testing.assert_allclose(r.exact_trajectory, decode_trajectory(ls, Y))
+    assert r.trajectory.shape == (ls.steps + 1, len(ls.theta_index))
+    np.testing.assert_allclose(r.trajectory, r.exact_trajectory, atol=1e-9)
+    assert r.trajectory_error < 1e-9 and r.theta_T_error < 1e-9
+    np.testing.assert_allclose(r.theta_T, r.trajectory[-1])
+    assert 0 < r.success_probability <= 1
+    assert r.repetitions == pytest.approx(1 / r.success_probability)
+    assert r.amplification_rounds == math.floor(math.pi / (4 * math.asin(math.sqrt(r.success_probability))))
+    # amplitudes ∝ Y and the post-selected state is normalized
+    c = np.vdot(Y, r.amplitudes) / np.vdot(Y, Y)
+    np.testing.assert_allclose(r.amplitudes, c * Y, atol=1e-9)
+    assert np.linalg.norm(r.postselected_state) == pytest.approx(1.0)
+    json.dumps(r.to_dict())
+
+
+def test_aer_agrees_with_statevector(sv_result, cubic_program):
+    r = simulate(cubic_program, backend="aer", seed=1)
+    assert r.success_probability == pytest.approx(sv_result.success_probability, abs=1e-10)
+    assert r.fidelity == pytest.approx(sv_result.fidelity, abs=1e-10)
+    np.testing.assert_allclose(r.trajectory, sv_result.trajectory, atol=1e-10)
+
+
+def test_emitted_qasm_simulates_like_the_circuit(sv_result, cubic_program, loaded):
+    r = simulate(loaded, cubic_program.readout, cubic_program.linear_system)
+    assert r.success_probability == pytest.approx(sv_result.success_probability, abs=1e-10)
+    assert r.fidelity == pytest.approx(sv_result.fidelity, abs=1e-10)
+    np.testing.assert_allclose(r.trajectory, sv_result.trajectory, atol=1e-10)
+
+
+def test_independent_decoder_agrees(sv_result, cubic_program, cubic_qasm, tmp_path):
+    qasm_path = tmp_path / "model.qasm"
+    report_path = tmp_path / "model.json"
+    qasm_path.write_text(cubic_qasm.text)
+    ls = cubic_program.linear_system
+    report_path.write_text(json.dumps({"readout": cubic_program.readout,
+                                       "expansion_point": list(map(float, ls.expansion_point))}))
+    py = REPO / ".venv" / "bin" / "python"
+    out = subprocess.run([str(py if py.exists() else sys.executable), str(DECODER), str(qasm_path),
+                          str(report_path), "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout)
+    np.testing.assert_allclose(np.array(d["trajectory"]), sv_result.trajectory, atol=1e-9)
+    assert d["success_probability"] == pytest.approx(sv_result.success_probability, abs=1e-10)
+
+
+def test_shots_mode_magnitudes_with_error_bars(sv_result, cubic_program):
+    r = simulate(cubic_program, backend="aer", shots=20000, seed=7)
+    again = simulate(cubic_program, backend="aer", shots=20000, seed=7)
+    assert r.counts == again.counts  # seeded
+    assert sum(r.counts.values()) == 20000
+    # what shots cannot give is absent, not borrowed from the statevector
+    assert r.trajectory is None and r.fidelity is None and r.amplitudes is None
+    p = sv_result.success_probability
+    assert abs(r.success_probability - p) <= 5 * r.success_probability_err
+    exact_abs = np.abs(sv_result.exact_trajectory)
+    ok = np.abs(r.trajectory_abs - exact_abs) <= 5 * r.trajectory_abs_err + 1e-12
+    assert ok.all()
+    assert r.magnitude_fidelity >= 0.98
+    json.dumps(r.to_dict())
+
+
+def test_qubit_limit(cubic_program, monkeypatch):
+    monkeypatch.setenv("QDSL_MAX_QUBITS", str(cubic_program.num_qubits - 1))
+    with pytest.raises(SizeLimitError) as ei:
+        simulate(cubic_program)
+    assert ei.value.diagnostics[0].code == "E0501" and ei.value.exit_status == 3
+    assert "QDSL_MAX_QUBITS" in ei.value.diagnostics[0].help
+    monkeypatch.setenv("QDSL_MAX_QUBITS", str(cubic_program.num_qubits))
+    assert simulate(cubic_program).fidelity > 0.99
+
+
+def test_leakage_outside_the_solution_lowers_fidelity():
+    """90 % of the post-selected weight on Y, 10 % on a padded index: fidelity 0.9."""
+    from qiskit import QuantumCircuit
+
+    from hhl_systems import ridge_system
+    from qdsl.synthesis.common import layout_for
+    from qdsl.synthesis.hhl import real_state_preparation
+
+    ls = ridge_system(T=1)  # D = 3 -> D_pad = 4: index 3 of each block is padding
+    lay = layout_for(ls)
+    Y = classical_solution(ls)
+    v = np.zeros(lay.padded_dim)
+    v[lay.solution_map()] = math.sqrt(0.9) * Y / np.linalg.norm(Y)
+    v[3] = math.sqrt(0.1)
+    n = lay.num_system_qubits
+    qc = QuantumCircuit(n + 1)
+    qc.compose(real_state_preparation(v), range(n), inplace=True)
+    qc.h(n)  # an ancilla post-selected on 0: p = 1/2
+    prog = QuantumProgram(qc, "test", tuple(lay.system_qubits), {n: 0}, lay.solution_map(), ls)
+    r = simulate(prog)
+    assert r.success_probability == pytest.approx(0.5)
+    assert r.fidelity == pytest.approx(0.9)
+    assert r.meta["leakage"] == pytest.approx(0.1)
+    np.testing.assert_allclose(r.trajectory, r.exact_trajectory, atol=1e-12)  # ratios survive
+
+
+def test_circuit_needs_its_readout(loaded):
+    with pytest.raises(ValueError):
+        simulate(loaded)
+
+
+def test_unknown_backend(cubic_program):
+    from qdsl.diagnostics import CompileError
+
+    with pytest.raises(CompileError):
+        simulate(cubic_program, backend="gpu-magic")
+
+
+@pytest.mark.slow
+def test_ridge_end_to_end_through_qasm_and_decoder(tmp_path):
+    """Ridge (n = 2, order 1, 6 steps): HHL → QASM → decode_qasm.py, against the targets."""
+    from hhl_systems import ridge_system
+    from qdsl.synthesis.hhl import synthesize_hhl
+
+    prog = synthesize_hhl(ridge_system(), clock=7)
+    r = simulate(prog, backend="aer")
+    assert r.fidelity >= 0.99 and r.trajectory_error <= 0.02 and r.theta_T_error <= 0.05
+    text = qasm3.emit(prog)
+    qasm3.validate(text)
+    (tmp_path / "r.qasm").write_text(text)
+    (tmp_path / "r.json").write_text(json.dumps({"readout": prog.readout, "expansion_point": [0.0, 0.0]}))
+    out = subprocess.run([sys.executable, str(DECODER), str(tmp_path / "r.qasm"), str(tmp_path / "r.json"),
+                          "--json"], capture_output=True, text=True, check=True)
+    np.testing.assert_allclose(np.array(json.loads(out.stdout)["trajectory"]), r.trajectory, atol=1e-9)
