@@ -54,9 +54,11 @@ class QasmValidationError(ValueError):
 @dataclass(frozen=True)
 class EmitResult:
     """The emitted text and what it took: `basis`, `precision` (per synthesized rotation,
-    clifford+t only), `rotations` (number of rz approximated by gridsynth, counted over the
-    flattened circuit), `error_bound` (rotations × precision, operator norm), `t_count` (T and T†
-    over the flattened circuit), `counts` (flattened gate counts), `num_qubits`, `gate_definitions`."""
+    clifford+t only), `rotations` (rz/ry angles that are not multiples of π/4 — the ones
+    clifford+t approximates by gridsynth — counted over the flattened circuit, in either basis),
+    `error_bound` (rotations × precision, operator norm; 0 for native), `t_count` (T and T† over
+    the flattened circuit), `counts` (flattened gate counts), `num_qubits`, `gate_definitions`
+    (number of `gate` definitions in the text)."""
 
     text: str
     basis: str
@@ -266,19 +268,15 @@ def _is_pi4(theta: float) -> bool:
 
 
 def _is_block(op) -> bool:
-    """Keep as a named gate definition: a unitary gate with a definition that is not a standard
-    one-op gate (e.g. HHL's blocks, unitary, diagonal, mcx, state preparation)."""
-    from qiskit.circuit import Gate
+    """Keep as a named gate definition: a unitary gate with a definition of at least two
+    instructions that is not a standard one-op gate (HHL's and QSVT's blocks, unitary, diagonal,
+    mcx, state preparation, …).  Gates with symbolic parameters are inlined instead."""
+    from qiskit.circuit import Gate, ParameterExpression
 
     if not isinstance(op, Gate) or op.definition is None:
         return False
-    if getattr(op, "params", None) and any(not isinstance(p, (int, float, complex, np.number))
-                                           for p in op.params):
-        # matrices (unitary), vectors (diagonal): fine; symbolic parameters are not
-        from qiskit.circuit import ParameterExpression
-
-        if any(isinstance(p, ParameterExpression) for p in op.params):
-            return False
+    if any(isinstance(p, ParameterExpression) for p in op.params):
+        return False
     return len(op.definition.data) >= 2
 
 

@@ -188,7 +188,8 @@ def _hermitian_system(ls, layout):
 def _labels(lam, c):
     """Integer clock labels for eigenvalues `lam` (signed, |label| ≤ 2^{c−1}−1): textbook rounding
     with the largest |λ| at 2^{c−1}−1, nudged so that distinct |λ| get distinct labels; ± pairs get
-    ± labels.  Returns (labels, collisions) — collisions > 0 when the clock is too small."""
+    ± labels.  Returns (labels, collisions): how many distinct |λ| had to share a label (> 0 only
+    when the clock is too small)."""
     kmax = 2 ** (c - 1) - 1
     a = np.abs(lam)
     amax = a.max()
@@ -206,8 +207,8 @@ def _labels(lam, c):
         for i in range(len(lab) - 1, -1, -1):
             top = kmax if i == len(lab) - 1 else lab[i + 1] - 1
             lab[i] = min(lab[i], top)
-        collisions = int(np.sum(lab < 1))
         lab = np.maximum(lab, 1)
+        collisions = int(len(lab) - len(np.unique(lab)))
     idx = np.searchsorted(distinct, a - 1e-9 * amax)
     idx = np.clip(idx, 0, len(distinct) - 1)
     return np.sign(lam).astype(int) * lab[idx], collisions
@@ -298,6 +299,11 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
             sel = labels == lab
             lam_tilde[int(lab) % two_c] = 1.0 / np.mean(1.0 / lam[sel])
         C = amin
+    warnings = []
+    if collisions:
+        warnings.append(f"W0501: {c} clock bits give {kmax} labels for {n_distinct} distinct "
+                        f"|eigenvalues|; {collisions} of them share a label and are inverted approximately "
+                        f"(use clock ≥ {choose_clock(kappa_h, n_distinct, eps, 'spectral')})")
     ratio = np.clip(C / lam_tilde, -1.0, 1.0)
     rot_angles = 2.0 * np.arcsin(ratio)
 
@@ -370,6 +376,7 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
         "lambda_max": amax,
         "distinct_abs_eigenvalues": int(n_distinct),
         "label_collisions": int(collisions),
+        "warnings": warnings,
         "evolution_time": None if t is None else float(t),
         "clock_scale": float(scale),
         "inversion_constant": float(C),

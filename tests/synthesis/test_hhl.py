@@ -255,3 +255,35 @@ def test_size_limit_refused_up_front():
 def test_bad_variant():
     with pytest.raises(CompileError):
         synthesize_hhl(cubic_system(), variant="magic")
+
+
+# ------------------------------------------------------------------ the product's acceptance models
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+CUBIC_MODEL = """
+model cubic1 {
+    param x = 0.4
+    loss = 0.5*x^2 + x^3/6 + x^4/20
+    evolve gd(lr = 0.3, steps = 4)
+    carleman order 3
+    solver hhl(clock = 7)
+}
+"""
+
+
+@pytest.mark.parametrize("which", ["ridge", "cubic1"])
+def test_product_acceptance_models(which):
+    """examples/ridge.qd (n = 2, order 1, 6 sgd steps, D = 3) and a one-parameter order-3 model
+    (D = 4): trajectory within 2 %, θ_T within 5 %, fidelity ≥ 0.99, against the Carleman solve."""
+    import qdsl
+    from qdsl.backends.qiskit_sim import simulate
+
+    c = qdsl.compile(REPO / "examples" / "ridge.qd") if which == "ridge" else qdsl.compile(source=CUBIC_MODEL)
+    prog = c.program
+    assert prog.solver == "hhl" and prog.meta["clock"] == 7
+    assert prog.linear_system.block_dim == (3 if which == "ridge" else 4)
+    r = simulate(prog)
+    assert r.fidelity >= 0.99
+    assert r.trajectory_error <= 0.02
+    assert r.theta_T_error <= 0.05
+    assert prog.num_qubits <= 14 and prog.declared["cx"] < 5000
