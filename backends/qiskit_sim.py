@@ -374,13 +374,13 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     mag_fid = float(np.sum(np.abs(Yn) * np.sqrt(q[smap])) ** 2)
     reps, rounds = _rounds(p)
     exact_abs = np.abs(exact_traj - np.asarray(ls.expansion_point)[None, :])
-    meta.update(postselected_shots=n_post,
+    meta.update(postselected_shots=n_post, sampler="qiskit-aer",
                 note="shots give magnitudes only: trajectory_abs = |θ_t − θ*| with standard errors; "
                      "signs and the fidelity need interference measurements",
                 trajectory_abs_error=float(np.nanmax(np.abs(ratio - exact_abs)) /
                                            max(float(np.max(exact_abs)), 1e-300)) if n_post else None)
     return SimulationResult(
-        backend="aer", shots=shots, seed=seed, num_qubits=nq, success_probability=p,
+        backend=backend, shots=shots, seed=seed, num_qubits=nq, success_probability=p,
         fidelity=None, trajectory=None, exact_trajectory=exact_traj, exact_solution=Y,
         amplitudes=None, postselected_state=None, repetitions=reps, amplification_rounds=rounds,
         trajectory_error=None, theta_T_error=None, counts=dict(sorted(counts.items())),

@@ -287,3 +287,16 @@ def test_product_acceptance_models(which):
     assert r.trajectory_error <= 0.02
     assert r.theta_T_error <= 0.05
     assert prog.num_qubits <= 14 and prog.declared["cx"] < 5000
+
+
+@pytest.mark.parametrize("T, idle", [(0, 0), (0, 2), (2, 3)])
+def test_tiny_histories_and_idle_steps(T, idle):
+    """T = 0 (L = I, Hermitian: no dilation) and idle blocks decode exactly."""
+    from qdsl.backends.qiskit_sim import simulate
+
+    M = np.array([[1.0, 0.0], [0.1, 0.7]])
+    ls = linear_system_from_transfers([M] * T, np.array([1.0, 0.5]), idle=idle)
+    prog = synthesize_hhl(ls)
+    assert prog.meta["dilated"] == (T + idle > 0)
+    r = simulate(prog)
+    assert r.fidelity > 0.999999 and r.trajectory_error < 1e-9
