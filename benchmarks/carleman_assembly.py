@@ -49,7 +49,10 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="only the headline case")
     args = ap.parse_args(argv)
     print("headline (target < 0.9 s on 2 cores; pyLIQTR's stacked sparse krons ≈ 2.8 s):")
-    bench(16, 5, "kronecker")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+    dim, nnz, _ = bench(16, 5, "kronecker", repeat=5)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
+    print(f"  peak RSS {peak:.0f} MiB (before: {base:.0f} MiB); M and A share one index array")
     if args.quick:
         return
     print("\nsymmetric basis, growing size (time should be linear in nnz):")

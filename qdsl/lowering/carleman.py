@@ -189,6 +189,23 @@ class _Monomials:
             lo = hi_c
         return out
 
+    def multab(self) -> np.ndarray:
+        r"""The multiplication table: row m (a monomial of degree < N, global index), column b →
+        the global index of m·u_b. About N·dim entries; turns every monomial product into
+        gathers instead of a merge and a ranking per entry."""
+        if getattr(self, "_multab", None) is None:
+            n, N = self.n, self.N
+            idx = np.int32 if math.comb(n + N, N) < 2 ** 31 - 1 else np.int64
+            rows = []
+            for k in range(N):
+                T = self.tuples(k)
+                R = T.shape[0]
+                ins = _insert_sorted(np.repeat(T, n, axis=0), np.tile(np.arange(n), R))
+                rows.append((self.offsets[k + 1] + _rank_fixed(ins, n, self.binom)).astype(idx)
+                            .reshape(R, n))
+            self._multab = np.concatenate(rows, axis=0)
+        return self._multab
+
     def table(self) -> np.ndarray:
         """All monomials of degree ≤ N as padded tuples, shape (dim, N), in index order."""
         rows = []
@@ -486,7 +503,7 @@ def _continuous_kron(F, n: int, N: int) -> sp.csr_matrix:
     return _csr(rows, cols, vals, (D, D))
 
 
-CHUNK = 1 << 21  # entries generated per batch: bounds the temporaries and keeps them in cache
+CHUNK = 1 << 18  # entries generated per batch: bounds the temporaries and keeps them in cache
 
 
 def _insert_sorted(t: np.ndarray, vals: np.ndarray) -> np.ndarray:
@@ -563,6 +580,7 @@ def _continuous_sym(F, n: int, N: int, mono: _Monomials) -> sp.csr_matrix:
     those terms are generated). Rows are produced in batches, each converted to CSR on its own."""
     polys = _poly_terms(F, n, mono)
     D = math.comb(n + N, N)
+    multab = mono.multab()
     blocks = [sp.csr_matrix((1, D))]
     for d in range(1, N + 1):
         T = mono.tuples(d)
@@ -576,19 +594,20 @@ def _continuous_sym(F, n: int, N: int, mono: _Monomials) -> sp.csr_matrix:
             Tc = T[a:b]
             rows, cols, vals = [], [], []
             for p in range(d):
-                rest = np.delete(Tc, p, axis=1)
+                # u^α / u_{a_p}: its index once per row, then m·u_b by table look-ups per entry
+                rest = mono.offsets[d - 1] + _rank_fixed(np.delete(Tc, p, axis=1), n, mono.binom)
                 v = Tc[:, p]
                 for l, P, cnt, beta_t in active:
                     rr, k = _expand(cnt[v])
                     if rr.size == 0:
                         continue
                     e = P.indptr[v[rr]] + k
-                    t = rest[rr]
+                    col = rest[rr]
                     beta = beta_t[P.indices[e]]
                     for i in range(l):
-                        t = _insert_sorted(t, beta[:, i])
+                        col = multab[col, beta[:, i]]
                     rows.append(rr)
-                    cols.append(mono.offsets[d - 1 + l] + _rank_fixed(t, n, mono.binom))
+                    cols.append(col)
                     vals.append(P.data[e])
             blocks.append(_csr(rows, cols, vals, (b - a, D)))
     return sp.vstack(blocks, format="csr")
@@ -603,12 +622,11 @@ def _discrete(F, n: int, N: int, basis: str, mono) -> sp.csr_matrix:
     if basis == "kronecker":
         offs = np.concatenate([[0], np.cumsum([n ** j for j in range(N + 1)])]).astype(np.int64)
         D = int(offs[-1])
-        table = None
     else:
         D = math.comb(n + N, N)
         offs = mono.offsets[: N + 2].copy()
         offs[N + 1] = D
-        table = mono.table()
+        multab = mono.multab()
     # G_ℓ per degree, columns local to the degree-ℓ block (kron index or monomial rank)
     if basis == "kronecker":
         G = {}
@@ -658,11 +676,10 @@ def _discrete(F, n: int, N: int, basis: str, mono) -> sp.csr_matrix:
                     d1 = np.searchsorted(offs, c1, side="right") - 1
                     col = offs[d1 + l] + (c1 - offs[d1]) * n ** l + c2
                 else:
-                    t = table[c1]
+                    col = c1
                     beta = mono.tuples(l)[c2]
                     for i in range(l):
-                        t = _insert_sorted(t, beta[:, i])[:, :N]
-                    col = mono.rank(t)
+                        col = multab[col, beta[:, i]]
                 rows.append(ch)
                 cols.append(col)
                 vals.append(P.data[e1] * g.data[e2])
