@@ -52,47 +52,56 @@ def carleman_dimension(n: int, order: int, basis: str = "kronecker") -> int:
 
 
 def estimate_size(n: int, q: int, order: int, basis: str = "kronecker", kind: str = "flow", *,
-                  nnz=None) -> tuple[int, int]:
-    r"""(dimension, upper bound on the number of stored entries), computed without building.
+                  nnz=None, row_nnz=None) -> tuple[int, int]:
+    r"""(dimension, upper bound on the stored entries), computed without building anything.
 
-    `nnz[ℓ]` is the number of nonzeros of F_ℓ (default: dense, n·n^ℓ). Continuous: block row j
-    receives j·n^{j−1}·nnz(F_ℓ) entries from each F_ℓ with j+ℓ−1 ≤ N (kronecker; symmetric:
-    j·C(n+j−1, j)/n·nnz(F_ℓ)), plus the diagonal. Discrete: block row j holds at most the
-    coefficients of (Σ_ℓ g_ℓ x^ℓ)^j of degree ≤ N, g_ℓ = nnz(G_ℓ), capped by the row count times
-    the dimension.
+    `nnz[ℓ]` is the number of nonzeros of F_ℓ and `row_nnz[ℓ]` the most in one row (default:
+    dense). Continuous (exact before merging duplicates): block row j receives j·n^{j−1}·nnz(F_ℓ)
+    entries from each F_ℓ with j+ℓ−1 ≤ N (symmetric: j·C(n+j−1, j)/n·nnz(F_ℓ), every variable
+    occurring equally often), plus a diagonal. Discrete, Kronecker: nnz(A⊗B) = nnz(A)·nnz(B), so
+    block (j, k) holds at most the coefficient of x^k in (Σ_ℓ nnz(G_ℓ) x^ℓ)^j. Discrete, symmetric:
+    a row of degree j holds at most the coefficients of (Σ_ℓ r_ℓ x^ℓ)^j, r_ℓ the most nonzeros in a
+    row of G_ℓ, each degree k capped by the C(n+k−1, k) monomials there.
     """
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}")
     N = int(order)
     dim = carleman_dimension(n, N, basis)
-    if nnz is None:
-        nnz = [n * n ** l for l in range(q + 1)]
-    nnz = [int(v) for v in nnz] + [0] * max(0, q + 1 - len(nnz))
-    total = 1 + dim  # constant row + a diagonal
+
+    def count(k):  # components of degree k
+        return n ** k if basis == "kronecker" else math.comb(n + k - 1, k)
+
+    dense = [n * n ** l for l in range(q + 1)]
+    nnz = dense if nnz is None else [int(v) for v in nnz] + [0] * max(0, q + 1 - len(nnz))
+    if row_nnz is None:
+        row_nnz = [min(n ** l, math.comb(n + l - 1, l)) for l in range(q + 1)]
+    row_nnz = [int(v) for v in row_nnz] + [0] * max(0, q + 1 - len(row_nnz))
+    total = 1 + dim  # the constant row and a diagonal
     for j in range(1, N + 1):
-        rows = n ** j if basis == "kronecker" else math.comb(n + j - 1, j)
+        rows = count(j)
         if kind == "flow":
             for l, z in enumerate(nnz):
                 if j + l - 1 <= N:
-                    total += (j * rows * z) // n + (1 if z else 0)
+                    total += (j * rows * z) // n + 1
+            continue
+        g = list(nnz) + [0] * max(0, 2 - len(nnz))
+        r = list(row_nnz) + [0] * max(0, 2 - len(row_nnz))
+        g[1] += n  # the identity inside G_1
+        r[1] += 1
+        weights = g if basis == "kronecker" else r
+        poly = [1] + [0] * N
+        for _ in range(j):
+            new = [0] * (N + 1)
+            for a_, c in enumerate(poly):
+                if c:
+                    for l, w in enumerate(weights):
+                        if a_ + l <= N and w:
+                            new[a_ + l] += c * w
+            poly = new
+        if basis == "kronecker":
+            total += sum(min(c, rows * count(k)) for k, c in enumerate(poly))
         else:
-            g = list(nnz)
-            if len(g) < 2:
-                g += [0] * (2 - len(g))
-            g[1] += n  # the identity in G_1
-            # (Σ g_ℓ x^ℓ)^j truncated at degree N, per row of u^{⊗j} (g_ℓ / n entries per row)
-            poly = np.zeros(N + 1, dtype=object)
-            poly[0] = 1
-            per_row = [math.ceil(v / n) for v in g]
-            for _ in range(j):
-                new = np.zeros(N + 1, dtype=object)
-                for a in range(N + 1):
-                    if poly[a]:
-                        for l, z in enumerate(per_row):
-                            if a + l <= N and z:
-                                new[a + l] += poly[a] * z
-                poly = new
-            total += rows * min(int(sum(poly)), dim)
+            total += rows * sum(min(c, count(k)) for k, c in enumerate(poly))
     return dim, int(total)
 
 
@@ -104,17 +113,17 @@ def _limits(max_dim, max_nnz):
     return int(max_dim), int(max_nnz)
 
 
-def check_size(n: int, q: int, order: int, basis: str, kind: str, *, nnz=None, max_dim=None,
-               max_nnz=None) -> tuple[int, int]:
+def check_size(n: int, q: int, order: int, basis: str, kind: str, *, nnz=None, row_nnz=None,
+               max_dim=None, max_nnz=None) -> tuple[int, int]:
     """Raise SizeLimitError (E0401) when the Carleman system would exceed the limits."""
     max_dim, max_nnz = _limits(max_dim, max_nnz)
-    dim, bound = estimate_size(n, q, order, basis, kind, nnz=nnz)
+    dim, bound = estimate_size(n, q, order, basis, kind, nnz=nnz, row_nnz=row_nnz)
     if dim <= max_dim and bound <= max_nnz:
         return dim, bound
     sym = carleman_dimension(n, order, "symmetric")
     lower = [N for N in range(order - 1, 0, -1)
-             if estimate_size(n, q, N, basis, kind, nnz=nnz)[0] <= max_dim
-             and estimate_size(n, q, N, basis, kind, nnz=nnz)[1] <= max_nnz]
+             if all(a <= b for a, b in zip(estimate_size(n, q, N, basis, kind, nnz=nnz, row_nnz=row_nnz),
+                                           (max_dim, max_nnz)))]
     if dim > max_dim:
         what = f"Carleman dimension {dim:,} (n = {n}, order {order}, basis {basis}) exceeds the limit {max_dim:,}"
     else:
@@ -423,7 +432,9 @@ def carleman(system, order: int, basis: str = "kronecker", *, step: int | None =
         Fsets = [system.F]
     q = max(len(F) for F in Fsets) - 1
     nnz = [max((F[l].nnz if l < len(F) else 0) for F in Fsets) for l in range(q + 1)]
-    check_size(n, q, N, basis, "flow" if kind == "flow" else "discrete", nnz=nnz,
+    row_nnz = [max((int(np.diff(F[l].tocsr().indptr).max(initial=0)) if l < len(F) else 0)
+                   for F in Fsets) for l in range(q + 1)]
+    check_size(n, q, N, basis, "flow" if kind == "flow" else "discrete", nnz=nnz, row_nnz=row_nnz,
                max_dim=max_dim, max_nnz=max_nnz)
     mono = _Monomials(n, N) if basis == "symmetric" else None
     generator = None
