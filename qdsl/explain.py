@@ -95,6 +95,15 @@ SYNTHESIS = {
              "it can synthesize and verify here (4096 amplitudes: the block-encoding is checked and "
              "κ′ computed by a dense SVD). Lower --steps or the Carleman order, or use "
              "`qdsl resources --params/--steps` to estimate the cost without building the circuit.",
+    "E0601": "`--params` (or `params=`) must be a positive whole number of parameters — the model size to "
+             "project the resources to; 0, negatives, 2.5, inf or nan are rejected. Scientific notation "
+             "is fine: `--params 7e6` (the paper's ResNet), `--params 1e8`. Projection keeps the model's "
+             "polynomial degree, Carleman order/basis and the sparsity of its transfer matrix, and builds nothing.",
+    "E0602": "`steps=` passed to `qdsl.resources` must be a positive integer number of time steps T. The "
+             "history system has T+1 blocks and the condition-number bound is 2(T+1).",
+    "E0603": "`--eps` must be a precision strictly between 0 and 1: the error allowed in the post-selected "
+             "solution state (it sets the QSVT degree κ′·ln(8/ε), the entry bits and the rotation-synthesis "
+             "precision). Example: `--eps 1e-3`.",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }
