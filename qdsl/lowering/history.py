@@ -174,7 +174,8 @@ def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_po
 
     B = |0⟩⊗y_0 with y_0 = lift(u_0) (`x0` overrides u_0, `y0` the whole lifted vector); sgd
     uses the per-step transfer matrices M_0..M_{T−1}. `kappa`: "auto" (exact dense SVD for
-    dim ≤ 2000, otherwise an estimate), "exact", "estimate" or "none".
+    dim ≤ 2000, otherwise an estimate), "exact", "estimate" or "none" (also True = "auto",
+    False/None = "none"; then `kappa` is NaN and `kappa_method` "skipped").
     """
     transfers = tuple(car.matrices)
     if steps is None:
@@ -215,6 +216,12 @@ def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[floa
     percent for these block-bidiagonal matrices). "none" skips it (NaN, "skipped").
     """
     dim = L.shape[0]
+    if how is None or how is False:
+        how = "none"
+    elif how is True:
+        how = "auto"
+    if how not in ("auto", "exact", "estimate", "none"):
+        raise ValueError(f"kappa must be 'auto', 'exact', 'estimate' or 'none', not {how!r}")
     if how == "none":
         return float("nan"), "skipped"
     if how == "exact" or (how == "auto" and dim <= 2000):
