@@ -1,7 +1,9 @@
 r"""OpenQASM 3 emission, loading and validation (SPEC §4 "Emitted OpenQASM 3").
 
-`emit(program)` lowers a QuantumProgram's circuit (or a bare QuantumCircuit) to standard gates and
-prints it with Qiskit's exporter, so that the text
+`emit(program)` lowers a QuantumProgram's circuit (or a bare QuantumCircuit) to standard gates
+(Qiskit's transpiler, block by block) and prints the text itself — Qiskit's exporter fails on
+unitary gates and complex StatePreparation and is slow on million-gate Clifford+T bodies — so that
+the text
 
 * declares exactly one quantum register, ``qubit[n] q;``, and one ``bit[n] c;``;
 * ends by measuring every qubit, ``c[i] = measure q[i];``;
@@ -170,8 +172,6 @@ class _Lowerer:
                 rot += 0 if _is_pi4(float(op.params[0])) else 1
             elif op.name in self.names:
                 rot += self.block_rot[op.name]
-        if self.basis == "clifford+t":
-            work = self._to_clifford_t(work)
         return work, rot
 
     def block(self, op):
@@ -199,34 +199,6 @@ class _Lowerer:
         return g
 
     # -- Clifford+T ---------------------------------------------------------------------------
-    def _to_clifford_t(self, qc):
-        from qiskit import QuantumCircuit, QuantumRegister
-
-        out = QuantumCircuit(QuantumRegister(qc.num_qubits, "q"))
-        for inst in qc.data:
-            op = inst.operation
-            qs = [qc.find_bit(b).index for b in inst.qubits]
-            name = op.name
-            if name in CLIFFORD_T_BASIS or name in self.names:
-                out.append(op, qs)
-            elif name == "rz":
-                self._rz(out, float(op.params[0]), qs[0])
-            elif name == "ry":
-                q = qs[0]
-                out.sdg(q)
-                out.h(q)
-                self._rz(out, float(op.params[0]), q)
-                out.h(q)
-                out.s(q)
-            else:  # pragma: no cover - lower() only produces NATIVE_BASIS and blocks
-                raise ValueError(f"unexpected gate '{name}' in Clifford+T lowering")
-        return _cancel_inverses(out)
-
-    def _rz(self, out, theta: float, q: int):
-        words = self.rz_word(theta)
-        for g in words:
-            getattr(out, g)(q)
-
     def rz_word(self, theta: float) -> tuple[str, ...]:
         key = float(theta)
         if key in self.rz_cache:
@@ -243,18 +215,6 @@ class _Lowerer:
                 raise ValueError(f"gridsynth produced gates outside Clifford+T: {sorted(bad)}")
         self.rz_cache[key] = word
         return word
-
-
-def _cancel_inverses(qc):
-    """Drop adjacent inverse pairs (h·h, s·sdg, t·tdg, x·x, …) left where the words meet."""
-    from qiskit.circuit.library import (CXGate, HGate, SdgGate, SGate, TdgGate, TGate, XGate,
-                                        YGate, ZGate)
-    from qiskit.transpiler import PassManager
-    from qiskit.transpiler.passes import InverseCancellation
-
-    pm = PassManager([InverseCancellation([HGate(), XGate(), YGate(), ZGate(), CXGate(),
-                                           (SGate(), SdgGate()), (TGate(), TdgGate())])])
-    return pm.run(qc)
 
 
 # Rz(kπ/4) = e^{-ikπ/8}·P(kπ/4), and P(π/4) = T
@@ -289,27 +249,100 @@ def _fingerprint(body) -> tuple:
     return tuple(rows)
 
 
-def _flat_counts(qc, memo=None) -> dict:
-    memo = {} if memo is None else memo
-    out: dict[str, int] = {}
-    for inst in qc.data:
-        op = inst.operation
-        if op.definition is not None and op.name not in NATIVE_BASIS + CLIFFORD_T_BASIS:
-            key = op.name
-            if key not in memo:
-                memo[key] = _flat_counts(op.definition, memo)
-            sub = memo[key]
-        else:
-            sub = {op.name: 1}
-        for g, n in sub.items():
-            out[g] = out.get(g, 0) + n
-    return out
+_INVERSE = {"h": "h", "x": "x", "y": "y", "z": "z", "s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
+
+
+def _fmt(x: float) -> str:
+    """Shortest round-trip decimal of a float (an OpenQASM 3 float literal)."""
+    return repr(float(x))
+
+
+class _Printer:
+    r"""Prints the lowered circuit as OpenQASM 3 text directly (Qiskit's exporter would need every
+    Clifford+T word built as circuit objects first — the slow part for big circuits).  Each block
+    becomes one ``gate`` definition (children before parents); Clifford+T words are joined with a
+    per-qubit peephole that drops adjacent inverse pairs (h·h, s·sdg, t·tdg, …)."""
+
+    def __init__(self, lowerer: _Lowerer):
+        self.lw = lowerer
+        self.counts: dict[str, dict] = {}
+
+    def body(self, qc, ref) -> tuple[list[str], dict]:
+        lines: list[str | None] = []
+        last: dict[int, tuple[int, str]] = {}   # qubit -> (line index, 1q gate) still cancellable
+        counts: dict[str, int] = {}
+        idx = {b: i for i, b in enumerate(qc.qubits)}
+        ct = self.lw.basis == "clifford+t"
+
+        def one(name: str, q: int):
+            prev = last.get(q)
+            if prev is not None and _INVERSE.get(prev[1]) == name:
+                lines[prev[0]] = None
+                counts[prev[1]] -= 1
+                last.pop(q)
+                return
+            last[q] = (len(lines), name)
+            lines.append(f"{name} {ref(q)};")
+            counts[name] = counts.get(name, 0) + 1
+
+        def many(line: str, qs, sub: dict):
+            for q in qs:
+                last.pop(q, None)
+            lines.append(line)
+            for g, n in sub.items():
+                counts[g] = counts.get(g, 0) + n
+
+        for inst in qc.data:
+            op = inst.operation
+            qs = [idx[b] for b in inst.qubits]
+            name = op.name
+            if name in self.lw.names:
+                many(f"{name} {', '.join(ref(q) for q in qs)};", qs, self.counts[name])
+            elif len(qs) > 1:
+                many(f"{name} {', '.join(ref(q) for q in qs)};", qs, {name: 1})
+            elif not ct:
+                if op.params:
+                    many(f"{name}({_fmt(op.params[0])}) {ref(qs[0])};", qs, {name: 1})
+                else:
+                    one(name, qs[0])
+            elif name == "rz":
+                for g in self.lw.rz_word(float(op.params[0])):
+                    one(g, qs[0])
+            elif name == "ry":  # Ry(θ) = S·H·Rz(θ)·H·S†
+                q = qs[0]
+                for g in ("sdg", "h") + self.lw.rz_word(float(op.params[0])) + ("h", "s"):
+                    one(g, q)
+            elif name in CLIFFORD_T_BASIS:
+                one(name, qs[0])
+            else:  # pragma: no cover - lower() only produces NATIVE_BASIS and blocks
+                raise ValueError(f"unexpected gate '{name}' in Clifford+T lowering")
+        return [ln for ln in lines if ln is not None], {g: n for g, n in counts.items() if n}
+
+    def program(self, top) -> str:
+        out = ['OPENQASM 3.0;', 'include "stdgates.inc";']
+        for g in self.lw.order:
+            k = g.num_qubits
+            lines, counts = self.body(g.definition, lambda q: f"_gate_q_{q}")
+            self.counts[g.name] = counts
+            params = ", ".join(f"_gate_q_{q}" for q in range(k))
+            out.append(f"gate {g.name} {params} {{")
+            out.extend("  " + ln for ln in lines)
+            out.append("}")
+        n = top.num_qubits
+        out.append(f"bit[{n}] c;")
+        out.append(f"qubit[{n}] q;")
+        lines, counts = self.body(top, lambda q: f"q[{q}]")
+        self.counts["<top>"] = counts
+        out.extend(lines)
+        out.extend(f"c[{i}] = measure q[{i}];" for i in range(n))
+        return "\n".join(out) + "\n"
 
 
 def lower(circuit, *, basis: str = "native", precision: float = 1e-10):
-    """The circuit lowered to `basis` on one register `q` (named blocks kept), without
-    measurements; returns (circuit, rotations, lowerer): `rotations` counts the rz/ry that are not
-    multiples of π/4 (those that clifford+t approximates), blocks flattened — see `emit`."""
+    """The circuit lowered to the native basis on one register `q` (named blocks kept as gates
+    whose definitions are lowered too), without measurements.  Returns (circuit, rotations,
+    lowerer): `rotations` counts the rz/ry that are not multiples of π/4 (those that clifford+t
+    approximates), blocks flattened — see `emit`."""
     if basis not in ("native", "clifford+t"):
         from qdsl.diagnostics import CompileError, Diagnostic
 
@@ -323,20 +356,15 @@ def lower(circuit, *, basis: str = "native", precision: float = 1e-10):
 
 def emit_with_info(program, *, basis: str = "native", precision: float = 1e-10) -> EmitResult:
     """Emit OpenQASM 3 for a QuantumProgram (or a bare QuantumCircuit); see the module docstring."""
-    import qiskit.qasm3
-    from qiskit import ClassicalRegister, QuantumCircuit
-
     circuit = getattr(program, "circuit", program)
     body, rotations, lw = lower(circuit, basis=basis, precision=precision)
-    n = body.num_qubits
-    top = QuantumCircuit(body.qregs[0], ClassicalRegister(n, "c"))
-    top.compose(body, inplace=True)
-    top.measure(top.qregs[0], top.cregs[0])
-    text = qiskit.qasm3.dumps(top)
-    counts = dict(sorted(_flat_counts(body).items()))
+    printer = _Printer(lw)
+    text = printer.program(body)
+    counts = dict(sorted(printer.counts["<top>"].items()))
     t_count = int(counts.get("t", 0) + counts.get("tdg", 0))
     return EmitResult(
-        text=text, basis=basis, num_qubits=n, counts=counts, gate_definitions=len(lw.order),
+        text=text, basis=basis, num_qubits=body.num_qubits, counts=counts,
+        gate_definitions=len(lw.order),
         precision=float(precision) if basis == "clifford+t" else None, rotations=rotations,
         error_bound=float(rotations * precision) if basis == "clifford+t" else 0.0,
         t_count=t_count,
