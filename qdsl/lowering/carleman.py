@@ -215,14 +215,6 @@ class _Monomials:
             self._multab = np.concatenate(rows, axis=0)
         return self._multab
 
-    def table(self) -> np.ndarray:
-        """All monomials of degree ≤ N as padded tuples, shape (dim, N), in index order."""
-        rows = []
-        for d in range(self.N + 1):
-            t = self.tuples(d)
-            rows.append(np.concatenate([t, np.full((t.shape[0], self.N - d), self.n)], axis=1))
-        return np.concatenate(rows, axis=0)
-
 
 def _digits(idx: np.ndarray, n: int, width: int) -> np.ndarray:
     """Base-n digits (most significant first) of kron-order indices, shape (M, width)."""

@@ -13,8 +13,6 @@ A-posteriori: for every order, max_t ‖θ_t − θ̂_t‖_∞, the final-step e
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
