@@ -480,7 +480,8 @@ def _continuous(F, n: int, N: int, basis: str, mono) -> sp.csr_matrix:
 
 
 def _continuous_kron(F, n: int, N: int) -> sp.csr_matrix:
-    r"""A from the COO of each F_ℓ: the term I^{⊗(p−1)}⊗F_ℓ⊗I^{⊗(j−p)} has entries
+    r"""The plain construction of A (kept as the cross-check of `_continuous_kron_fast`): from the
+    COO of each F_ℓ, the term I^{⊗(p−1)}⊗F_ℓ⊗I^{⊗(j−p)} has entries
     row = (a·n + r)·n^s + b, col = (a·n^ℓ + c)·n^s + b for a < n^{p−1}, b < n^s, s = j − p."""
     offs = np.concatenate([[0], np.cumsum([n ** j for j in range(N + 1)])]).astype(np.int64)
     D = int(offs[-1])
