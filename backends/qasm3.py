@@ -21,6 +21,12 @@ to operator-norm error ``precision``, up to a global phase.  The whole circuit i
 ``rotations × precision`` of the native one (triangle inequality); `EmitResult` records both numbers
 and the T count.
 
+Determinism: block names come from the gate names (a counter separates different definitions of
+one name), floats print as their shortest round-trip decimal, nothing depends on ids or time.
+One caveat, from the synthesizer: Qiskit's gridsynth uses randomized, time-limited factoring, so
+under a heavily loaded CPU it can (rarely) return a different word of the same precision; the
+emitter calls it once per distinct angle in sorted order to keep the output reproducible.
+
 Global phases of gate definitions are dropped by OpenQASM 3 gate definitions; that is harmless here
 because no emitted gate is ever used under a control (controlled gates are lowered as their own
 definitions), so only the irrelevant global phase of the whole state changes.
@@ -199,6 +205,25 @@ class _Lowerer:
         return g
 
     # -- Clifford+T ---------------------------------------------------------------------------
+    def prefetch(self, top):
+        r"""Synthesize every distinct non-Clifford angle of `top` and its blocks up front, one after
+        the other in sorted order, so the sequence of gridsynth calls depends only on the circuit.
+
+        Why not in parallel: Qiskit's gridsynth (rsgridsynth) solves its Diophantine step with
+        randomized, time-limited factoring and process-wide caches; a cold cache or a loaded CPU
+        can make it skip a candidate and return another (equally valid, ≤ precision) word.  A
+        fixed call order in one process keeps the text reproducible in practice; the residual
+        timing dependence is a property of the synthesizer, documented in the report."""
+        angles = set()
+        for qc in [top] + [g.definition for g in self.order]:
+            for inst in qc.data:
+                if inst.operation.name in ("rz", "ry"):
+                    th = float(inst.operation.params[0])
+                    if not _is_pi4(th) and th not in self.rz_cache:
+                        angles.add(th)
+        for th in sorted(angles):
+            self.rz_word(th)
+
     def rz_word(self, theta: float) -> tuple[str, ...]:
         key = float(theta)
         if key in self.rz_cache:
@@ -206,15 +231,21 @@ class _Lowerer:
         if _is_pi4(theta):
             word = _EXACT_PI4[round(theta / (math.pi / 4)) % 8]
         else:
-            from qiskit.synthesis import gridsynth_rz
-
-            c = gridsynth_rz(theta, epsilon=self.precision)
-            word = tuple(inst.operation.name for inst in c.data)
-            bad = set(word) - set(CLIFFORD_T_BASIS)
-            if bad:  # pragma: no cover - gridsynth emits h s t x (and sdg/tdg/z)
-                raise ValueError(f"gridsynth produced gates outside Clifford+T: {sorted(bad)}")
+            word = _gridsynth_word(theta, self.precision)
         self.rz_cache[key] = word
         return word
+
+
+def _gridsynth_word(theta: float, precision: float) -> tuple[str, ...]:
+    """Rz(θ) as a Clifford+T word (circuit order), Ross–Selinger gridsynth to `precision`."""
+    from qiskit.synthesis import gridsynth_rz
+
+    c = gridsynth_rz(float(theta), epsilon=float(precision))
+    word = tuple(inst.operation.name for inst in c.data)
+    bad = set(word) - set(CLIFFORD_T_BASIS)
+    if bad:  # pragma: no cover - gridsynth emits h s t x (and sdg/tdg/z)
+        raise ValueError(f"gridsynth produced gates outside Clifford+T: {sorted(bad)}")
+    return word
 
 
 # Rz(kπ/4) = e^{-ikπ/8}·P(kπ/4), and P(π/4) = T
@@ -358,6 +389,8 @@ def emit_with_info(program, *, basis: str = "native", precision: float = 1e-10) 
     """Emit OpenQASM 3 for a QuantumProgram (or a bare QuantumCircuit); see the module docstring."""
     circuit = getattr(program, "circuit", program)
     body, rotations, lw = lower(circuit, basis=basis, precision=precision)
+    if basis == "clifford+t":
+        lw.prefetch(body)
     printer = _Printer(lw)
     text = printer.program(body)
     counts = dict(sorted(printer.counts["<top>"].items()))

@@ -203,3 +203,23 @@ def test_clifford_t_hhl_still_solves(scalar_program, precision):
     assert approx.fidelity >= exact.fidelity - 4 * r.error_bound
     scale = np.abs(exact.trajectory).max()
     assert np.abs(approx.trajectory - exact.trajectory).max() <= 20 * r.error_bound * max(1, scale)
+
+
+_EMIT_CT = """
+import hashlib, sys
+import numpy as np
+from qiskit import QuantumCircuit
+from qdsl.backends.qasm3 import emit
+qc = QuantumCircuit(2)
+for k in range(12):
+    qc.ry(0.1 + 0.37 * k, k % 2)
+    qc.cx(k % 2, 1 - k % 2)
+    qc.rz(0.05 * k - 0.4, 1)
+print(hashlib.sha256(emit(qc, basis="clifford+t", precision=1e-6).encode()).hexdigest())
+"""
+
+
+def test_clifford_t_byte_identical_across_processes():
+    digests = {subprocess.run([sys.executable, "-c", _EMIT_CT], capture_output=True, text=True,
+                              cwd=REPO, check=True).stdout.strip() for _ in range(2)}
+    assert len(digests) == 1
