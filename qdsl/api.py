@@ -211,7 +211,7 @@ class Compilation:
     def simulate(self, orders=None):
         """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""
         from .lowering.simulate import simulate
-        return simulate(self.system, self.order, self.basis, idle=self.idle)
+        return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
 
 
 def _midpoint(info):

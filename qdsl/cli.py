@@ -297,6 +297,11 @@ COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile
 
 def main(argv=None) -> int:
     """Entry point of the `qdsl` console script; returns the exit status."""
+    # One BLAS thread: emitted circuits come from floating-point synthesis, and a threaded BLAS may
+    # round differently from run to run — the OpenQASM 3 output must be byte-identical. (It is
+    # also faster for the small dense matrices qdsl factors.) Set before numpy is imported.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     ap = build_parser()
     try:
         args = ap.parse_args(argv)

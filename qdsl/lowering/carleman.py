@@ -402,6 +402,27 @@ class CarlemanSystem:
 # ---------------------------------------------------------------------------------------------
 # assembly
 # ---------------------------------------------------------------------------------------------
+def _transfer_sets(system, step=None) -> list:
+    if step is not None:
+        return [system.F_at(step)]
+    if system.kind == "sgd" and system.step_F is not None:
+        return [system.step_F[t] for t in range(system.dynamics.steps)]
+    return [system.F]
+
+
+def guard(system, order: int, basis: str = "kronecker", *, step: int | None = None,
+          max_dim: int | None = None, max_nnz: int | None = None) -> tuple[int, int]:
+    """The size check of `carleman(system, order, basis)` without building anything:
+    (dimension, nnz bound), or SizeLimitError E0401."""
+    Fsets = _transfer_sets(system, step)
+    q = max(len(F) for F in Fsets) - 1
+    nnz = [max((F[l].nnz if l < len(F) else 0) for F in Fsets) for l in range(q + 1)]
+    row_nnz = [max((int(np.diff(F[l].tocsr().indptr).max(initial=0)) if l < len(F) else 0)
+                   for F in Fsets) for l in range(q + 1)]
+    return check_size(system.n, q, int(order), basis, "flow" if system.kind == "flow" else "discrete",
+                      nnz=nnz, row_nnz=row_nnz, max_dim=max_dim, max_nnz=max_nnz)
+
+
 def carleman(system, order: int, basis: str = "kronecker", *, step: int | None = None,
              max_dim: int | None = None, max_nnz: int | None = None) -> CarlemanSystem:
     r"""Lower a PolynomialSystem to its order-N Carleman system (see the module docstring).
@@ -416,18 +437,8 @@ def carleman(system, order: int, basis: str = "kronecker", *, step: int | None =
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}, not {basis!r}")
     n, kind = system.n, system.kind
-    if step is not None:
-        Fsets = [system.F_at(step)]
-    elif kind == "sgd" and system.step_F is not None:
-        Fsets = [system.step_F[t] for t in range(system.dynamics.steps)]
-    else:
-        Fsets = [system.F]
-    q = max(len(F) for F in Fsets) - 1
-    nnz = [max((F[l].nnz if l < len(F) else 0) for F in Fsets) for l in range(q + 1)]
-    row_nnz = [max((int(np.diff(F[l].tocsr().indptr).max(initial=0)) if l < len(F) else 0)
-                   for F in Fsets) for l in range(q + 1)]
-    check_size(n, q, N, basis, "flow" if kind == "flow" else "discrete", nnz=nnz, row_nnz=row_nnz,
-               max_dim=max_dim, max_nnz=max_nnz)
+    Fsets = _transfer_sets(system, step)
+    guard(system, N, basis, step=step, max_dim=max_dim, max_nnz=max_nnz)
     mono = _Monomials(n, N) if basis == "symmetric" else None
     generator = None
     dt = system.dynamics.dt if kind == "flow" else None

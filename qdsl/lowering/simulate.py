@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .carleman import carleman
+from .carleman import carleman, guard
 from .errors import a_priori_bounds, diagnose, trajectory_errors
 from .history import history_system
 
@@ -154,6 +154,8 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
     each obtained by solving its history-state system L·Y = B."""
     T = int(system.dynamics.steps)
     orders = sorted(set(int(N) for N in (orders if orders is not None else range(1, int(order) + 1))))
+    # refuse up front: the highest order is the largest system, so check it before building any
+    guard(system, max(orders), basis)
     timings = {}
     t0 = time.perf_counter()
     true = system.trajectory()

@@ -25,6 +25,7 @@ from .model import CheckedModel, _walk
 from .system import PolynomialSystem
 
 DENSE_EIG_LIMIT = 4000
+LIFT_BUDGET_DIM, LIFT_BUDGET_NNZ = 2_000_000, 5_000_000  # what `check` builds for the sparsity of M, L
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,28 +263,25 @@ def _window(system, ev, c):
 
 
 def _lifted_sparsity(system, order, basis, steps):
-    """Sparsity of the transfer matrix M and of L, when the lowering stage is present and the
-    sizes are within limits (estimated first: nothing large is built)."""
+    """Sparsity of the transfer matrix M and of L when they are small enough to build quickly
+    (the size is checked before building; over the certificate's budget they are reported as
+    null rather than built)."""
     if order is None:
         return {}
+    from ..diagnostics import SizeLimitError
+    from ..lowering.carleman import carleman, guard
+    from ..lowering.history import history_system
+
+    T = steps or system.dynamics.steps
     try:
-        from ..lowering.carleman import carleman, estimate_size
-        from ..lowering.history import history_system
-    except ImportError:
-        return {}
-    try:
-        dim, nnz = estimate_size(system.n, system.degree, order, basis, system.kind)
-        if dim > 200_000 or nnz > 5_000_000:
-            return {"M": None, "L": None}
-        car = carleman(system, order, basis)
-        out = {"M": sparsity(car.matrix)}
-        if car.dim * (system.dynamics.steps + 1) <= 2_000_000:
-            ls = history_system(car, steps or system.dynamics.steps, kappa=False) \
-                if "kappa" in history_system.__code__.co_varnames else history_system(car, steps or system.dynamics.steps)
-            out["L"] = sparsity(ls.matrix)
-        return out
-    except Exception:  # the certificate never fails because the lowering refused a size
+        dim, nnz = guard(system, order, basis, max_dim=LIFT_BUDGET_DIM, max_nnz=LIFT_BUDGET_NNZ)
+    except SizeLimitError:
         return {"M": None, "L": None}
+    car = carleman(system, order, basis)
+    out = {"M": sparsity(car.matrix), "L": None}
+    if car.dim * (T + 1) <= LIFT_BUDGET_DIM:
+        out["L"] = sparsity(history_system(car, T, kappa="none").matrix)
+    return out
 
 
 # ----------------------------------------------------------------------------- rendering
