@@ -192,10 +192,18 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+def _synthesis_warnings(c):
+    from .diagnostics import Diagnostic
+    for w in c.program.meta.get("warnings", ()):
+        code, _, text = str(w).partition(": ")
+        _print_diag(Diagnostic(code if code.startswith("W") else "W0500", text or str(w), file=c.source.name))
+
+
 def cmd_compile(args) -> int:
     c = _compilation(args)
     out = args.output or (Path(args.file).stem + ".qasm")
     qasm = _with_header(c)
+    _synthesis_warnings(c)
     if out == "-":
         sys.stdout.write(qasm)
     else:
@@ -214,6 +222,7 @@ def cmd_run(args) -> int:
     if args.report:
         _write(args.report, json.dumps(c.report, indent=2, default=_json_default) + "\n", c, args.force)
     res = c.run(backend=args.backend, shots=args.shots, seed=args.seed)
+    _synthesis_warnings(c)
     if args.plot:
         res.plot(_output_path(args.plot, c, force=True))
     if args.json:

@@ -86,6 +86,10 @@ LOWERING = {
 }
 
 SYNTHESIS = {
+    "W0500": "A note from the circuit synthesizer about the precision it could reach.",
+    "W0501": "HHL: the clock register has fewer labels than the Hamiltonian has distinct eigenvalues, "
+             "so some eigenvalues share a label and their inversion is approximate. Pass a larger "
+             "`clock` (solver hhl(clock = c) or --clock c).",
     "E0501": "The circuit is too large to simulate here (a qubit limit, QDSL_MAX_QUBITS, default "
              "26), or the model's solver is `classical`. `qdsl compile` still writes the circuit.",
     "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
