@@ -1,0 +1,46 @@
+"""For every example (and solver), the circuit qdsl builds: qubits, depth, gate counts, OpenQASM 3
+size, compile seconds, simulate seconds (emitted file loaded back, numpy statevector), fidelity.
+
+    python benchmarks/circuits.py [EXAMPLE ...]      (default: every example under examples/)
+"""
+import sys
+import time
+from pathlib import Path
+
+import qdsl
+from qdsl.diagnostics import CompileError
+
+ROOT = Path(__file__).parents[1]
+SET = {"tanh_unit": {"eta": 0.5}}
+HHL_TOO = {"ridge", "cubic_decay"}
+
+
+def row(name, solver):
+    t0 = time.perf_counter()
+    c = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver)
+    c.program
+    qasm = c.qasm
+    t1 = time.perf_counter()
+    rep = c.report
+    r = c.run()
+    t2 = time.perf_counter()
+    counts = rep["circuit"]["counts"]
+    return (f"{name:<16} {solver:<5} {rep['circuit']['num_qubits']:>6} {rep['circuit']['depth']:>8} "
+            f"{counts.get('cx', 0):>8} {sum(counts.values()):>9} {len(qasm.encode()) / 1e3:>9.0f} "
+            f"{t1 - t0:>9.1f} {t2 - t1:>9.1f} {r.sim.fidelity:>10.6f}")
+
+
+def main(names):
+    print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'depth':>8} {'cx':>8} {'gates':>9} {'qasm kB':>9} "
+          f"{'compile s':>9} {'sim s':>9} {'fidelity':>10}", flush=True)
+    for name in names:
+        solvers = ["qsvt"] + (["hhl"] if name in HHL_TOO else [])
+        for solver in solvers:
+            try:
+                print(row(name, solver), flush=True)
+            except CompileError as e:
+                print(f"{name:<16} {solver:<5} refused: {e.diagnostics[0].code} {e.diagnostics[0].message}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or sorted(p.stem for p in (ROOT / "examples").glob("*.qd")))
