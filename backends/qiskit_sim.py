@@ -126,105 +126,169 @@ def _statevector(circuit, backend: str, seed):
     return np.asarray(res.get_statevector(), complex)
 
 
-def _numpy_statevector(qc):
-    r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer: one-qubit gates by a batched 2×2 product, CX by
-    swapping slices, other gates of up to 3 qubits by a tensor contraction; wider gates and named
-    blocks are expanded through their definitions (their global phases included)."""
+_SKIP = frozenset(("barrier", "delay"))
+FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
+
+
+def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
+    r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
+
+    Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
+    without a matrix) is compiled once per simulation — its instructions flattened (sub-blocks
+    inlined from their own compiled programs) and greedily fused into a short program of k-qubit
+    unitaries (k ≤ `fuse_width`, block-local little-endian labels: qs[0] is the least significant
+    bit of U's index) plus the block's global phase (its definition's ``global_phase`` times its
+    sub-blocks').  The memo is keyed by ``id(definition)`` and holds a reference to the definition,
+    so an id can never be reused by another block during the simulation.  The whole circuit is
+    compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
+    operation with neither matrix nor definition falls back to Qiskit's `Statevector`."""
     from qiskit.quantum_info import Statevector
 
     n = qc.num_qubits
-    psi = np.zeros(2 ** n, complex)
-    psi[0] = 1.0
     mats: dict = {}
-    phase = [complex(np.exp(1j * float(qc.global_phase)))]
-    bit_index: dict = {}
+    memo: dict = {}     # id(definition) -> (definition, (fingerprint, program, phase))
+    canon: dict = {}    # block content (with sub-blocks as fingerprints) -> fingerprint
+    by_fp: dict = {}    # fingerprint -> fused program
 
     def matrix(op):
+        """(key, matrix or None): key identifies the matrix by content (name and float parameters,
+        or the matrix bytes where the parameters are not plain numbers)."""
         try:
-            key = (op.name, tuple(float(p) for p in op.params))
+            key = (type(op), op.name, tuple([float(p) for p in op.params]))
         except (TypeError, ValueError):
             key = None
         if key is not None and key in mats:
-            return mats[key]
+            return key, mats[key]
         try:
             m = np.asarray(op.to_matrix(), complex)
         except Exception:
-            return None
-        if key is not None:
+            return key, None
+        if key is None:
+            key = ("#matrix", m.shape, m.tobytes())
+        else:
             mats[key] = m
-        return m
+        return key, m
 
-    pending: dict[int, np.ndarray] = {}   # fused one-qubit gates waiting per qubit
+    def fuse(items):
+        """One unitary on the union of the items' qubits (applied in order)."""
+        if len(items) == 1:
+            return items[0]
+        S: list = []
+        for qs, _ in items:
+            for q in qs:
+                if q not in S:
+                    S.append(q)
+        m = len(S)
+        pos = {q: i for i, q in enumerate(S)}
+        T = np.eye(2 ** m, dtype=complex).reshape((2,) * m + (2 ** m,))
+        for qs, G in items:
+            k = len(qs)
+            axes = [m - 1 - pos[q] for q in reversed(qs)]
+            out = np.tensordot(G.reshape((2,) * (2 * k)), T, axes=(list(range(k, 2 * k)), axes))
+            T = np.moveaxis(out, list(range(k)), axes)
+        return tuple(S), np.ascontiguousarray(T).reshape(2 ** m, 2 ** m)
 
-    def apply1(q, m):
-        nonlocal psi
-        v = psi.reshape(-1, 2, 2 ** q)
-        out = np.empty_like(v)
-        a, b = v[:, 0, :], v[:, 1, :]
-        np.multiply(a, m[0, 0], out=out[:, 0, :])
-        out[:, 0, :] += m[0, 1] * b
-        np.multiply(a, m[1, 0], out=out[:, 1, :])
-        out[:, 1, :] += m[1, 1] * b
-        psi = out.reshape(-1)
-
-    def flush(qs):
-        for q in qs:
-            m = pending.pop(q, None)
-            if m is not None:
-                apply1(q, m)
-
-    def run(circ, qmap):
-        nonlocal psi
-        idx = bit_index.get(id(circ))
-        if idx is None:
-            idx = {b: i for i, b in enumerate(circ.qubits)}
-            bit_index[id(circ)] = idx
+    def compile_block(circ):
+        """(fingerprint, program, phase): program a list of (qubits, 2^k×2^k unitary) in circ's
+        qubit labels.  Memoized by identity (holding circ) and then by content fingerprint, so
+        equal definitions built as separate objects (e.g. by the OpenQASM 3 loader) share one
+        compilation while different blocks never do."""
+        hit = memo.get(id(circ))
+        if hit is not None and hit[0] is circ:
+            return hit[1]
+        idx = {b: i for i, b in enumerate(circ.qubits)}
+        phase = complex(np.exp(1j * float(circ.global_phase)))
+        steps: list = []      # (qubits, matrix) or (qubits, sub-program)
+        keys: list = []
+        qcache: dict = {}
         for inst in circ.data:
-            op = inst.operation
-            name = op.name
-            if name in ("barrier", "delay"):
+            name = inst.name
+            if name in _SKIP:
                 continue
-            qs = [qmap[idx[b]] for b in inst.qubits]
-            k = op.num_qubits
-            if k == 1:
-                m = matrix(op)
-                if m is not None:
-                    q = qs[0]
-                    prev = pending.get(q)
-                    pending[q] = m if prev is None else m @ prev
-                    continue
-            if name == "cx":
-                flush(qs)
-                c, t = qs
-                sub = psi.reshape((2,) * n)
-                ac, at = n - 1 - c, n - 1 - t
-                sl1 = [slice(None)] * n
-                sl0 = [slice(None)] * n
-                sl1[ac] = sl0[ac] = 1
-                sl1[at], sl0[at] = 1, 0
-                tmp = sub[tuple(sl1)].copy()
-                sub[tuple(sl1)] = sub[tuple(sl0)]
-                sub[tuple(sl0)] = tmp
-                continue
-            m = matrix(op) if k <= 3 else None
+            qb = inst.qubits
+            qs = qcache.get(qb)
+            if qs is None:
+                qs = qcache[qb] = tuple([idx[b] for b in qb])
+            k = len(qs)
+            m = None
+            if inst.is_standard_gate():
+                # fast path: no Python operation object; the matrix is fixed by name and params
+                ps = inst.params
+                try:
+                    key = (name, tuple([float(p) for p in ps])) if ps else name
+                except (TypeError, ValueError):
+                    key = None
+                if key is not None:
+                    m = mats.get(key)
+                    if m is None:
+                        m = inst.matrix
+                        if m is not None:
+                            m = mats[key] = np.asarray(m, complex)
             if m is None:
-                if op.definition is None:
-                    raise ValueError(f"cannot simulate '{name}': no matrix and no definition")
-                phase[0] *= np.exp(1j * float(op.definition.global_phase))
-                run(op.definition, qs)
+                op = inst.operation
+                key, m = matrix(op) if k <= 3 else (None, None)
+                if m is None:
+                    defn = op.definition
+                    if defn is None:
+                        key, m = matrix(op)
+                        if m is None:
+                            raise ValueError(
+                                f"cannot simulate '{name}': no matrix and no definition")
+                    else:
+                        fp, sub, sub_phase = compile_block(defn)
+                        phase *= sub_phase
+                        steps.append((qs, sub))
+                        keys.append((qs, fp))
+                        continue
+            if k == 0:
+                phase *= complex(m.reshape(-1)[0])
                 continue
-            flush(qs)
-            U = m.reshape((2,) * (2 * k))
-            axes = [n - 1 - q for q in reversed(qs)]
-            out = np.tensordot(U, psi.reshape((2,) * n), axes=(list(range(k, 2 * k)), axes))
-            psi = np.ascontiguousarray(np.moveaxis(out, list(range(k)), axes)).reshape(-1)
+            steps.append((qs, m))
+            keys.append((qs, key))
+        content = (len(idx), tuple(keys))
+        fp = canon.get(content)
+        if fp is None:
+            fp = canon[content] = len(canon)
+        compiled = by_fp.get(fp)
+        if compiled is None:
+            prog: list = []
+            group: list = []          # gates being accumulated
+            gq: set = set()           # union of their qubits
+
+            def add(qs, G):
+                nonlocal gq
+                if group and len(gq.union(qs)) > fuse_width:
+                    prog.append(fuse(group))
+                    group.clear()
+                    gq = set()
+                group.append((qs, G))
+                gq.update(qs)
+
+            for qs, s in steps:
+                if isinstance(s, list):
+                    for lqs, G in s:
+                        add(tuple(qs[q] for q in lqs), G)
+                else:
+                    add(qs, s)
+            if group:
+                prog.append(fuse(group))
+            compiled = by_fp[fp] = prog
+        out = (fp, compiled, phase)
+        memo[id(circ)] = (circ, out)
+        return out
 
     try:
-        run(qc, list(range(n)))
-        flush(list(pending))
+        _, prog, phase = compile_block(qc)
     except ValueError:
         return np.asarray(Statevector(qc).data, complex)
-    return psi * phase[0]
+    psi = np.zeros((2,) * n, complex)
+    psi[(0,) * n] = 1.0
+    for qs, U in prog:
+        k = len(qs)
+        axes = [n - 1 - q for q in reversed(qs)]
+        out = np.tensordot(U.reshape((2,) * (2 * k)), psi, axes=(list(range(k, 2 * k)), axes))
+        psi = np.moveaxis(out, list(range(k)), axes)
+    return np.ascontiguousarray(psi).reshape(-1) * phase
 
 
 def _sample(circuit, shots: int, seed):
