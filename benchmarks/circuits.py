@@ -3,8 +3,13 @@ size, compile seconds, simulate seconds (emitted file loaded back, numpy stateve
 
     python benchmarks/circuits.py [EXAMPLE ...]      (default: every example under examples/)
 """
+import os
 import sys
 import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # as the CLI does
+    os.environ.setdefault(_var, "1")
+
 from pathlib import Path
 
 import qdsl

@@ -63,6 +63,12 @@ SEMANTICS = {
     "E0219": "The file holds several models and none was chosen, or --model names none of them.",
     "E0220": "A value is undefined: division by zero, log or sqrt of a non-positive number, or a "
              "Taylor expansion about a point outside the function's domain.",
+    "E0221": "A number of the model overflows double precision: a constant, an initial value or a "
+             "coefficient of the update (e.g. 1e300 raised to a power). Rescale the parameters, data "
+             "or constants; qdsl computes the F_ℓ in float64.",
+    "E0222": "The model would take too long to derive: a sum/mean over more than 10^7 terms, or sgd "
+             "with steps × batch above 2·10^6 (each sgd step has its own update rule, derived from its "
+             "batch). Lower the number of steps or the size, or use gd on the full batch.",
 }
 
 CONDITIONS = {

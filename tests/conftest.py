@@ -11,6 +11,13 @@ or, without the fixture, `check_golden(path, text, request)`.
 """
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, as the `qdsl` command line uses: on two shared cores a threaded BLAS makes the
+# many small products of the statevector simulator 10–100× slower (set before numpy is imported).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import difflib
 from pathlib import Path
 

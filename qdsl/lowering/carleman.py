@@ -552,7 +552,7 @@ def _poly_terms(F, n: int, mono: _Monomials) -> dict:
     tensor convention gives the same polynomial."""
     out = {}
     for l, f in enumerate(F):
-        if f.nnz == 0:
+        if f.nnz == 0 or l > mono.N:  # a degree above N never survives the truncation
             continue
         c = f.tocoo()
         if l == 0:

@@ -22,7 +22,10 @@ from fractions import Fraction
 import numpy as np
 import scipy.sparse as sp
 
-from ..diagnostics import CompileError, Diagnostic
+from ..diagnostics import CompileError, Diagnostic, SizeLimitError
+
+SGD_WORK_LIMIT = 2_000_000   # per-sample evaluations for the per-step sgd systems
+RANGE_LIMIT = 10_000_000     # terms of one sum/mean
 from ..syntax import ast
 from . import poly as P
 from .model import CheckedModel
@@ -145,7 +148,11 @@ def arith(e: ast.BinOp, a, b):
             raise EvalError("E0220", f"negative base to the non-integer power {float(b):g}", e.span)
         if isinstance(a, Fraction) and float(b).is_integer() and abs(b) <= 64:
             return a ** int(b)
-        return float(a) ** float(b)
+        try:
+            return float(a) ** float(b)
+        except OverflowError:
+            raise EvalError("E0221", "the value overflows double precision", e.span,
+                            help="rescale the constants (qdsl works in float64)") from None
     raise EvalError("E0200", f"unknown operator {e.op}", e.span)
 
 
@@ -279,6 +286,10 @@ class PolyEvaluator:
 
     def reduce(self, e: ast.Reduce, scope):
         lo, hi = self.c.index(e.lo, scope), self.c.index(e.hi, scope)
+        if hi - lo > RANGE_LIMIT:
+            raise SizeLimitError(Diagnostic("E0222", f"the range {lo}..{hi} has {hi - lo:,} terms, over the "
+                                                     f"limit {RANGE_LIMIT:,}", e.span,
+                                            help="qdsl expands sums term by term; use a smaller model"))
         ks = self.batch.get(id(e))
         if ks is None:
             ks = range(lo, hi)
@@ -384,14 +395,19 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
             raise CompileError(list(ev.errors.values()))
         return rhs, ev.approximate
 
-    rhs, approx = evaluate()
-    F = assemble(rhs, n)
-    step_F = None
-    if kind == "sgd":
-        step_F = tuple(assemble(evaluate(b)[0], n, len(F) - 1) for b in sgd_batches(model, consts, dyn))
-        q = max(len(f) for f in step_F + (F,)) - 1
-        F = _pad(F, n, q)
-        step_F = tuple(_pad(f, n, q) for f in step_F)
+    try:
+        rhs, approx = evaluate()
+        F = assemble(rhs, n)
+        step_F = None
+        if kind == "sgd":
+            step_F = tuple(assemble(evaluate(b)[0], n, len(F) - 1) for b in sgd_batches(model, consts, dyn))
+            q = max(len(f) for f in step_F + (F,)) - 1
+            F = _pad(F, n, q)
+            step_F = tuple(_pad(f, n, q) for f in step_F)
+    except OverflowError:
+        _overflow(model)
+    if not all(np.all(np.isfinite(f.data)) for f in F) or not np.all(np.isfinite(theta0 - point)):
+        _overflow(model)
     names = tuple(model.names)
     x0 = theta0 - point
     system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
@@ -399,6 +415,14 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
                               meta={"lr_exact": lr, "polynomial_rhs": rhs})
     system.verify()
     return system
+
+
+def _overflow(model):
+    what = model.decl.body[0].span if model.loss is None else None
+    span = getattr(model.loss, "span", None) or what
+    raise CompileError(Diagnostic("E0221", "a coefficient of the update overflows double precision "
+                                           "(magnitude above 1.8e308)", span,
+                                  help="rescale the parameters, data or constants (qdsl works in float64)"))
 
 
 def _flat_literal(lit):
@@ -461,6 +485,13 @@ def sgd_batches(model: CheckedModel, consts: ConstEvaluator, dyn: Dynamics):
         a = model.evolve_arg("batch")
         raise CompileError(Diagnostic("E0218", f"batch = {dyn.batch} is larger than the {N} samples",
                                       a.span if a else model.evolve.span, help=f"choose batch ≤ {N}"))
+    if dyn.steps * dyn.batch > SGD_WORK_LIMIT:
+        a = model.evolve_arg("steps")
+        raise SizeLimitError(Diagnostic("E0222", f"sgd with {dyn.steps:,} steps of batch {dyn.batch} needs "
+                                                 f"{dyn.steps * dyn.batch:,} per-sample derivations, over the "
+                                                 f"limit {SGD_WORK_LIMIT:,}", a.span if a else model.evolve.span,
+                                        help="lower `steps` (each sgd step has its own update rule), or train "
+                                             "with `gd` on the full batch"))
     rng = np.random.default_rng(dyn.seed)
     for _ in range(dyn.steps):
         draw = lo + rng.choice(N, size=dyn.batch, replace=False)
