@@ -66,9 +66,15 @@ SEMANTICS = {
     "E0221": "A number of the model overflows double precision: a constant, an initial value or a "
              "coefficient of the update (e.g. 1e300 raised to a power). Rescale the parameters, data "
              "or constants; qdsl computes the F_ℓ in float64.",
-    "E0222": "The model would take too long to derive: a sum/mean over more than 10^7 terms, or sgd "
-             "with steps × batch above 2·10^6 (each sgd step has its own update rule, derived from its "
-             "batch). Lower the number of steps or the size, or use gd on the full batch.",
+    "E0222": "The model is out of reach before any expansion is done, and is refused up front (exit 3): "
+             "a sum/mean over more than 10^7 terms; sgd with steps × batch above 2·10^6 (each sgd step "
+             "has its own update rule, derived from its batch); an untruncated power of degree above 64; "
+             "or an update whose symmetric tensors F_ℓ would hold more than 10^7 entries (a polynomial "
+             "of degree d in v parameters can hold v^d). Lower the degree with `expand order d`, the "
+             "number of coupled parameters, the steps or the size, or use gd on the full batch.",
+    "E0223": "The certificate's linear algebra failed on this model (eigenvalues did not converge), "
+             "usually because its coefficients span too many orders of magnitude. Rescale the "
+             "parameters, data or constants.",
 }
 
 CONDITIONS = {

@@ -672,7 +672,7 @@ def _discrete(F, n: int, N: int, basis: str, mono) -> sp.csr_matrix:
             cs = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
             pre[l] = cs[P.indptr[1:]] - cs[P.indptr[:-1]]
         gcnt = {l: np.diff(g.indptr) for l, g in G.items()}
-        per_child = sum(pre[l][parent] * gcnt[l][v] for l in G)
+        per_child = sum((pre[l][parent] * gcnt[l][v] for l in G), np.zeros(parent.size, np.int64))
         out = []
         for a, b in _chunks(per_child):
             pa, va = parent[a:b], v[a:b]

@@ -168,7 +168,24 @@ def conditions(system: PolynomialSystem, F1=None) -> dict:
 def certify(system: PolynomialSystem, model: CheckedModel | None = None, *, values=None,
             carleman_order: int | None = None, basis: str = "kronecker", steps: int | None = None) -> Certificate:
     """All checks of SPEC §3 for one numeric system (plus symbolic intervals when `model` has
-    symbolic constants without values)."""
+    symbolic constants without values). Linear algebra that breaks down on the model's numbers
+    (coefficients near the float64 range: eigenvalues that do not converge, overflowing Gram
+    matrices) becomes diagnostic E0223."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _certify(system, model, values=values, carleman_order=carleman_order, basis=basis,
+                            steps=steps)
+    except (np.linalg.LinAlgError, spla.ArpackError, spla.ArpackNoConvergence, ValueError) as exc:
+        from ..diagnostics import CompileError, Diagnostic
+        big = max((float(abs(f).max()) for f in system.F if f.nnz), default=0.0)
+        raise CompileError(Diagnostic("E0223", f"the certificate's linear algebra failed ({exc}); the "
+                                               f"largest coefficient of the update is {big:.3g}",
+                                      model.decl.name_span or model.decl.span if model is not None else None,
+                                      file=system.model,
+                                      help="rescale the parameters, data or constants")) from None
+
+
+def _certify(system, model, *, values, carleman_order, basis, steps) -> Certificate:
     values = dict(values or {})
     c = conditions(system)
     ev = c["eigenvalues"]

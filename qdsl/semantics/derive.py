@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 
 import numpy as np
@@ -26,6 +27,8 @@ from ..diagnostics import CompileError, Diagnostic, SizeLimitError
 
 SGD_WORK_LIMIT = 2_000_000   # per-sample evaluations for the per-step sgd systems
 RANGE_LIMIT = 10_000_000     # terms of one sum/mean
+MAX_DEGREE = 64              # polynomial degree of an untruncated power
+TENSOR_LIMIT = 10_000_000    # stored entries of all F_ℓ together
 from ..syntax import ast
 from . import poly as P
 from .model import CheckedModel
@@ -214,10 +217,26 @@ class PolyEvaluator:
             return self.reduce(e, scope)
         raise EvalError("E0200", f"unexpected expression {type(e).__name__}", getattr(e, "span", None))
 
-    def mul(self, a, b):
-        if self.cap is not None and P.degree(a) + P.degree(b) > self.cap:
+    def mul(self, a, b, span=None):
+        d = P.degree(a) + P.degree(b)
+        if self.cap is not None and d > self.cap:
             self.approximate = True
+        if d > 1 and span is not None:
+            self.guard_growth(P.variables(a) | P.variables(b), d, span)
         return P.mul(a, b, self.cap)
+
+    def guard_growth(self, variables: set, d: int, span):
+        r"""Refuse (E0222) a product or power that is out of reach before expanding it: a polynomial of
+        degree d in v variables can hold all v^d entries of the symmetric tensors F_ℓ that the update
+        is assembled into (the gradient's n rows × v^{d-1} orderings, or one rate's v^d)."""
+        d = d if self.cap is None else min(d, self.cap)
+        v = len(variables)
+        if v > 1 and d * math.log10(v) > math.log10(TENSOR_LIMIT):
+            raise SizeLimitError(Diagnostic(
+                "E0222", f"this expands to a polynomial of degree {d} in {v} parameters, whose update "
+                         f"tensors F_ℓ hold up to {v}^{d} ≈ {float(v) ** d:.3g} entries (limit {TENSOR_LIMIT:,})",
+                span, help="lower the degree (`expand order d` truncates the update) or the number of "
+                           "parameters the expression couples"))
 
     def binop(self, e: ast.BinOp, scope):
         a = self.eval(e.left, scope)
@@ -227,7 +246,7 @@ class PolyEvaluator:
         if e.op == "-":
             return P.add(a, P.neg(b))
         if e.op == "*":
-            return self.mul(a, b)
+            return self.mul(a, b, e.span)
         if e.op == "/":
             if P.is_const(b):
                 bv = P.const_value(b)
@@ -245,9 +264,18 @@ class PolyEvaluator:
             if P.is_const(a):
                 return P.const(arith(e, P.const_value(a), ev))
             fe = float(ev)
-            if fe.is_integer() and fe >= 0:
+            if fe.is_integer() and fe >= 0 and (self.cap is None and P.degree(a) * fe > MAX_DEGREE):
+                raise SizeLimitError(Diagnostic(
+                    "E0222", f"this power has degree {P.degree(a) * fe:g}, over the limit {MAX_DEGREE}",
+                    e.span, help="Carleman linearization at such a degree is out of reach; "
+                                 "add `expand order d` to truncate the update to degree d"))
+            if fe.is_integer() and fe > MAX_DEGREE and not P.const_value(a):
+                self.approximate = True     # every term has degree ≥ fe > the truncation order
+                return {}
+            if fe.is_integer() and 0 <= fe <= MAX_DEGREE:
                 if self.cap is not None and P.degree(a) * fe > self.cap:
                     self.approximate = True
+                self.guard_growth(P.variables(a), int(P.degree(a) * fe), e.span)
                 return P.power(a, int(fe), self.cap)
 
             def coeffs(c0, K):
@@ -397,10 +425,11 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
 
     try:
         rhs, approx = evaluate()
-        F = assemble(rhs, n)
+        span = getattr(model.loss, "span", None) or model.decl.span
+        F = assemble(rhs, n, span=span)
         step_F = None
         if kind == "sgd":
-            step_F = tuple(assemble(evaluate(b)[0], n, len(F) - 1) for b in sgd_batches(model, consts, dyn))
+            step_F = tuple(assemble(evaluate(b)[0], n, len(F) - 1, span) for b in sgd_batches(model, consts, dyn))
             q = max(len(f) for f in step_F + (F,)) - 1
             F = _pad(F, n, q)
             step_F = tuple(_pad(f, n, q) for f in step_F)
@@ -433,33 +462,64 @@ def _flat_literal(lit):
             yield e
 
 
-def assemble(rhs: list, n: int, min_degree: int = 1) -> tuple:
+def assemble(rhs: list, n: int, min_degree: int = 1, span=None) -> tuple:
     r"""F_0..F_q from the polynomial right-hand sides: the degree-ℓ monomial c·u^α of row i goes to
-    every distinct ordering of α with c·α!/ℓ! (the symmetric flattened tensor)."""
+    every distinct ordering of α with c·α!/ℓ! (the symmetric flattened tensor). The ℓ!/α! orderings
+    are enumerated as multiset permutations; a system whose tensors would hold more than
+    TENSOR_LIMIT entries is refused (E0222) before any is built."""
     q = max([min_degree] + [P.degree(r) for r in rhs])
+    if n > 1 and q * math.log2(n) >= 62:
+        raise SizeLimitError(Diagnostic("E0222", f"the degree-{q} tensor F_{q} would have {n}^{q} columns, "
+                                                 "beyond 64-bit indexing", span,
+                                        help="add `expand order d` to truncate the update to a lower degree"))
+    total = sum(_orderings_count(m) for r in rhs for m in r)
+    if total > TENSOR_LIMIT:
+        raise SizeLimitError(Diagnostic("E0222", f"the symmetric tensors F_ℓ of this update would hold "
+                                                 f"{total:,} entries, over the limit {TENSOR_LIMIT:,}", span,
+                                        help="lower the degree (`expand order d`) or the number of parameters"))
     rows = [[] for _ in range(q + 1)]
     cols = [[] for _ in range(q + 1)]
     vals = [[] for _ in range(q + 1)]
-    fact = [math.factorial(l) for l in range(q + 1)]
     for i, r in enumerate(rhs):
         for m, c in r.items():
             l = len(m)
             if l == 0:
-                rows[0].append(i); cols[0].append(0); vals[0].append(float(c))
+                rows[0].append(np.array([i])); cols[0].append(np.array([0])); vals[0].append(np.array([float(c)]))
                 continue
-            orderings = set(itertools.permutations(m)) if len(set(m)) > 1 else {m}
-            w = float(c) / len(orderings)  # = c·α!/ℓ!
-            for o in orderings:
-                k = 0
-                for a in o:
-                    k = k * n + a
-                rows[l].append(i); cols[l].append(k); vals[l].append(w)
+            support, counts = np.unique(np.array(m, np.int64), return_counts=True)
+            digits = _orderings(tuple(int(k) for k in counts))   # K × ℓ positions into `support`
+            k = support[digits] @ (n ** np.arange(l - 1, -1, -1, dtype=np.int64))
+            rows[l].append(np.full(k.size, i, np.int64)); cols[l].append(k)
+            vals[l].append(np.full(k.size, float(c) / k.size))  # c·α!/ℓ! on each ordering
     F = []
     for l in range(q + 1):
-        shape = (n, n ** l)
-        F.append(sp.csr_matrix((np.array(vals[l], float), (np.array(rows[l], np.int64),
-                                                            np.array(cols[l], np.int64))), shape=shape))
+        cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+        F.append(sp.csr_matrix((cat(vals[l], float), (cat(rows[l], np.int64), cat(cols[l], np.int64))),
+                               shape=(n, n ** l)))
+    _orderings.cache_clear()
     return tuple(F)
+
+
+def _orderings_count(m: tuple) -> int:
+    """ℓ!/α!: the number of distinct orderings of the sorted index tuple m."""
+    count = math.factorial(len(m))
+    for _, g in itertools.groupby(m):
+        count //= math.factorial(sum(1 for _ in g))
+    return count
+
+
+@lru_cache(maxsize=4096)
+def _orderings(counts: tuple) -> np.ndarray:
+    """Every distinct sequence holding symbol a exactly counts[a] times, one per row (ℓ!/α! rows,
+    lexicographic): the distinct orderings of a monomial, without visiting all ℓ! permutations."""
+    if sum(counts) == 0:
+        return np.zeros((1, 0), np.int64)
+    blocks = []
+    for a, c in enumerate(counts):
+        if c:
+            rest = _orderings(counts[:a] + (c - 1,) + counts[a + 1:])
+            blocks.append(np.hstack([np.full((rest.shape[0], 1), a, np.int64), rest]))
+    return np.vstack(blocks)
 
 
 def _pad(F, n, q):

@@ -24,6 +24,7 @@ EVOLVE_ARGS = {
 }
 SOLVER_ARGS = {"qsvt": {"eps", "idle"}, "hhl": {"clock", "idle", "eps"}, "classical": {"idle"}}
 BASES = ("kronecker", "symmetric")
+MAX_EXPAND_ORDER = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -582,6 +583,10 @@ class _Checker:
         if ex.order < 1:
             self.err("E0214", f"expansion order must be at least 1, not {ex.order}", ex.span,
                      help="`expand order 2` keeps the update up to degree 2")
+        elif ex.order > MAX_EXPAND_ORDER:
+            self.err("E0214", f"expansion order {ex.order} is above the supported {MAX_EXPAND_ORDER}", ex.span,
+                     help="the Taylor coefficients come from symbolic derivatives, whose size grows fast; "
+                          f"use `expand order d` with d ≤ {MAX_EXPAND_ORDER}")
         if isinstance(ex.about, ast.ArrayLit):
             arr = self.literal(ex.about)
             if arr is not None and arr.size != n:

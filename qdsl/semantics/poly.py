@@ -43,6 +43,11 @@ def degree(p: Poly) -> int:
     return max((len(m) for m in p), default=0)
 
 
+def variables(p: Poly) -> set:
+    """The indices of the variables that occur in p."""
+    return {i for m in p for i in m}
+
+
 def add(p: Poly, q: Poly) -> Poly:
     if len(p) < len(q):
         p, q = q, p

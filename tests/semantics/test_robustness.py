@@ -28,7 +28,8 @@ def mutated(draw):
     return text
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_front_end_raises_only_compile_errors(text):
     values = (("eta", 0.5),) if "eta in" in text else ()
@@ -58,7 +59,8 @@ def renumbered(draw):
     return "".join(out)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(renumbered())
 def test_semantic_stage_raises_only_compile_errors(text):
     test_front_end_raises_only_compile_errors.hypothesis.inner_test(text)
