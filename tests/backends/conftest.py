@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from hhl_systems import cubic_system, scalar_system
+from linear_systems import cubic_system, scalar_system
 
 
 @pytest.fixture(scope="session")

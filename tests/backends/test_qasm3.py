@@ -63,7 +63,7 @@ def test_counts_are_flattened_native_counts(cubic_qasm, cubic_program):
 _EMIT = """
 import hashlib, sys
 sys.path.insert(0, {tests!r})
-from hhl_systems import cubic_system
+from linear_systems import cubic_system
 from qdsl.synthesis.hhl import synthesize_hhl
 from qdsl.backends.qasm3 import emit
 print(hashlib.sha256(emit(synthesize_hhl(cubic_system(), clock=6)).encode()).hexdigest())
@@ -71,7 +71,7 @@ print(hashlib.sha256(emit(synthesize_hhl(cubic_system(), clock=6)).encode()).hex
 
 
 def test_byte_identical_across_processes(cubic_qasm):
-    code = _EMIT.format(tests=str(Path(__file__).parent))
+    code = _EMIT.format(tests=str(Path(__file__).parents[1]))
     digests = set()
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,

@@ -125,7 +125,7 @@ def test_leakage_outside_the_solution_lowers_fidelity():
     """90 % of the post-selected weight on Y, 10 % on a padded index: fidelity 0.9."""
     from qiskit import QuantumCircuit
 
-    from hhl_systems import ridge_system
+    from linear_systems import ridge_system
     from qdsl.synthesis.common import layout_for
     from qdsl.synthesis.hhl import real_state_preparation
 
@@ -162,7 +162,7 @@ def test_unknown_backend(cubic_program):
 @pytest.mark.slow
 def test_ridge_end_to_end_through_qasm_and_decoder(tmp_path):
     """Ridge (n = 2, order 1, 6 steps): HHL → QASM → decode_qasm.py, against the targets."""
-    from hhl_systems import ridge_system
+    from linear_systems import ridge_system
     from qdsl.synthesis.hhl import synthesize_hhl
 
     prog = synthesize_hhl(ridge_system(), clock=7)

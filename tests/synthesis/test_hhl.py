@@ -8,38 +8,12 @@ import scipy.sparse as sp
 from qdsl.diagnostics import CompileError, SizeLimitError
 from qdsl.lowering.history import LinearSystem
 from qdsl.synthesis.common import linear_system_from_transfers, postselected_amplitudes
+from linear_systems import cubic_system, ridge_system
 from qdsl.synthesis.hhl import (NATIVE_BASIS, real_state_preparation, synthesize_hhl,
                                 uniformly_controlled_ry)
 
 
 # ------------------------------------------------------------------ systems used below
-def ridge_system(T=6):
-    """Ridge regression, n = 2, Carleman order 1 (D = 3 with the constant), full-batch gd."""
-    X = np.array([[1.0, 0.2], [0.3, 1.0], [0.5, 0.5]])
-    y = np.array([1.0, 0.0, 0.4])
-    lam, eta = 0.5, 0.2
-    H = 2 * X.T @ X / 3 + lam * np.eye(2)
-    g0 = -2 * X.T @ y / 3
-    M = np.zeros((3, 3))
-    M[0, 0] = 1
-    M[1:, 0] = -eta * g0
-    M[1:, 1:] = np.eye(2) - eta * H
-    return linear_system_from_transfers([M] * T, np.r_[1.0, 0.8, -0.5])
-
-
-def cubic_system(T=3, u0=0.4):
-    """One parameter, u ← u − η(u + 0.5u² + 0.2u³), Carleman order 3 (D = 4)."""
-    eta = 0.3
-    g = np.array([0.0, 1 - eta, -eta * 0.5, -eta * 0.2])
-    M = np.zeros((4, 4))
-    M[0, 0] = 1
-    P = np.array([1.0])
-    for j in range(1, 4):
-        P = np.convolve(P, g)
-        M[j, :4] = P[:4]
-    return linear_system_from_transfers([M] * T, np.array([1, u0, u0 ** 2, u0 ** 3]))
-
-
 def raw_system(L, B, D):
     """A LinearSystem around an arbitrary matrix (T + 1 = N/D blocks, no history structure)."""
     L = sp.csr_matrix(L)

@@ -1,4 +1,4 @@
-"""Small linear systems for the backend tests (history systems of toy training dynamics)."""
+"""Small linear systems for the synthesis and backend tests (history systems of toy training dynamics)."""
 from __future__ import annotations
 
 import numpy as np
