@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..diagnostics import CompileError, Diagnostic
 from ..syntax import ast
 from .model import CheckedModel, _walk
 from .system import PolynomialSystem
@@ -176,7 +177,6 @@ def certify(system: PolynomialSystem, model: CheckedModel | None = None, *, valu
             return _certify(system, model, values=values, carleman_order=carleman_order, basis=basis,
                             steps=steps)
     except (np.linalg.LinAlgError, spla.ArpackError, spla.ArpackNoConvergence, ValueError) as exc:
-        from ..diagnostics import CompileError, Diagnostic
         big = max((float(abs(f).max()) for f in system.F if f.nnz), default=0.0)
         raise CompileError(Diagnostic("E0223", f"the certificate's linear algebra failed ({exc}); the "
                                                f"largest coefficient of the update is {big:.3g}",

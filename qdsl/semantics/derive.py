@@ -221,22 +221,29 @@ class PolyEvaluator:
         d = P.degree(a) + P.degree(b)
         if self.cap is not None and d > self.cap:
             self.approximate = True
-        if d > 1 and span is not None:
-            self.guard_growth(P.variables(a) | P.variables(b), d, span)
+        if span is not None:
+            self.guard_growth((a, b), d, span)
         return P.mul(a, b, self.cap)
 
-    def guard_growth(self, variables: set, d: int, span):
+    def guard_growth(self, factors, d: int, span):
         r"""Refuse (E0222) a product or power that is out of reach before expanding it: a polynomial of
         degree d in v variables can hold all v^d entries of the symmetric tensors F_ℓ that the update
-        is assembled into (the gradient's n rows × v^{d-1} orderings, or one rate's v^d)."""
+        is assembled into (the gradient's n rows × v^{d-1} orderings, or one rate's v^d). The
+        variables are only collected when n^d itself is over the limit."""
         d = d if self.cap is None else min(d, self.cap)
-        v = len(variables)
-        if v > 1 and d * math.log10(v) > math.log10(TENSOR_LIMIT):
+        if d <= 1 or not self._over_limit(len(self.point), d):
+            return
+        v = len(set().union(*(P.variables(f) for f in factors)))
+        if self._over_limit(v, d):
             raise SizeLimitError(Diagnostic(
                 "E0222", f"this expands to a polynomial of degree {d} in {v} parameters, whose update "
                          f"tensors F_ℓ hold up to {v}^{d} ≈ {float(v) ** d:.3g} entries (limit {TENSOR_LIMIT:,})",
                 span, help="lower the degree (`expand order d` truncates the update) or the number of "
                            "parameters the expression couples"))
+
+    @staticmethod
+    def _over_limit(v: int, d: int) -> bool:
+        return v > 1 and d * math.log10(v) > math.log10(TENSOR_LIMIT)
 
     def binop(self, e: ast.BinOp, scope):
         a = self.eval(e.left, scope)
@@ -264,19 +271,21 @@ class PolyEvaluator:
             if P.is_const(a):
                 return P.const(arith(e, P.const_value(a), ev))
             fe = float(ev)
-            if fe.is_integer() and fe >= 0 and (self.cap is None and P.degree(a) * fe > MAX_DEGREE):
-                raise SizeLimitError(Diagnostic(
-                    "E0222", f"this power has degree {P.degree(a) * fe:g}, over the limit {MAX_DEGREE}",
-                    e.span, help="Carleman linearization at such a degree is out of reach; "
-                                 "add `expand order d` to truncate the update to degree d"))
-            if fe.is_integer() and fe > MAX_DEGREE and not P.const_value(a):
-                self.approximate = True     # every term has degree ≥ fe > the truncation order
-                return {}
-            if fe.is_integer() and 0 <= fe <= MAX_DEGREE:
-                if self.cap is not None and P.degree(a) * fe > self.cap:
-                    self.approximate = True
-                self.guard_growth(P.variables(a), int(P.degree(a) * fe), e.span)
-                return P.power(a, int(fe), self.cap)
+            if fe.is_integer() and fe >= 0:
+                deg = P.degree(a) * fe
+                if self.cap is None and deg > MAX_DEGREE:
+                    raise SizeLimitError(Diagnostic(
+                        "E0222", f"this power has degree {deg:g}, over the limit {MAX_DEGREE}", e.span,
+                        help="Carleman linearization at such a degree is out of reach; "
+                             "add `expand order d` to truncate the update to degree d"))
+                if fe > MAX_DEGREE and not P.const_value(a):
+                    self.approximate = True     # every term has degree ≥ fe > the truncation order
+                    return {}
+                if fe <= MAX_DEGREE:            # else (under `expand`): the binomial series below
+                    if self.cap is not None and deg > self.cap:
+                        self.approximate = True
+                    self.guard_growth((a,), int(deg), e.span)
+                    return P.power(a, int(fe), self.cap)
 
             def coeffs(c0, K):
                 out, c = [], 1.0
@@ -491,9 +500,11 @@ def assemble(rhs: list, n: int, min_degree: int = 1, span=None) -> tuple:
             k = support[digits] @ (n ** np.arange(l - 1, -1, -1, dtype=np.int64))
             rows[l].append(np.full(k.size, i, np.int64)); cols[l].append(k)
             vals[l].append(np.full(k.size, float(c) / k.size))  # c·α!/ℓ! on each ordering
+    def cat(parts, dtype):
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
     F = []
     for l in range(q + 1):
-        cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
         F.append(sp.csr_matrix((cat(vals[l], float), (cat(rows[l], np.int64), cat(cols[l], np.int64))),
                                shape=(n, n ** l)))
     _orderings.cache_clear()
