@@ -28,6 +28,7 @@ class Options:
     idle: int | None = None
     values: tuple = ()          # (name, value) pairs from --set
     gate_basis: str = "native"  # native | clifford+t
+    block_encoding: str | None = None  # structured | sparse-access | dense (default by basis)
 
 
 def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
@@ -176,9 +177,42 @@ class Compilation:
             from .synthesis.qsvt import synthesize_qsvt
             eps = self.options.eps or self._solver_arg("eps")
             kw = {"eps": float(eps)} if eps is not None else {}
-            return synthesize_qsvt(self.linear_system, **kw)
+            return synthesize_qsvt(self.linear_system, self.encoding, **kw)
         raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
                                       help="use qsvt, hhl or classical"))
+
+    @property
+    def construction(self) -> str:
+        """The block-encoding construction: `--block-encoding`, else "structured" for the
+        Kronecker basis and "sparse-access" for the symmetric one."""
+        c = self.options.block_encoding
+        if c is None:
+            return "structured" if self.basis == "kronecker" else "sparse-access"
+        if c not in CONSTRUCTIONS:
+            raise CompileError(Diagnostic("E0511", f"unknown block-encoding construction `{c}`",
+                                          file=self.source.name,
+                                          help="use structured, sparse-access or dense"))
+        if c == "structured" and self.basis != "kronecker":
+            raise CompileError(Diagnostic(
+                "E0511", "the structured block-encoding is built on the Kronecker slots; this model "
+                         f"uses the {self.basis} basis", file=self.source.name,
+                help="use --block-encoding sparse-access (M's own nonzeros) or dense"))
+        return c
+
+    @cached_property
+    def encoding(self):
+        """The block-encoding of the history matrix L (a `synthesis.blocks.base.BlockEncoding`)."""
+        c = self.construction
+        ls = self.linear_system
+        if c == "structured":
+            from .synthesis.structured import structured_history
+            return structured_history(self.system, ls, self.order)
+        if c == "sparse-access":
+            from .synthesis.structured import sparse_access_history
+            return sparse_access_history(ls)
+        from .synthesis.block_encoding import dense_history
+        eps = self.options.eps or self._solver_arg("eps")
+        return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))
 
     @property
     def circuit(self):
@@ -214,6 +248,10 @@ class Compilation:
         return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
 
 
+#: the block-encoding constructions of the history matrix (SPEC §4 "Circuits that scale")
+CONSTRUCTIONS = ("structured", "sparse-access", "dense")
+
+
 def _midpoint(info):
     """The domain's midpoint, as an exact rational (so the exact symbolic path stays exact)."""
     from fractions import Fraction
@@ -223,19 +261,21 @@ def _midpoint(info):
 def compile(path=None, *, source: str | None = None, name: str | None = None, model: str | None = None,
             order: int | None = None, basis: str | None = None, steps: int | None = None,
             solver: str | None = None, eps: float | None = None, clock: int | None = None,
-            idle: int | None = None, values: dict | None = None, gate_basis: str = "native") -> Compilation:
+            idle: int | None = None, values: dict | None = None, gate_basis: str = "native",
+            block_encoding: str | None = None) -> Compilation:
     """Compile a `.qd` file (a path) or source text (`source=...`).
 
     The returned Compilation exposes the stages lazily: `.system`, `.certificate`, `.carleman`,
     `.linear_system`, `.circuit`, `.qasm`, `.report`, `.run(...)`. Keyword arguments override the
-    file (`order` the Carleman order, `steps` T, `values` the symbolic constants, …). The front end
+    file (`order` the Carleman order, `steps` T, `values` the symbolic constants, `block_encoding`
+    "structured" | "sparse-access" | "dense", …). The front end
     runs immediately, so syntax and name errors raise `CompileError` here."""
     if (path is None) == (source is None):
         raise TypeError("give exactly one of path or source=")
     src = load_source(path, source, name)
     opts = Options(model=model, order=order, basis=basis, steps=steps, solver=solver, eps=eps,
                    clock=clock, idle=idle, values=tuple(sorted((values or {}).items())),
-                   gate_basis=gate_basis)
+                   gate_basis=gate_basis, block_encoding=block_encoding)
     c = Compilation(src, opts)
     c.model  # noqa: B018 — parse and check now
     return c

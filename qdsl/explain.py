@@ -107,10 +107,15 @@ SYNTHESIS = {
     "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
              "solver (`--solver qsvt`) for larger ones.",
     "E0503": "An unknown solver variant or option was requested.",
-    "E0504": "The QSVT solver's padded system (history blocks × lifted dimension) is over the size "
-             "it can synthesize and verify here (4096 amplitudes: the block-encoding is checked and "
-             "κ′ computed by a dense SVD). Lower --steps or the Carleman order, or use "
-             "`qdsl resources --params/--steps` to estimate the cost without building the circuit.",
+    "E0504": "The QSVT polynomial would need a degree over the limit qdsl builds (the phase factors "
+             "and the emitted file grow linearly with it). The degree is about κ′·ln(8/ε) with "
+             "κ′ = α·‖L⁻¹‖: fewer steps, a larger eps or a more dissipative model lower it; "
+             "`qdsl resources --params/--steps` estimates the cost without building the circuit.",
+    "E0511": "Unknown or unsuitable block-encoding construction. `--block-encoding structured` (the "
+             "default for the Kronecker basis) builds M from the F_ℓ on Carleman slots; "
+             "`sparse-access` block-encodes M from its own nonzeros (any basis; the default for "
+             "`basis symmetric`); `dense` synthesizes the unitary dilation of M gate by gate (a "
+             "reference for small systems).",
     "E0601": "`--params` (or `params=`) must be a positive whole number of parameters — the model size to "
              "project the resources to; 0, negatives, 2.5, inf or nan are rejected. Scientific notation "
              "is fine: `--params 7e6` (the paper's ResNet), `--params 1e8`. Projection keeps the model's "
