@@ -136,8 +136,9 @@ _H = np.array([[1, 1], [1, -1]], complex) / np.sqrt(2)
 _Y = np.array([[0, -1j], [1j, 0]], complex)
 
 
-def run(ops, state: SparseState) -> SparseState:
-    """Apply a flat instruction list to a sparse state."""
+def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
+    """Apply a flat instruction list to a sparse state; OverflowError when the number of nonzero
+    amplitudes exceeds `max_support`."""
     keys, amps = state.keys.copy(), state.amps.copy()
     one = np.int64(1)
     for name, qs, par in ops:
@@ -164,25 +165,29 @@ def run(ops, state: SparseState) -> SparseState:
             pass
         elif name == "h":
             keys, amps = _apply_1q(keys, amps, qs[0], _H)
-        elif name == "ry":
-            keys, amps = _apply_1q(keys, amps, qs[0], _ry(par))
-        elif name == "rx":
-            keys, amps = _apply_1q(keys, amps, qs[0], _rx(par))
-        elif name == "y":
-            keys, amps = _apply_1q(keys, amps, qs[0], _Y)
+            if max_support is not None and keys.size > max_support:
+                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+        elif name in ("ry", "rx", "y"):
+            U = _ry(par) if name == "ry" else (_rx(par) if name == "rx" else _Y)
+            keys, amps = _apply_1q(keys, amps, qs[0], U)
+            if max_support is not None and keys.size > max_support:
+                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
         elif name == "matrix":
             if len(qs) == 1:
                 keys, amps = _apply_1q(keys, amps, qs[0], par)
             else:
                 keys, amps = _apply_matrix(keys, amps, qs, par)
+            if max_support is not None and keys.size > max_support:
+                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
         else:  # pragma: no cover - _flatten only emits the names above
             raise ValueError(f"sparse simulator: unknown instruction {name}")
     return SparseState(keys, amps)
 
 
-def sparse_statevector(circuit, initial: int = 0) -> SparseState:
-    """The final state of `circuit` (measurements dropped) from the basis state `initial`."""
+def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None) -> SparseState:
+    """The final state of `circuit` (measurements dropped) from the basis state `initial`
+    (OverflowError past `max_support` nonzero amplitudes)."""
     if circuit.num_qubits > MAX_QUBITS:
         raise ValueError(f"the sparse simulator handles at most {MAX_QUBITS} qubits")
     ops = _flatten(circuit, {})
-    return run(ops, SparseState([initial], [1.0]))
+    return run(ops, SparseState([initial], [1.0]), max_support)

@@ -57,6 +57,10 @@ def _compile_options(p):
     p.add_argument("--steps", type=int, help="override the number of steps T")
     p.add_argument("--eps", type=float, help="solver precision (QSVT: relative error of the state)")
     p.add_argument("--clock", type=int, help="HHL clock qubits")
+    p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
+                   help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
+                        "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
+                        "symmetric basis) or dense (a gate-by-gate unitary dilation: small systems)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +140,8 @@ def _compilation(args):
                    basis=getattr(args, "carleman_basis", None), steps=getattr(args, "steps", None),
                    solver=getattr(args, "solver", None), eps=getattr(args, "eps", None),
                    clock=getattr(args, "clock", None), values=tuple(sorted(_values(args).items())),
-                   gate_basis=getattr(args, "basis", "native") or "native")
+                   gate_basis=getattr(args, "basis", "native") or "native",
+                   block_encoding=getattr(args, "block_encoding", None))
     for flag in ("order", "steps", "clock"):
         v = getattr(opts, flag)
         if v is not None and v < 1:
