@@ -19,6 +19,14 @@ __all__ = ["Cost", "NATIVE_GATES", "count_circuit"]
 NATIVE_GATES = ("x", "h", "z", "s", "sdg", "t", "tdg", "cx", "ccx", "ry", "rz")
 
 
+def _is_zero(v) -> bool:
+    """Exactly zero (an int, a float or a SymPy number; symbolic expressions are not)."""
+    try:
+        return bool(v == 0)
+    except TypeError:  # pragma: no cover
+        return False
+
+
 def _max(a, b):
     if isinstance(a, int) and isinstance(b, int):
         return max(a, b)
@@ -34,8 +42,8 @@ class Cost(Mapping):
     def __init__(self, counts: Mapping | None = None, qubits=0, **kw):
         c = {}
         for k, v in list((counts or {}).items()) + list(kw.items()):
-            if not (isinstance(v, int) and v == 0):
-                c[k] = c.get(k, 0) + v
+            c[k] = c.get(k, 0) + v
+        c = {k: v for k, v in c.items() if not _is_zero(v)}
         self._c = c
         self.qubits = qubits
 
