@@ -111,6 +111,15 @@ SYNTHESIS = {
              "it can synthesize and verify here (4096 amplitudes: the block-encoding is checked and "
              "κ′ computed by a dense SVD). Lower --steps or the Carleman order, or use "
              "`qdsl resources --params/--steps` to estimate the cost without building the circuit.",
+    "E0507": "The polynomial of the QSVT solver (≈ 1/x on [1/κ′, 1]) would need a degree over a limit, "
+             "refused before anything is built: the circuit's limit (4001 block-encoding calls), or "
+             "the limit on computing QSP phase factors (10^6, environment variable "
+             "QDSL_MAX_QSP_DEGREE; the phases take O(d log² d) time and ~48 bytes × 16(d+1) of "
+             "memory). The degree grows like κ′·ln(1/ε), and κ′ grows exponentially in the number of "
+             "steps when training is not dissipative (a growing flow such as `rate u = 2*u`). Lower "
+             "κ′ — fewer steps, a smaller learning rate or dt, a dissipative model — or raise eps; "
+             "`qdsl resources --params/--steps` estimates larger sizes without building anything. "
+             "Also raised when κ′ is infinite (a numerically singular system).",
     "E0601": "`--params` (or `params=`) must be a positive whole number of parameters — the model size to "
              "project the resources to; 0, negatives, 2.5, inf or nan are rejected. Scientific notation "
              "is fine: `--params 7e6` (the paper's ResNet), `--params 1e8`. Projection keeps the model's "
