@@ -29,7 +29,7 @@ import numpy as np
 from .block_encoding import BASIS_GATES, block_encoding
 from .common import decode_trajectory, postselect_zero
 from .program import QuantumProgram
-from .qsp import degree_for, inverse_polynomial, qsp_phases, reflection_phases
+from .qsp import check_degree, degree_for, inverse_polynomial, qsp_phases, reflection_phases
 from .state_prep import real_state_preparation
 
 __all__ = ["synthesize_qsvt", "qsvt_solution_error", "SIZE_LIMIT_DIM"]
@@ -131,7 +131,9 @@ def synthesize_qsvt(ls, *, eps: float = 1e-3, readout_tol: float | None = None,
         return ok, e
 
     if degree is None:
-        d = degree_for(kappa_prime, eps / 4)
+        d_bound = degree_for(kappa_prime, eps / 4)
+        # the bound is pessimistic: past the limit, try the largest allowed degree before refusing
+        d = min(d_bound, max_degree if max_degree % 2 else max_degree - 1)
         poly = inverse_polynomial(kappa_prime, d, max_abs=max_abs)
         ok, err = check(poly)
         # walk down while still good, then up until good (the bound above is pessimistic)
@@ -143,7 +145,8 @@ def synthesize_qsvt(ls, *, eps: float = 1e-3, readout_tol: float | None = None,
             d, poly, err = d - 2, cand, err2
         while not ok:
             if d + 2 > max_degree:
-                raise ValueError(f"QSVT degree would exceed {max_degree} for eps={eps}")
+                check_degree(max(d_bound, d + 2), kappa_prime=kappa_prime, limit=max_degree,
+                             what=f"the QSVT circuit (eps = {eps:g})")
             d += 2
             poly = inverse_polynomial(kappa_prime, d, max_abs=max_abs)
             ok, err = check(poly)
