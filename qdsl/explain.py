@@ -129,6 +129,11 @@ SYNTHESIS = {
     "E0603": "`--eps` must be a precision strictly between 0 and 1: the error allowed in the post-selected "
              "solution state (it sets the QSVT degree κ′·ln(8/ε), the entry bits and the rotation-synthesis "
              "precision). Example: `--eps 1e-3`.",
+    "E0604": "The physical (surface-code) estimate could not be made: an unknown `--physical` backend "
+             "(builtin or qdk), `--physical qdk` without Microsoft's estimator installed (pip install "
+             "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
+             "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
+             "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }
