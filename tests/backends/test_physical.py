@@ -48,6 +48,21 @@ def test_builtin_within_1_5x_of_qdk(qdk, name):
     assert ours["logical"]["t_states"] == ref["logical"]["t_states"]
 
 
+@pytest.mark.parametrize("example,kw", [("ridge.qd", {}),                                  # counted
+                                        ("quartic.qd", {"params": 10 ** 4, "steps": 100}),  # projected
+                                        ("quartic.qd", {"params": 10 ** 8, "steps": 100})])
+def test_qdsl_models_within_1_5x_of_qdk(qdk, example, kw):
+    """A small counted model and projections to 10^4 and 10^8 parameters, through `resources`."""
+    from pathlib import Path
+    c = qdsl.compile(Path(__file__).parents[2] / "examples" / example)
+    ours = qdsl.resources(c, **kw)
+    ref = qdsl.resources(c, physical="qdk", **kw)
+    assert ref.physical["backend"] == "qdk" and ours.physical["backend"] == "builtin"
+    assert ours.t_count == ref.t_count and ours.logical_qubits == ref.logical_qubits
+    for key in ("physical_qubits", "runtime_seconds"):
+        assert within(ours.physical[key], ref.physical[key]), (key, ours.physical[key], ref.physical[key])
+
+
 def test_rotations_within_1_5x_with_qdks_synthesis_model(qdk):
     """With qdk's rotation-synthesis constants (0.53·log2(M_R/ε) + 5.3 T per rotation) the layer
     model agrees; qdsl's default is gridsynth's 3·log2 + 2, as its emitted circuits use."""
