@@ -128,3 +128,14 @@ def test_bad_requests_are_diagnostics(monkeypatch):
     with pytest.raises(CompileError) as e:
         physical_estimate({"qubits": 4, "t_count": 10}, backend="qdk")
     assert "pip install" in e.value.diagnostics[0].help
+
+
+def test_cli_physical_option(tmp_path, capsys):
+    import json
+
+    from qdsl.cli import main
+    ex = str(__import__("pathlib").Path(__file__).parents[2] / "examples" / "quartic.qd")
+    assert main(["resources", ex, "--params", "1e4", "--steps", "50", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["physical"]["backend"] == "builtin" and d["physical"]["assumptions"]
+    assert main(["resources", ex, "--physical", "nope"]) == 2
