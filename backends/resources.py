@@ -41,11 +41,10 @@ Three layers, one additive record:
     (m+2)-qubit unitary, ≈ (13/16)·4^{m+2} rotations (measured on qiskit's synthesis: 0.78–0.80
     for m = 4, 5), plus the time-pattern multi-controlled X gates.
 
-* **physical** — a surface-code footprint (Fowler et al. 2012; Litinski 2019 "Game of Surface
-  Codes"/"Magic state distillation: not as costly"): p_L(d) = A·(p/p_th)^{(d+1)/2} per logical
-  qubit per code cycle, data tiles = ⌈routing·Q⌉ of 2d² physical qubits, 15-to-1 factories
-  (output error 35p³; two levels when needed), runtime = T / (factories / (τ_f·d)) code cycles of
-  1 µs, d the smallest odd distance that keeps memory + distillation failure within the budget.
+* **physical** — the surface-code footprint of `backends.physical` (PSSPC layout, code distance
+  from p_L(d) = A·(p/p_th)^{(d+1)/2}, 15-to-1 factories sized to the needed T-state error and
+  counted from the logical depth; Fowler 2012, Litinski 2019, Beverland et al. 2022), or
+  Microsoft's estimator on the same logical counts (`physical="qdk"`).
 """
 from __future__ import annotations
 
@@ -53,6 +52,9 @@ import math
 from dataclasses import dataclass, field, fields
 
 import sympy as sp
+
+from .physical import DEFAULT_CONSTANTS as PHYSICAL_CONSTANTS
+from .physical import LogicalCounts, physical_estimate, summary
 
 __all__ = ["GateCounts", "ResourceReport", "resources", "count_circuit", "estimate", "ModelInputs",
            "surface_code", "t_per_rotation", "SURFACE_CODE", "COUNT_LIMIT_DIM"]
@@ -69,24 +71,9 @@ GRIDSYNTH_A, GRIDSYNTH_B = 3, 2
 #: rotations of a generic k-qubit unitary in qiskit's synthesis, per 4^k (measured, k = 6, 7)
 DENSE_ROTATIONS_PER_4K = sp.Rational(13, 16)
 
-#: surface-code constants (all reported under `assumptions`)
-SURFACE_CODE = {
-    "physical_error_rate": 1e-3,           # p
-    "threshold": 1e-2,                     # p_th
-    "prefactor": 0.1,                      # A in p_L = A·(p/p_th)^((d+1)/2)
-    "failure_budget": 0.01,                # total failure probability
-    "memory_budget_fraction": 0.5,         # half to logical memory errors, half to distillation
-    "routing_overhead": 1.5,               # data tiles per logical qubit (lattice-surgery routing)
-    "physical_qubits_per_tile": "2*d^2",   # data + measurement qubits of one rotated patch
-    "code_cycle_seconds": 1e-6,
-    "factories": 4,
-    "factory_tiles_level1": 16,            # 15-to-1: 15 inputs + 1 output patch (at distance d)
-    "factory_cycles_per_state": "6*d",     # ≈ 5.5 d cycles per 15-to-1 round (Litinski 2019)
-    "distillation_error": "35*p^3 per level",
-    "level2_level1_factories": 11,         # a (15-to-1)² factory feeds on 11 level-1 factories
-    "t_states_per_rotation": "3*log2(1/delta) + 2 (gridsynth)",
-    "t_per_toffoli": T_PER_TOFFOLI,
-}
+#: surface-code constants (all reported under `assumptions`): those of `backends.physical`
+SURFACE_CODE = {**PHYSICAL_CONSTANTS, "t_states_per_rotation": "3*log2(1/delta) + 2 (gridsynth)",
+                "t_per_toffoli": T_PER_TOFFOLI}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,41 +362,11 @@ def estimate(inp: ModelInputs, *, block_encoding: str = "sparse") -> dict:
 # physical: surface code
 # ---------------------------------------------------------------------------------------------
 
-def surface_code(logical_qubits: int, t_count: float, constants: dict = SURFACE_CODE) -> dict:
-    r"""Smallest odd code distance d with memory failure Q_tiles·cycles·p_L(d) and distillation
-    failure T·p_T within the budget, p_L(d) = A·(p/p_th)^{(d+1)/2}; 15-to-1 distillation with
-    p_T = 35p³ (one level) or 35(35p³)³ (two levels, when one is not enough)."""
-    c = constants
-    p, pth, A = c["physical_error_rate"], c["threshold"], c["prefactor"]
-    budget = c["failure_budget"]
-    mem_budget = budget * c["memory_budget_fraction"]
-    dist_budget = budget - mem_budget
-    t_count = float(max(t_count, 0))
-    p1 = 35 * p ** 3
-    levels = 1 if t_count * p1 <= dist_budget else 2
-    p_t = p1 if levels == 1 else 35 * p1 ** 3
-    tiles = math.ceil(c["routing_overhead"] * logical_qubits)
-    nf = c["factories"]
-    for dist in range(3, 201, 2):
-        cycles_per_state = 6 * dist
-        cycles = max(t_count * cycles_per_state / nf, dist)        # T states are the bottleneck
-        p_l = A * (p / pth) ** ((dist + 1) / 2)
-        mem_fail = tiles * cycles * p_l
-        # the factories' own logical patches must also be quiet for the same time
-        f_tiles = nf * c["factory_tiles_level1"] * (1 if levels == 1 else c["level2_level1_factories"] + 1)
-        fac_fail = f_tiles * cycles * p_l
-        if mem_fail + fac_fail <= mem_budget:
-            break
-    per_tile = 2 * dist * dist
-    data_q = tiles * per_tile
-    factory_q = f_tiles * per_tile
-    runtime = cycles * c["code_cycle_seconds"]
-    return {"code_distance": dist, "physical_qubits": int(data_q + factory_q),
-            "data_physical_qubits": int(data_q), "factory_physical_qubits": int(factory_q),
-            "runtime_seconds": float(runtime), "code_cycles": float(cycles),
-            "distillation_levels": levels, "t_state_error": p_t, "logical_error_per_cycle": p_l,
-            "failure_probability": float(mem_fail + fac_fail + t_count * p_t),
-            "data_tiles": tiles, "factories": nf}
+def surface_code(logical_qubits: int, t_count: float, constants: dict | None = None, *,
+                 backend: str = "builtin") -> dict:
+    """The physical footprint of `logical_qubits` and `t_count` T gates (`backends.physical`)."""
+    return physical_estimate(LogicalCounts(qubits=logical_qubits, t_count=t_count), backend=backend,
+                             constants=constants)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,8 +419,7 @@ class ResourceReport:
         w = max(len(r[0]) for r in rows)
         out = [f"fault-tolerant resources of `{self.model}`", "-" * (w + 40)]
         out += [f"{k.ljust(w)}  {v}" for k, v in rows]
-        out += ["", "assumptions: p = 1e-3, p_th = 1e-2, p_L = 0.1·(p/p_th)^((d+1)/2), 1 % failure budget, "
-                f"{SURFACE_CODE['factories']} 15-to-1 factories, 1 µs cycles, routing ×1.5 (see --json)"]
+        out += ["", summary(ph)]
         out += [f"note: {x}" for x in self.notes]
         return "\n".join(out)
 
@@ -536,7 +492,7 @@ def _lifted_sparsity(c, cert: dict) -> tuple[int, str]:
 
 
 def resources(c, *, params=None, steps=None, eps=None, block_encoding: str | None = None,
-              count: bool | None = None) -> ResourceReport:
+              count: bool | None = None, physical: str = "builtin") -> ResourceReport:
     r"""Fault-tolerant resources of a Compilation `c` (SPEC §4, §5).
 
     Without `params`/`steps` and when the padded history system has dimension ≤ 4096 the circuit
@@ -544,7 +500,8 @@ def resources(c, *, params=None, steps=None, eps=None, block_encoding: str | Non
     n = `params`, T = `steps` (``method="estimated"``; nothing is built at the projected size).
     `eps`: target precision (default: the model's solver eps, else 1e-3). `block_encoding`
     ("sparse" | "dense") picks the estimator's block-encoding model (default sparse). `count`
-    forces (True) or forbids (False) building the circuit."""
+    forces (True) or forbids (False) building the circuit. `physical`: "builtin" or "qdk" (Microsoft's
+    estimator on the same logical counts; `backends.physical`)."""
     params, steps, eps = _check_options(params, steps, eps)
     system = c.system
     n0, T0 = int(system.n), int(system.dynamics.steps)
@@ -620,8 +577,8 @@ def resources(c, *, params=None, steps=None, eps=None, block_encoding: str | Non
                             "counts": est["counts"].to_dict(), "values": est["values"]},
                "t_per_rotation": est["t_per_rotation"]}
     if count:
-        return _counted(c, inp, est, inputs, assumptions, details, notes, epsv)
-    ph = surface_code(est["logical_qubits"], est["t_count"])
+        return _counted(c, inp, est, inputs, assumptions, details, notes, epsv, physical)
+    ph = surface_code(est["logical_qubits"], est["t_count"], backend=physical)
     if not projecting:
         notes.append(f"too large to build (padded history dimension {padded:,} > {COUNT_LIMIT_DIM}); "
                      "estimated")
@@ -631,7 +588,7 @@ def resources(c, *, params=None, steps=None, eps=None, block_encoding: str | Non
                           notes=tuple(notes), model=c.model.name)
 
 
-def _counted(c, inp, est, inputs, assumptions, details, notes, epsv) -> ResourceReport:
+def _counted(c, inp, est, inputs, assumptions, details, notes, epsv, physical="builtin") -> ResourceReport:
     prog = c.program
     counts, emitter_rot = count_lowered(prog.circuit)
     rot = int(counts.rotations)
@@ -653,7 +610,7 @@ def _counted(c, inp, est, inputs, assumptions, details, notes, epsv) -> Resource
     formulas = {"t_per_rotation": "3*log2(rotations/eps) + 2",
                 "t_count": "t + 4*toffoli + rotations*t_per_rotation (counted gates)",
                 "estimator": est["formulas"]}
-    ph = surface_code(int(counts.qubits), t_total)
+    ph = surface_code(int(counts.qubits), t_total, backend=physical)
     return ResourceReport(method="counted", logical_qubits=int(counts.qubits), t_count=t_total,
                           counts=counts, physical=ph, inputs=inputs, formulas=formulas,
                           assumptions=assumptions, details=details, notes=tuple(notes),

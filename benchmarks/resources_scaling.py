@@ -35,7 +35,7 @@ def rows(name, make):
         tag = {7 * 10 ** 6: " (paper: ResNet 7M)", 103 * 10 ** 6: " (paper: ResNet 103M)"}.get(nv, "")
         yield (f"{name:8s} {nv:>11,}{tag:22s} m+m_t={est['values']['system_qubits']:3d} "
                f"d={est['values']['d']:5d} Q={est['logical_qubits']:4d} T={est['t_count']:.3e} "
-               f"dist={ph['code_distance']:2d} phys={ph['physical_qubits']:.3e} "
+               f"dist={ph['code_distance']:2d} F={ph['factories']:2d} phys={ph['physical_qubits']:.3e} "
                f"time={ph['runtime_seconds']:.3e}s [{1e3 * (time.perf_counter() - t0):.0f} ms]")
 
 
@@ -48,7 +48,8 @@ def main(argv=None):
     import qdsl
     c = qdsl.compile(ROOT / "examples" / "quartic.qd")
     s_q = c.certificate.to_dict()["sparsity"]["M"]["s"]
-    print(f"T = {a.steps}, eps = {a.eps:g}; κ′ = 2(T+1); surface code p = 1e-3, 4 factories, 1 µs cycles")
+    print(f"T = {a.steps}, eps = {a.eps:g}; κ′ = 2(T+1); surface code p = 1e-3, 1 µs cycles, "
+          "T factories sized to the T error (backends/physical.py)")
     print(f"quartic: N = {c.order} ({c.basis}), s = {s_q} (certificate, held fixed); "
           f"resnet: N = 2 (symmetric), s = {RESNET_SPARSITY} (assumed)")
     for line in rows("quartic", lambda nv: ModelInputs(n=nv, steps=a.steps, order=c.order, eps=a.eps,

@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=float, help="project to this many parameters")
     p.add_argument("--steps", type=int, help="project to this many steps")
     p.add_argument("--eps", type=float, help="target precision")
+    p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
+                   help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl[qdk]')")
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
@@ -240,7 +242,7 @@ def cmd_run(args) -> int:
 def cmd_resources(args) -> int:
     from .backends.resources import resources
     c = _compilation(args)
-    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps)
+    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical)
     if args.json:
         _emit_json(rep.to_dict())
     else:

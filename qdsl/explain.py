@@ -107,10 +107,18 @@ SYNTHESIS = {
     "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
              "solver (`--solver qsvt`) for larger ones.",
     "E0503": "An unknown solver variant or option was requested.",
-    "E0504": "The QSVT polynomial would need a degree over the limit qdsl builds (the phase factors "
-             "and the emitted file grow linearly with it). The degree is about κ′·ln(8/ε) with "
-             "κ′ = α·‖L⁻¹‖: fewer steps, a larger eps or a more dissipative model lower it; "
-             "`qdsl resources --params/--steps` estimates the cost without building the circuit.",
+    "E0504": "The QSVT solver's exact error check and dense references need a dense SVD of the history "
+             "system, affordable up to 4096 amplitudes; larger systems are synthesized from the "
+             "certified bound or estimate of κ′ instead (the report says which).",
+    "E0507": "The polynomial of the QSVT solver (≈ 1/x on [1/κ′, 1]) would need a degree over a limit, "
+             "refused before anything is built: the circuit's limit (20,001 block-encoding calls; `synthesize_qsvt(max_degree=…)` in Python), or "
+             "the limit on computing QSP phase factors (10^6, environment variable "
+             "QDSL_MAX_QSP_DEGREE; the phases take O(d log² d) time and ~48 bytes × 16(d+1) of "
+             "memory). The degree grows like κ′·ln(1/ε), and κ′ grows exponentially in the number of "
+             "steps when training is not dissipative (a growing flow such as `rate u = 2*u`). Lower "
+             "κ′ — fewer steps, a smaller learning rate or dt, a dissipative model — or raise eps; "
+             "`qdsl resources --params/--steps` estimates larger sizes without building anything. "
+             "Also raised when κ′ is infinite (a numerically singular system).",
     "E0511": "Unknown or unsuitable block-encoding construction. `--block-encoding structured` (the "
              "default for the Kronecker basis) builds M from the F_ℓ on Carleman slots; "
              "`sparse-access` block-encodes M from its own nonzeros (any basis; the default for "
@@ -125,6 +133,11 @@ SYNTHESIS = {
     "E0603": "`--eps` must be a precision strictly between 0 and 1: the error allowed in the post-selected "
              "solution state (it sets the QSVT degree κ′·ln(8/ε), the entry bits and the rotation-synthesis "
              "precision). Example: `--eps 1e-3`.",
+    "E0604": "The physical (surface-code) estimate could not be made: an unknown `--physical` backend "
+             "(builtin or qdk), `--physical qdk` without Microsoft's estimator installed (pip install "
+             "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
+             "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
+             "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }

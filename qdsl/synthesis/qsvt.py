@@ -39,14 +39,15 @@ from .blocks.mcx import mcx, mcx_cost
 from .blocks.prepare import PrepareState
 from .common import decode_trajectory
 from .program import QuantumProgram
-from .qsp import degree_for, inverse_polynomial, qsp_phases, reflection_phases
+from .qsp import check_degree, degree_for, inverse_polynomial, qsp_phases, reflection_phases
 
 __all__ = ["synthesize_qsvt", "qsvt_solution_error", "EXACT_ERROR_DIM", "MAX_DEGREE"]
 
 #: largest history dimension for which the achieved error is computed exactly (dense SVD of L)
 EXACT_ERROR_DIM = 4096
-#: largest QSVT degree qdsl builds (the phases and the emitted file grow linearly with it)
-MAX_DEGREE = 200_001
+#: largest QSVT degree qdsl builds: the circuit holds d block-encoding calls, and every call is
+#: simulated, emitted and counted (`qdsl resources` projects beyond it without building)
+MAX_DEGREE = 20_001
 
 
 def qsvt_solution_error(ls, svd, alpha, poly):
@@ -71,12 +72,6 @@ def qsvt_solution_error(ls, svd, alpha, poly):
         "theta_T_error": float(np.max(np.abs(th[-1] - th_ref[-1])) / scale),
         "success_probability": float(np.dot(x, x)),
     }
-
-
-def _too_large(what: str, help: str):
-    from qdsl.diagnostics import Diagnostic, SizeLimitError
-
-    raise SizeLimitError(Diagnostic("E0504", what, help=help))
 
 
 def _zero_flip(flags, temporaries, system, r):
@@ -132,12 +127,11 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
               and e["theta_T_error"] <= 2.5 * readout_tol)
         return ok, e
 
+    what = f"the QSVT circuit (eps = {eps:g}, κ′ from {inv_source})"
+    if not np.isfinite(kappa_prime):
+        check_degree(2 ** 62, kappa_prime=kappa_prime, limit=max_degree, what=what)
     d0 = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
-    if d0 > max_degree:
-        _too_large(f"QSVT needs degree {d0:,} (κ′ = {kappa_prime:.4g} from {inv_source}, eps = {eps:g}), "
-                   f"over the limit {max_degree:,}",
-                   "fewer steps (κ′ grows with T), a larger eps, or a more dissipative model; "
-                   "`qdsl resources` estimates the cost without building")
+    check_degree(d0, kappa_prime=kappa_prime, limit=max_degree, what=what)
     ok, err = True, None
     if degree is not None:
         poly = inverse_polynomial(kappa_prime, d0, max_abs=max_abs)
@@ -158,9 +152,8 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
 
         hi = (d0 + 1) // 2
         while not trial(hi)[1]:
-            if 2 * (hi * 2) - 1 > max_degree:
-                _too_large(f"QSVT degree would exceed {max_degree:,} for eps = {eps:g}",
-                           "a larger eps or fewer steps")
+            check_degree(2 * (2 * hi) - 1, kappa_prime=kappa_prime, limit=max_degree, what=what,
+                         reason="the exact achieved error stays over the tolerance below it")
             hi *= 2
         lo = 0  # trial(lo) fails (or lo = 0)
         while hi - lo > 1:
@@ -170,8 +163,8 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
             else:
                 lo = mid
         poly, ok, err = trial(hi)
-    d = poly.degree
     psi, qsp_info = qsp_phases(poly.coeffs)
+    d = len(psi) - 1   # = poly.degree unless the top coefficient vanishes (κ′ = 1: P(x) = x)
     phi = reflection_phases(psi)
 
     # -------- the circuit
@@ -237,7 +230,7 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
                             else f"not computed (dim {ls.dim} > {EXACT_ERROR_DIM}): the bound δ_m ≤ eps/4 holds"),
         "tolerances_met": bool(ok),
         "phase_residual": float(qsp_info["residual"]),
-        "phase_iterations": int(qsp_info["iterations"]),
+        "phase_method": qsp_info.get("method"),
         "phase_seconds": float(qsp_info["seconds"]),
         "phases_reflection": [float(p) for p in phi],
         "block_encoding": {
