@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=float, help="target precision")
     p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
                    help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl[qdk]')")
+    p.add_argument("--basis", choices=["native", "clifford+t"], default="native",
+                   help="count the circuit emitted in this gate set (clifford+t: the T count is the "
+                        "t/tdg gates written)")
+    p.add_argument("--solver", choices=["qsvt", "hhl"], help="override the file's solver")
+    p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
+                   help="how L is block-encoded (see `qdsl compile --help`)")
+    p.add_argument("--access", choices=["qrom", "qram"], default="qrom",
+                   help="projections: lookups as built (QROM, O(nnz) per query; default) or a QRAM "
+                        "assumption (O(log n) per query)")
+    p.add_argument("--no-build", action="store_true",
+                   help="estimate from the blocks' cost functions without building the circuit")
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
@@ -241,8 +252,11 @@ def cmd_run(args) -> int:
 
 def cmd_resources(args) -> int:
     from .backends.resources import resources
+    projected_steps, args.steps = args.steps, None   # --steps projects; the model compiles as written
     c = _compilation(args)
-    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical)
+    args.steps = projected_steps
+    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
+                    access=args.access, count=False if args.no_build else None)
     if args.json:
         _emit_json(rep.to_dict())
     else:

@@ -41,7 +41,8 @@ from .common import decode_trajectory
 from .program import QuantumProgram
 from .qsp import check_degree, degree_for, inverse_polynomial, qsp_phases, reflection_phases
 
-__all__ = ["synthesize_qsvt", "qsvt_solution_error", "EXACT_ERROR_DIM", "MAX_DEGREE"]
+__all__ = ["synthesize_qsvt", "qsvt_plan", "qsvt_cost", "qsvt_solution_error", "state_preparation",
+           "EXACT_ERROR_DIM", "MAX_DEGREE"]
 
 #: largest history dimension for which the achieved error is computed exactly (dense SVD of L)
 EXACT_ERROR_DIM = 4096
@@ -94,30 +95,18 @@ def _zero_flip(flags, temporaries, system, r):
     return qc, mcx_cost(k, k, mode), qubits, mode
 
 
-def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float | None = None,
-                    degree: int | None = None, max_abs: float = 0.9,
-                    max_degree: int = MAX_DEGREE) -> QuantumProgram:
-    r"""The QSVT linear-solver circuit for `ls` (a LinearSystem) as a QuantumProgram.
-
-    `encoding`: a BlockEncoding of L (default: the dense dilation, `block_encoding.dense_history`).
-    `eps` bounds the relative error of the post-selected state vs. the exact normalized solution;
-    `readout_tol` (default 10·eps) the decoded trajectory error max|θ − θ_ref| / max|θ_ref|
-    (θ_T: 2.5·readout_tol), checked exactly where the system is small (module docstring).
-    `degree` forces an odd polynomial degree. `max_abs` is sup |P| on [−1, 1]."""
-    from qiskit import QuantumCircuit
-
+def qsvt_plan(ls, alpha: float, *, eps: float = 1e-3, readout_tol: float | None = None,
+              degree: int | None = None, max_abs: float = 0.9, max_degree: int = MAX_DEGREE) -> dict:
+    r"""The solver's choices for a block-encoding of L with subnormalization `alpha`, without
+    building a circuit: ‖L⁻¹‖ and its source, κ′, the degree bound d0 and the degree d (the smallest
+    meeting the tolerances where the exact check is affordable), the polynomial and the achieved
+    errors (module docstring). Refuses (E0507) degrees over `max_degree` before building anything."""
     from qdsl.lowering.history import inverse_norm
 
-    t_start = time.perf_counter()
     if readout_tol is None:
         readout_tol = 10.0 * eps
-    if encoding is None:
-        from .block_encoding import dense_history
-        encoding = dense_history(ls)
-    alpha = float(encoding.alpha)
     inv_norm, inv_source = inverse_norm(ls)
     kappa_prime = max(1.0, alpha * inv_norm)
-
     exact = ls.dim <= EXACT_ERROR_DIM
     svd = np.linalg.svd(ls.matrix.toarray()) if exact else None
 
@@ -163,6 +152,65 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
             else:
                 lo = mid
         poly, ok, err = trial(hi)
+    return {"inverse_norm": float(inv_norm), "inverse_norm_source": inv_source,
+            "kappa_prime": float(kappa_prime), "degree_bound": int(d0), "poly": poly,
+            "degree": int(poly.degree), "achieved": err, "tolerances_met": bool(ok),
+            "eps": float(eps), "readout_tol": float(readout_tol), "max_abs": float(max_abs)}
+
+
+def state_preparation(ls, encoding):
+    """(circuit builder, qubits, cost) of B/‖B‖ = |0⟩_t ⊗ y_0/‖y_0‖: the encoding's own
+    `initial_state` when it has one (the structured slots: `blocks.lifted`), else a PrepareState
+    on the low system qubits (y_0's entries land at solution_map[:D], all below 2^width)."""
+    st = getattr(encoding, "initial_state", None)
+    if st is not None:
+        return st.build, list(st.qubits), st.cost()
+    D = ls.block_dim
+    smap = np.asarray(encoding.solution_map, dtype=np.int64)
+    low = max(1, int(smap[:D].max()).bit_length())
+    amp = np.zeros(1 << low)
+    amp[smap[:D]] = np.asarray(ls.rhs[:D], dtype=float)
+    prep = PrepareState(amp, low)
+    return (lambda qc: prep.build(qc, list(range(low)))), list(encoding.system[:low]), prep.cost()
+
+
+def qsvt_cost(encoding, ls, degree: int) -> Cost:
+    r"""The gate counts of the QSVT circuit of `degree` around `encoding` (a BlockEncoding; its
+    circuit need not be built): the state preparation, d block-encoding calls, 2(d+1) zero-flips
+    and d+2 RZ and 2 H on the extra qubit — the same description `synthesize_qsvt` builds from."""
+    _, _, prep_cost = state_preparation(ls, encoding)
+    zf_cost = _zero_flip_cost(len(encoding.ancillas), len(encoding.temporaries))
+    return (prep_cost + degree * encoding.cost + 2 * (degree + 1) * zf_cost
+            + Cost(rz=degree + 2, h=2)).with_qubits(encoding.num_qubits + 1)
+
+
+def _zero_flip_cost(k: int, temporaries: int) -> Cost:
+    return mcx_cost(k, k, "clean" if temporaries >= max(0, k - 2) else "dirty")
+
+
+def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float | None = None,
+                    degree: int | None = None, max_abs: float = 0.9,
+                    max_degree: int = MAX_DEGREE) -> QuantumProgram:
+    r"""The QSVT linear-solver circuit for `ls` (a LinearSystem) as a QuantumProgram.
+
+    `encoding`: a BlockEncoding of L (default: the dense dilation, `block_encoding.dense_history`).
+    `eps` bounds the relative error of the post-selected state vs. the exact normalized solution;
+    `readout_tol` (default 10·eps) the decoded trajectory error max|θ − θ_ref| / max|θ_ref|
+    (θ_T: 2.5·readout_tol), checked exactly where the system is small (module docstring).
+    `degree` forces an odd polynomial degree. `max_abs` is sup |P| on [−1, 1]."""
+    from qiskit import QuantumCircuit
+
+    t_start = time.perf_counter()
+    if encoding is None:
+        from .block_encoding import dense_history
+        encoding = dense_history(ls, eps=eps)
+    alpha = float(encoding.alpha)
+    plan = qsvt_plan(ls, alpha, eps=eps, readout_tol=readout_tol, degree=degree, max_abs=max_abs,
+                     max_degree=max_degree)
+    poly, err, ok = plan["poly"], plan["achieved"], plan["tolerances_met"]
+    kappa_prime, d0 = plan["kappa_prime"], plan["degree_bound"]
+    inv_norm, inv_source = plan["inverse_norm"], plan["inverse_norm_source"]
+    readout_tol = plan["readout_tol"]
     psi, qsp_info = qsp_phases(poly.coeffs)
     d = len(psi) - 1   # = poly.degree unless the top coefficient vanishes (κ′ = 1: P(x) = x)
     phi = reflection_phases(psi)
@@ -174,16 +222,11 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     sysq = list(encoding.system)
     smap = np.asarray(encoding.solution_map, dtype=np.int64)
     qc = QuantumCircuit(nq, name="qsvt")
-    # B = |0⟩_t ⊗ y_0: its entries land at smap[:D], all below 2^low on the low system qubits
-    D = ls.block_dim
-    low = max(1, int(smap[:D].max()).bit_length())
-    amp = np.zeros(1 << low)
-    amp[smap[:D]] = np.asarray(ls.rhs[:D], dtype=float)
-    prep = PrepareState(amp, low)
-    prep_circ = QuantumCircuit(low, name="state_prep")
-    prep.build(prep_circ, list(range(low)))
+    prep_build, prep_qubits, prep_cost = state_preparation(ls, encoding)
+    prep_circ = QuantumCircuit(len(prep_qubits), name="state_prep")
+    prep_build(prep_circ)
     if prep_circ.size():
-        qc.append(prep_circ.to_gate(label="state_prep"), sysq[:low])
+        qc.append(prep_circ.to_gate(label="state_prep"), prep_qubits)
     be_gate = encoding.circuit.to_gate(label="block_encoding")
     be_gate.name = "block_encoding"
     be_dg = be_gate.inverse()
@@ -208,8 +251,10 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     qc.h(r)
 
     # -------- the cost, from the same description
-    cost = (prep.cost() + n_calls * encoding.cost + 2 * (d + 1) * zf_cost
-            + Cost(rz=d + 2, h=2)).with_qubits(nq)
+    cost = qsvt_cost(encoding, ls, d)
+    if cost != prep_cost + n_calls * encoding.cost + 2 * (d + 1) * zf_cost + Cost(rz=d + 2, h=2):
+        from qdsl.diagnostics import InternalError
+        raise InternalError("qsvt_cost disagrees with the circuit just built")
 
     meta = {
         "construction": encoding.construction,

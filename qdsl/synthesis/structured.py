@@ -47,7 +47,7 @@ builders; both grow with the nonzeros of the F_ℓ and with N, never with the di
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,6 +57,7 @@ from .blocks.cost import Cost
 from .blocks.diagonal import DiagonalAccess
 from .blocks.increment import increment, increment_cost, increment_work
 from .blocks.lcu import LCU, Context, Identity, fold_cost, fold_flags, fold_work
+from .blocks.lifted import LiftedState
 from .blocks.lookup import UnaryIteration
 from .blocks.mcx import mcx, mcx_cost, mcx_work
 from .blocks.prepare import PrepareState
@@ -343,16 +344,49 @@ def _dyadic(lo: int, hi: int):
     return out
 
 
-def structured_history(system, ls, order: int, *, name: str = "block_encoding") -> BlockEncoding:
+def structured_history(system, ls, order: int, *, name: str = "block_encoding",
+                       build: bool = True) -> BlockEncoding:
     """The structured block-encoding of the history matrix of `ls` (the LinearSystem of `system`
-    lowered at Carleman `order` in the Kronecker basis), built from the F_ℓ."""
+    lowered at Carleman `order` in the Kronecker basis), built from the F_ℓ. With build=False
+    only the description is evaluated — α, registers and the cost record — and `circuit` is None
+    (what `qdsl resources` estimates from)."""
     N = int(order)
     T, p = int(ls.steps), int(ls.idle)
     classes, step_class = time_classes(system, T)
     cw = bits_for(len(classes))
     layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
     factors = transfer_factors(system, N, layout.q, classes, cw)
-    return _history(ls, layout, factors, step_class, len(classes), "structured", name)
+    enc = _history(ls, layout, factors, step_class, len(classes), "structured", name, build)
+    # B = |0⟩_t ⊗ lift(u_0): prepared slot by slot (blocks.lifted), on the slots and temporaries
+    u0 = np.asarray(ls.rhs[np.asarray(ls.theta_index)] if ls.block_dim > 1 else [], dtype=float)
+    lifted = LiftedState(system.x0 if u0.size == 0 else u0, N, layout.q)
+    temps = list(enc.temporaries)[: lifted.work]
+    if len(temps) < lifted.work:
+        from qdsl.diagnostics import InternalError
+        raise InternalError("not enough clean temporaries for the initial state")
+    return replace(enc, initial_state=SlotInitialState(lifted, layout, temps))
+
+
+class SlotInitialState:
+    """The lifted initial state (`blocks.lifted.LiftedState`) on a SlotLayout's slots, with clean
+    temporaries of the block-encoding as its work qubits."""
+
+    def __init__(self, lifted, layout, work):
+        self.lifted, self.layout, self.work = lifted, layout, list(work)
+
+    @property
+    def qubits(self) -> list[int]:
+        return [b for s in self.layout.slots for b in s] + self.work
+
+    def build(self, qc) -> None:
+        """Append on a circuit whose qubit i is `self.qubits[i]`."""
+        q = self.layout.q
+        slots = [list(range(p * q, (p + 1) * q)) for p in range(self.layout.order)]
+        w0 = self.layout.slot_qubits
+        self.lifted.build(qc, slots, list(range(w0, w0 + len(self.work))))
+
+    def cost(self) -> Cost:
+        return self.lifted.cost()
 
 
 @dataclass(frozen=True)
@@ -407,7 +441,7 @@ def transfer_classes(ls) -> tuple[list, list[int]]:
     return classes, index
 
 
-def sparse_access_history(ls, *, name: str = "block_encoding") -> BlockEncoding:
+def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = True) -> BlockEncoding:
     r"""The history matrix with M̄ block-encoded by the general sparse-access construction of M's
     own nonzeros (`blocks.sparse_access`), on the plain layout (any basis; the default for the
     symmetric basis and a reference for the structured one). sgd: one class per distinct M_t."""
@@ -421,10 +455,10 @@ def sparse_access_history(ls, *, name: str = "block_encoding") -> BlockEncoding:
     rows, cols, vals = _union(classes)
     blk = _access_block(classes, lambda r: r, lambda c: c, nd, nd, cw, True)
     factors = [LCU([AccessTerm(blk, 0, 1, 1, nd, label="M")])]
-    return _history(ls, layout, factors, step_class, len(classes), "sparse-access", name)
+    return _history(ls, layout, factors, step_class, len(classes), "sparse-access", name, build)
 
 
-def _history(ls, layout, factors, step_class, K, construction, name) -> BlockEncoding:
+def _history(ls, layout, factors, step_class, K, construction, name, build=True) -> BlockEncoding:
     """L = I − S·M̄ around the factors of M (module docstring, "History")."""
     from qiskit import QuantumCircuit
 
@@ -479,7 +513,7 @@ def _history(ls, layout, factors, step_class, K, construction, name) -> BlockEnc
     fw = fold_work(step_flags, cnt_w) if cnt_w else 0
     work_n = max(max(f.work for f in factors), fw, it_all.work, increment_work(mt))
     work = reg(work_n)
-    qc = QuantumCircuit(nq, name=name)
+    qc = QuantumCircuit(nq, name=name) if build else None
 
     def time_leaf(qc, c, item):
         if item in real_items:
@@ -504,17 +538,18 @@ def _history(ls, layout, factors, step_class, K, construction, name) -> BlockEnc
                 qc.cx(c, klass[b])
 
     prep = 2.0 * math.acos(math.sqrt(1.0 / alpha_L))
-    qc.ry(prep, sel)
-    it_all.build(qc, sel, layout.time, work, time_leaf)
-    ctx = Context({"slots": layout.slots}, flags, work, klass)
-    for i, f in enumerate(factors):
-        f.build(qc, r, ctx)
-        if cnt_w and i < len(factors) - 1:
-            fold_flags(qc, flags[: f.flags], counter, work)
-    it_real.build(qc, sel, layout.time, work, real_leaf)
-    increment(qc, sel, layout.time, work)
-    qc.z(sel)
-    qc.ry(-prep, sel)
+    if build:
+        qc.ry(prep, sel)
+        it_all.build(qc, sel, layout.time, work, time_leaf)
+        ctx = Context({"slots": layout.slots}, flags, work, klass)
+        for i, f in enumerate(factors):
+            f.build(qc, r, ctx)
+            if cnt_w and i < len(factors) - 1:
+                fold_flags(qc, flags[: f.flags], counter, work)
+        it_real.build(qc, sel, layout.time, work, real_leaf)
+        increment(qc, sel, layout.time, work)
+        qc.z(sel)
+        qc.ry(-prep, sel)
 
     # the cost, from the blocks' cost functions
     def leaf_cost_all():
@@ -549,5 +584,14 @@ def _history(ls, layout, factors, step_class, K, construction, name) -> BlockEnc
         "temporary_qubits": nq - layout.num_system_qubits - len(ancillas),
     }
     meta["layout"] = layout
+    smap = (layout.solution_map(ls.num_blocks)
+            if build or layout_size(layout) * ls.num_blocks <= 10 ** 7 else None)
     return BlockEncoding(qc, alpha_L, layout.system, ancillas, construction, cost,
-                         solution_map=layout.solution_map(ls.num_blocks), meta=meta)
+                         solution_map=smap, meta=meta)
+
+
+def layout_size(layout) -> int:
+    """Number of valid patterns of a layout (the lifted dimension D), without listing them."""
+    if isinstance(layout, BlockLayout):
+        return layout.dim
+    return sum(layout.n ** j for j in range(layout.order + 1))

@@ -22,8 +22,11 @@ __all__ = ["BlockEncoding"]
 @dataclass(frozen=True, eq=False)
 class BlockEncoding:
     """See the module docstring. `construction` is "structured", "sparse-access" or "dense";
-    `cost` comes from the same description that built `circuit`; `meta` holds the details
-    (subnormalizations of the parts, register sizes)."""
+    `cost` comes from the same description that built `circuit` (None when only the description
+    was evaluated: `build=False`); `meta` holds the details (subnormalizations of the parts,
+    register sizes). `initial_state`, when given, prepares the normalized right-hand side on
+    its `qubits` of this circuit (its own layout-aware construction); solvers otherwise prepare B
+    from `solution_map` with a generic state preparation."""
 
     circuit: object
     alpha: float
@@ -34,10 +37,11 @@ class BlockEncoding:
     solution_map: np.ndarray | None = None
     matrix: object = None
     meta: dict = field(default_factory=dict)
+    initial_state: object = None   # optional: prepares B/‖B‖ (`qubits`, `build(qc)`, `cost()`)
 
     @property
     def num_qubits(self) -> int:
-        return self.circuit.num_qubits
+        return self.circuit.num_qubits if self.circuit is not None else int(self.cost.qubits)
 
     @property
     def temporaries(self) -> tuple:

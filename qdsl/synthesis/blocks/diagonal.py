@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cost import Cost
-from .lookup import UnaryIteration
+from .lookup import UnaryIteration, trie_cost, trie_nodes
 
-__all__ = ["DiagonalAccess"]
+__all__ = ["DiagonalAccess", "diagonal_cost"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,10 +82,19 @@ class DiagonalAccess:
 
         self._trie().build(qc, ctrl, reg + klass, work, leaf)
 
+    def stats(self) -> dict:
+        t = self._trie()
+        return {"nodes": trie_nodes(t.items, t.width), "items": len(t.items)}
+
     def cost(self, controlled: bool = True) -> Cost:
-        L = len(self._items())
-        return self._trie().cost(controlled) + Cost(ry=2 * L, cx=2 * L) + (
-            Cost(cx=1) if controlled else Cost(x=1))
+        return diagonal_cost(self.stats(), controlled)
+
+
+def diagonal_cost(st: dict, controlled: bool = True) -> Cost:
+    """Gate counts from the sizes: the trie, a controlled RY per entry, the flag flip."""
+    L = st["items"]
+    return trie_cost(st["nodes"], controlled) + Cost(ry=2 * L, cx=2 * L) + (
+        Cost(cx=1) if controlled else Cost(x=1))
 
     def matrix(self, klass: int = 0) -> dict:
         return {(int(c), int(c)): float(v) for c, v in zip(self.codes, self.values[klass]) if v != 0}

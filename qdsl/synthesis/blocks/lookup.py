@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .cost import Cost
 
-__all__ = ["UnaryIteration", "trie_nodes"]
+__all__ = ["UnaryIteration", "trie_nodes", "trie_cost", "trie_nodes_bound"]
 
 
 def _normalize(items, width):
@@ -66,6 +66,32 @@ def trie_nodes(items, width) -> dict:
             counts[kind] += 1
     counts["root"] = root
     return counts
+
+
+def trie_cost(nodes: dict, controlled: bool = True) -> Cost:
+    """Gate counts of a trie with nodes {"both", "left", "right", "root"} (module docstring); the
+    counts may be SymPy expressions (projections)."""
+    both, left, right = nodes["both"], nodes["left"], nodes["right"]
+    c = Cost(ccx=2 * (both + left + right), cx=both, x=2 * (both + left))
+    if not controlled and nodes.get("root") is not None:
+        # the root uses cx instead of ccx (and x on w instead of cx for "both")
+        root = {"both": Cost(ccx=-2, cx=2 - 1, x=1), "left": Cost(ccx=-2, cx=2),
+                "right": Cost(ccx=-2, cx=2)}[nodes["root"]]
+        c = c + root
+    return c
+
+
+def trie_nodes_bound(L, width) -> dict:
+    r"""An upper bound on the trie nodes of L items in `width` address bits, for projections: the
+    top k = ⌊log₂ L⌋ levels full (2^k − 1 two-child nodes), below them one chain of width − k
+    single-child nodes per item (counted as left-only, the dearer kind). Exact for L contiguous
+    items with L a power of two and width = log₂ L."""
+    L, width = int(L), int(width)
+    if L <= 0:
+        return {"both": 0, "left": 0, "right": 0, "root": None}
+    k = min(width, L.bit_length() - 1)
+    return {"both": (1 << k) - 1, "left": L * (width - k), "right": 0,
+            "root": "both" if k > 0 else "left"}
 
 
 @dataclass(frozen=True)
@@ -141,15 +167,7 @@ class UnaryIteration:
 
     def cost(self, controlled: bool = True) -> Cost:
         """Gate counts of the trie (leaves excluded), from the items alone."""
-        t = trie_nodes(self.items, self.width)
-        both, left, right = t["both"], t["left"], t["right"]
-        c = Cost(ccx=2 * (both + left + right), cx=both, x=2 * (both + left))
-        if not controlled and t["root"] is not None:
-            # the root uses cx instead of ccx (and x on w instead of cx for "both")
-            root = {"both": Cost(ccx=-2, cx=2 - 1, x=1), "left": Cost(ccx=-2, cx=2),
-                    "right": Cost(ccx=-2, cx=2)}[t["root"]]
-            c = c + root
-        return c
+        return trie_cost(trie_nodes(self.items, self.width), controlled)
 
     def leaves(self) -> int:
         return len(self.items)

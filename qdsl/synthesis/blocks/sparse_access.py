@@ -38,11 +38,11 @@ import numpy as np
 
 from .coloring import edge_coloring
 from .cost import Cost
-from .lookup import UnaryIteration
+from .lookup import UnaryIteration, trie_cost, trie_nodes
 from .prepare import ANGLE_EPS, PrepareState
 from .swap import cswap_cost, cswap_registers
 
-__all__ = ["SparseAccess", "bits_for"]
+__all__ = ["SparseAccess", "sparse_access_cost", "bits_for"]
 
 
 def bits_for(n: int) -> int:
@@ -192,20 +192,33 @@ class SparseAccess:
         if prep is not None:
             prep.build_inverse(qc, color)
 
-    def cost(self, controlled: bool = True) -> Cost:
-        """Gate counts (exact, from the nonzeros; see the module docstring)."""
+    def stats(self) -> dict:
+        """The sizes the cost depends on, exact from the nonzeros (`sparse_access_cost`)."""
         col_items, row_items = self._col_items(), self._row_items()
         col_trie, row_trie = self._tries()
-        c = col_trie.cost(controlled) + row_trie.cost(controlled)
-        c += Cost(cx=sum(_popcount(code) for code, _ in col_items.values()) + 2 * len(col_items),
-                  ry=2 * len(col_items))
-        c += Cost(cx=sum(_popcount(code) for code in row_items.values()))
-        c += Cost(cx=1) if controlled else Cost(x=1)
-        c += cswap_cost(self.row_width) if controlled else Cost(cx=3 * self.row_width)
         prep = self._prep()
-        if prep is not None:
-            c += 2 * prep.cost()
-        return c
+        return {"col_nodes": trie_nodes(col_trie.items, col_trie.width),
+                "row_nodes": trie_nodes(row_trie.items, row_trie.width),
+                "col_items": len(col_items), "row_bits": sum(_popcount(c) for c, _ in col_items.values()),
+                "col_bits": sum(_popcount(c) for c in row_items.values()), "row_width": self.row_width,
+                "prep": prep.cost() if prep is not None else Cost()}
+
+    def cost(self, controlled: bool = True) -> Cost:
+        """Gate counts (exact, from the nonzeros; see the module docstring)."""
+        return sparse_access_cost(self.stats(), controlled)
+
+
+def sparse_access_cost(st: dict, controlled: bool = True) -> Cost:
+    r"""Gate counts of a sparse-access block-encoding from its sizes `st`: the two tries
+    (`col_nodes`, `row_nodes`), per column item popcount(row code) CNOTs (`row_bits` in all) and a
+    controlled RY, per row item popcount(column code) CNOTs (`col_bits`), the flag flip, the
+    `row_width` Fredkins and the colour preparation twice (`prep`). Sizes may be symbolic."""
+    c = trie_cost(st["col_nodes"], controlled) + trie_cost(st["row_nodes"], controlled)
+    c += Cost(cx=st["row_bits"] + 2 * st["col_items"], ry=2 * st["col_items"])
+    c += Cost(cx=st["col_bits"])
+    c += Cost(cx=1) if controlled else Cost(x=1)
+    c += cswap_cost(st["row_width"]) if controlled else Cost(cx=3 * st["row_width"])
+    return c + 2 * st["prep"]
 
     def matrix(self, klass: int = 0):
         """The encoded matrix (times α) on codes: a dict {(row code, col code): value}."""
