@@ -107,9 +107,11 @@ SYNTHESIS = {
     "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
              "solver (`--solver qsvt`) for larger ones.",
     "E0503": "An unknown solver variant or option was requested.",
-    "E0504": "The QSVT solver's exact error check and dense references need a dense SVD of the history "
-             "system, affordable up to 4096 amplitudes; larger systems are synthesized from the "
-             "certified bound or estimate of κ′ instead (the report says which).",
+    "E0504": "The dense block-encoding (`--block-encoding dense`) synthesizes the unitary dilation of "
+             "the transfer matrix gate by gate — about 0.8·4^k rotations for k qubits — so it is "
+             "refused above 9 qubits (a lifted dimension over 128). It is a reference for small "
+             "systems: the structured construction (the default) scales with the nonzeros of the "
+             "F_ℓ instead.",
     "E0507": "The polynomial of the QSVT solver (≈ 1/x on [1/κ′, 1]) would need a degree over a limit, "
              "refused before anything is built: the circuit's limit (20,001 block-encoding calls; `synthesize_qsvt(max_degree=…)` in Python), or "
              "the limit on computing QSP phase factors (10^6, environment variable "

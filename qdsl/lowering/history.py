@@ -280,7 +280,7 @@ def _inverse_norm_estimate(transfers, steps, idle) -> float:
 
 
 #: largest history dimension whose ‖L⁻¹‖ is computed exactly (dense SVD) by `inverse_norm`
-EXACT_INVERSE_DIM = 4096
+EXACT_INVERSE_DIM = 2048
 
 
 def transfer_norm_bound(M) -> tuple[float, str]:
@@ -302,12 +302,12 @@ def inverse_norm(ls, how: str = "auto") -> tuple[float, str]:
     * ``"estimate"`` — Lanczos on L⁻ᵀL⁻¹ applied by forward and backward substitution (sparse, no
       matrix inverse formed; an estimate from below, tolerance 1e-10 on the eigenvalue).
 
-    `how`: "auto" (exact where affordable, else bound where certified, else estimate), or one of
-    the three names."""
+    `how`: "auto" (exact where affordable, else bound where certified, else estimate), "cheap"
+    (bound where certified, else estimate: no dense algebra), or one of the three names."""
     if how in ("auto", "exact") and (how == "exact" or ls.dim <= EXACT_INVERSE_DIM):
         s = np.linalg.svd(ls.matrix.toarray(), compute_uv=False)
         return float(1.0 / s[-1]), "exact (dense SVD)"
-    if how in ("auto", "bound"):
+    if how in ("auto", "cheap", "bound"):
         worst = max(transfer_norm_bound(M) for M in ls.transfers)
         if worst[0] <= 1.0 + 1e-12:
             return float(ls.steps + 1 + ls.idle), f"bound T+1+p (‖M‖₂ ≤ 1 by {worst[1]})"

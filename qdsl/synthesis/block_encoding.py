@@ -299,6 +299,13 @@ def dense_history(ls, *, eps: float = 1e-3):
     from .blocks.cost import count_circuit
 
     layout = layout_for(ls, min_time_blocks=2)
+    if layout.block_qubits + 2 > DENSE_MAX_QUBITS:
+        from qdsl.diagnostics import Diagnostic, SizeLimitError
+        raise SizeLimitError(Diagnostic(
+            "E0504", f"the dense block-encoding would synthesize a {layout.block_qubits + 2}-qubit "
+                     f"unitary gate by gate (the dilation of the {ls.block_dim}-dimensional transfer "
+                     f"matrix), over the limit of {DENSE_MAX_QUBITS} qubits",
+            help="use --block-encoding structured (the default) or sparse-access"))
     beta = max([float(np.linalg.norm(c[1].toarray(), 2)) for c in _transfer_classes(ls, layout)
                 if c[0] == "transfer"] + [1.0])
     circuit, alpha, bel = block_encoding(ls, tol=block_tolerance(ls, 1.0 + beta, eps))
@@ -311,6 +318,8 @@ def dense_history(ls, *, eps: float = 1e-3):
 
 #: block-encodings up to this many qubits are checked by simulation right after synthesis
 VERIFY_MAX_QUBITS = 14
+#: the widest controlled dilation synthesized densely (a QSD of 4^k entries, ~0.8·4^k rotations)
+DENSE_MAX_QUBITS = 9
 
 
 def verify_block(circuit, block, n_sys: int, *, samples: int = 2, tol: float) -> float:
