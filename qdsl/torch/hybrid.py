@@ -44,7 +44,8 @@ class HybridHistory:
     `uploads`: the steps where a segment starts; `downloads`: one dict per download (step, k,
     epsilon, noise_norm, relative_error, shots, accuracy_before, accuracy_after);
     `spectra`: step → Spectrum; `proxies`: upload step → ErrorProxy; `windows`: global step
-    ranges (first, last) where a segment's proxy stays ≤ 1; `meta`: the settings."""
+    ranges (first, last) where a segment's proxy stays ≤ 1; `support`: the surviving weights of
+    the last pruning (a `Support`); `meta`: the settings."""
 
     steps: np.ndarray
     loss: np.ndarray
@@ -56,6 +57,7 @@ class HybridHistory:
     spectra: dict
     proxies: dict
     windows: tuple
+    support: Support | None = None
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -88,13 +90,16 @@ class HybridHistory:
         if ts:
             ax.legend(fontsize=7, ncol=2)
         ax = axes[1]
+        lo, hi = 1e-4, 1e4  # log scale, clipped: a growing mode makes the proxy explode exponentially
         for t0, p in sorted(self.proxies.items()):
-            ax.plot(t0 + p.steps, p.values, color="C0", lw=1.2)
+            ax.plot(t0 + p.steps, np.clip(p.values, lo, hi), color="C0", lw=1.2)
         for a, b in self.windows:
             ax.axvspan(a, b, color="C2", alpha=0.15, lw=0)
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        ax.set_ylim(lo / 2, hi * 2)
         ax.set_ylabel("error proxy (Eq. 7)")
-        ax.set_title("(b) error proxy per segment (shaded: proxy ≤ 1)")
+        ax.set_title(f"(b) error proxy per segment (shaded: proxy ≤ 1; drawn within [{lo:g}, {hi:g}])")
         ax = axes[2]
         y, label = (self.accuracy, "accuracy") if self.accuracy is not None else (self.loss, "loss")
         ax.plot(self.steps, y, color="C1", lw=1.2)
@@ -103,6 +108,10 @@ class HybridHistory:
         pre = self.meta.get("pretrain_steps", 0)
         if pre:
             ax.axvspan(0, pre, color="0.85", lw=0, label="dense pre-training")
+        qram = [t for t, ph in enumerate(self.phase) if ph == "qram"]
+        for j, t in enumerate(qram):
+            ax.axvspan(t, t + 1, color="C4", alpha=0.2, lw=0, label="dense (QRAM) steps" if j == 0 else None)
+        if pre or qram:
             ax.legend(fontsize=8)
         ax.set_ylabel(label)
         ax.set_xlabel("step")
@@ -199,13 +208,16 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
     from tqdm.auto import tqdm
     bar = tqdm(total=pretrain_steps + steps, file=sys.stderr, disable=quiet or not sys.stderr.isatty(),
                desc="dense pre-training", unit="step", leave=False)
+    def dense_steps(count, phase):
+        for _ in range(count):
+            phases.append(phase)
+            proxy_vals.append(math.nan)
+            step(None)
+            measure()
+            bar.update(1)
+
     measure()
-    for _ in range(pretrain_steps):
-        phases.append("dense")
-        proxy_vals.append(math.nan)
-        step(None)
-        measure()
-        bar.update(1)
+    dense_steps(pretrain_steps, "dense")
     acc_before_pruning = accs[-1]
 
     def prune_now() -> tuple[Support, dict]:
@@ -274,12 +286,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         if t < end and qram_steps:
             q = min(int(qram_steps), end - t)
             bar.set_description("QRAM dense steps")
-            for _ in range(q):
-                phases.append("qram")
-                proxy_vals.append(math.nan)
-                step(None)
-                measure()
-                bar.update(1)
+            dense_steps(q, "qram")
             t += q
             if t < end:  # the next upload is sparse again: prune to the new top weights
                 sup, masks = prune_now()
@@ -295,4 +302,4 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
             "parameters": sup.total, "accuracy_before_pruning": acc_before_pruning,
             "notes": "; ".join(notes) if notes else None}
     return HybridHistory(np.arange(len(losses)), np.array(losses), acc, tuple(phases), np.array(proxy_vals),
-                         tuple(uploads), tuple(downloads), spectra, proxies, tuple(windows), meta)
+                         tuple(uploads), tuple(downloads), spectra, proxies, tuple(windows), sup, meta)

@@ -61,7 +61,8 @@ def error_proxy(spectrum, lr: float, steps: int, *, cut: float = PAPER_CUT) -> E
                          f"(|λ| ≤ {max(abs(spectrum.nodes.min()), abs(spectrum.nodes.max())):.4g}): "
                          f"the proxy is undefined; a larger lr moves modes past the cut")
     t = np.arange(T + 1)
-    logw = np.log(w[kept])
+    with np.errstate(divide="ignore"):  # a zero weight contributes nothing: log 0 = −inf is exact here
+        logw = np.log(w[kept])
     with np.errstate(divide="ignore"):
         logr = np.log(np.abs(1.0 + a[kept]))          # −inf where 1 + a = 0: that mode is gone after a step
     e = logw[None, :] + t[1:, None] * logr[None, :]   # log of each term, t ≥ 1 (log-sum-exp: no overflow until the value does)

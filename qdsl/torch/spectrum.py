@@ -107,10 +107,14 @@ class Spectrum:
         import matplotlib.pyplot as plt
         ax = ax or plt.gca()
         grid, values = self.density
-        floor = max(float(values.max()) * 1e-12, 1e-300)
-        ax.plot(grid, np.maximum(values, floor) if log else values, label=label, **kwargs)
-        if log:
+        if log:  # nine decades below the peak: the isolated outliers show, the Gaussians' far tails do not
+            floor = float(values.max()) * 1e-9
+            ax.plot(grid, np.where(values > floor, values, np.nan), label=label, **kwargs)
             ax.set_yscale("log")
+            lo = ax.get_ylim()[0]
+            ax.set_ylim(bottom=max(lo, floor))
+        else:
+            ax.plot(grid, values, label=label, **kwargs)
         ax.set_xlabel("Hessian eigenvalue λ")
         ax.set_ylabel("density")
         return ax
@@ -122,8 +126,11 @@ def hessian_spectrum(model: torch.nn.Module, loss_fn, batch, *, k: int = 5, dens
                      margin: float = PAPYAN_MARGIN, tol: float | None = None, dtype=None,
                      seed: int = 0, cache: bool | None = None) -> Spectrum:
     r"""Extreme eigenvalues and spectral density of the Hessian of L(θ) = mean loss over `batch`
-    (a pair `(x, y)` or a loader of pairs), θ the `support` ("surviving": what
-    `torch.nn.utils.prune` masks keep — all weights of an unpruned model —, "all", or a Support).
+    (a pair `(x, y)` or a loader of pairs), θ the `support`: "surviving" (what
+    `torch.nn.utils.prune` masks keep — all weights of an unpruned model), "all" (every trainable
+    entry: on a model pruned with `torch.nn.utils.prune` the Hessian w.r.t. `weight_orig`, the
+    paper's view, where each masked entry is an exact zero mode; on a model whose pruned weights
+    are merely zero, the dense network's Hessian at that point), or a `Support`.
 
     `k` eigenvalues at each end by ARPACK (tolerance `tol`: relative, default 1e-10 in float64,
     1e-5 in float32); with `density`, `vectors` SLQ runs of `lanczos_steps` fully reorthogonalized

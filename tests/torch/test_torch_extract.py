@@ -16,8 +16,8 @@ torch = pytest.importorskip("torch")
 
 import qdsl  # noqa: E402
 import qdsl.torch as qt  # noqa: E402
-from torch_models import (U64, classification_data, paper_pruned_copy, support_function,  # noqa: E402
-                          tanh_mlp)
+from torch_models import (U64, classification_data, dense_hessian, paper_pruned_copy,  # noqa: E402
+                          support_function, tanh_mlp)
 
 LR = 0.2
 
@@ -261,10 +261,7 @@ def test_batchnorm_train_mode_buffers_untouched_and_hessian_of_train_loss():
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
     # reference: train-mode loss through functional_call on a copy (its buffers may drift)
-    ref_model = copy.deepcopy(model)
-    masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in model.named_parameters()}
-    f, theta = support_function(ref_model, loss_fn, x, y, masks)
-    H = torch.autograd.functional.hessian(f, theta).numpy()
+    H = dense_hessian(copy.deepcopy(model), loss_fn, x, y)
     m = 16 * 8
     assert np.max(np.abs(sys_.F[1].toarray() + LR * H)) <= 2 * m * U64 * LR * np.max(np.abs(H))
 

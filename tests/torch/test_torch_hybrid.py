@@ -41,23 +41,20 @@ def _plain(model, loss_fn, x, y, *, pretrain, steps, sparsity, batch_size=None, 
         mod.train()
         return out
 
+    def train(mod, count):
+        opt = torch.optim.SGD(mod.parameters(), lr=LR)
+        for _ in range(count):
+            xb, yb = batch()
+            opt.zero_grad()
+            loss_fn(mod(xb), yb).backward()
+            opt.step()
+            losses.append(measure(mod))
+
     losses = [measure(m)]
-    opt = torch.optim.SGD(m.parameters(), lr=LR)
-    for _ in range(pretrain):
-        xb, yb = batch()
-        opt.zero_grad()
-        loss_fn(m(xb), yb).backward()
-        opt.step()
-        losses.append(measure(m))
+    train(m, pretrain)
     pruned, _ = paper_pruned_copy(m, sparsity)
     losses[-1] = measure(pruned)
-    opt = torch.optim.SGD(pruned.parameters(), lr=LR)
-    for _ in range(steps):
-        xb, yb = batch()
-        opt.zero_grad()
-        loss_fn(pruned(xb), yb).backward()
-        opt.step()
-        losses.append(measure(pruned))
+    train(pruned, steps)
     return pruned, np.array(losses)
 
 

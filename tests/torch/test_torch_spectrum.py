@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import qdsl.torch as qt  # noqa: E402
 from qdsl.torch.spectrum import broaden, gauss_quadrature, lanczos  # noqa: E402
-from torch_models import U64, classification_data, support_function, tanh_mlp  # noqa: E402
+from torch_models import U64, classification_data, dense_hessian, tanh_mlp  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +45,7 @@ def test_lanczos_extremes_tanh_mlp_vs_autograd_hessian():
     model = tanh_mlp([5, 8, 3], seed=2)
     x, y = classification_data(60, 5, 3, seed=3)
     loss_fn = torch.nn.CrossEntropyLoss()
-    masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in model.named_parameters()}
-    f, theta = support_function(model, loss_fn, x, y, masks)
-    H = torch.autograd.functional.hessian(f, theta).numpy()
+    H = dense_hessian(model, loss_fn, x, y)
     ev = np.linalg.eigvalsh(H)
     k, tol = 4, 1e-10
     spec = qt.hessian_spectrum(model, loss_fn, (x, y), k=k, density=False, support="all", tol=tol)
@@ -91,9 +89,7 @@ def test_slq_moments_and_density_vs_dense_spectrum():
     model = tanh_mlp([6, 10, 4], seed=5)
     x, y = classification_data(80, 6, 4, seed=6)
     loss_fn = torch.nn.CrossEntropyLoss()
-    masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in model.named_parameters()}
-    f, theta = support_function(model, loss_fn, x, y, masks)
-    H = torch.autograd.functional.hessian(f, theta).numpy()
+    H = dense_hessian(model, loss_fn, x, y)
     n = H.shape[0]
     V = 8
     spec = qt.hessian_spectrum(model, loss_fn, (x, y), k=2, support="all", lanczos_steps=30, vectors=V,
@@ -159,10 +155,7 @@ def test_batchnorm_train_mode_and_float64_option():
     for key, val in model.state_dict().items():   # running statistics did not drift
         assert torch.equal(val, state[key]), key
     assert s64.meta["dtype"] == "float64" and s32.meta["dtype"] == "float32"
-    ref_model = copy.deepcopy(model).to(torch.float64)
-    masks = {nm: torch.ones_like(p, dtype=torch.bool) for nm, p in ref_model.named_parameters()}
-    f, theta = support_function(ref_model, loss_fn, x.double(), y, masks)
-    ev = np.linalg.eigvalsh(torch.autograd.functional.hessian(f, theta).numpy())
+    ev = np.linalg.eigvalsh(dense_hessian(copy.deepcopy(model).to(torch.float64), loss_fn, x.double(), y))
     ref = np.concatenate([ev[:2], ev[-2:]])
     scale = np.abs(ev).max()
     assert np.all(np.abs(s64.eigenvalues - ref) <= 1e-10 * np.abs(ref) + 32 * 16 * U64 * scale)

@@ -88,3 +88,10 @@ def support_function(model, loss_fn, x, y, masks):
     def f(theta_s):
         return f_full(full.index_put((keep,), theta_s))
     return f, full[keep].clone()
+
+
+def dense_hessian(model, loss_fn, x, y):
+    """The Hessian over every parameter by torch.autograd.functional.hessian, as numpy."""
+    masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in model.named_parameters()}
+    f, theta = support_function(model, loss_fn, x, y, masks)
+    return torch.autograd.functional.hessian(f, theta).numpy()
