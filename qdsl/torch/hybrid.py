@@ -161,8 +161,11 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
     sdata = spectrum_data if spectrum_data is not None else data
     sopts = dict(spectrum_options or {})
     if accuracy_fn == "auto":
+        was = model.training
+        model.eval()  # a batch of one would break train-mode BatchNorm
         with torch.no_grad():
             probe = model(ex[:1])
+        model.train(was)
         accuracy_fn = classification_accuracy if probe.dim() == 2 and not ey.is_floating_point() else None
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     batch_gen = torch.Generator().manual_seed(int(seed))

@@ -138,16 +138,24 @@ def magnitude_prune(model: nn.Module, sparsity: float, *, keep_last: bool = True
     idx_of: dict[str, torch.Tensor] = {}
     achieved = 0.0
     if targets and sparsity > 0:
-        scores = torch.cat([getattr(mod, "weight").detach().reshape(-1).abs().to(torch.float64)
+        scores = torch.cat([_effective_weight(mod).detach().reshape(-1).abs().to(torch.float64)
                             for _, mod, _ in targets])
         mask = torch_prune.L1Unstructured(amount=sparsity).compute_mask(scores, torch.ones_like(scores))
         achieved = float(1.0 - mask.mean())
         off = 0
         for m, mod, p in targets:
-            k = mod.weight.numel()
+            k = _effective_weight(mod).numel()
             idx_of[f"{m}.{p}" if m else p] = torch.nonzero(mask[off:off + k]).reshape(-1)
             off += k
     return _support(model, idx_of, tuple(sorted(keys)), achieved)
+
+
+def _effective_weight(mod: nn.Module) -> torch.Tensor:
+    """The weight the forward uses: weight_orig·weight_mask under torch.nn.utils.prune (the
+    module's `weight` attribute is refreshed only by the next forward's pre-hook)."""
+    if hasattr(mod, "weight_orig") and hasattr(mod, "weight_mask"):
+        return mod.weight_orig * mod.weight_mask
+    return mod.weight
 
 
 def existing_support(model: nn.Module, which: str = "surviving") -> Support:
@@ -335,9 +343,14 @@ class Point:
 
         def one(x, y, i):
             leaf, g, _ = self._graph(x, y, i)
-            (hv,) = torch.autograd.grad(g, leaf, V, retain_graph=self.cache, is_grads_batched=batched,
-                                        allow_unused=True, materialize_grads=True)
-            return hv
+            rows = _batched_vjp(g, leaf, V) if batched else None
+            if rows is not None:
+                return rows
+            if batched:  # one product per row, the graph kept between them
+                return torch.stack([torch.autograd.grad(g, leaf, v, retain_graph=True, allow_unused=True,
+                                                        materialize_grads=True)[0] for v in V])
+            return torch.autograd.grad(g, leaf, V, retain_graph=self.cache, allow_unused=True,
+                                       materialize_grads=True)[0]
         return self._sum(one).detach()
 
     def third(self, b: int, rows: torch.Tensor) -> torch.Tensor:
@@ -354,7 +367,19 @@ class Point:
                                         allow_unused=True, materialize_grads=True)
             if not hb.requires_grad:  # H does not depend on θ here: a quadratic loss
                 return torch.zeros(len(rows), n, dtype=self.obj.dtype)
-            (t,) = torch.autograd.grad(hb, leaf, E, retain_graph=True, is_grads_batched=True,
-                                       allow_unused=True, materialize_grads=True)
+            t = _batched_vjp(hb, leaf, E)
+            if t is None:
+                t = torch.stack([torch.autograd.grad(hb, leaf, e, retain_graph=True, allow_unused=True,
+                                                     materialize_grads=True)[0] for e in E])
             return t
         return self._sum(one).detach()
+
+
+def _batched_vjp(out: torch.Tensor, leaf: torch.Tensor, V: torch.Tensor):
+    """The rows vᵀ·∂out/∂leaf for every row v of V in one vmapped backward pass, keeping the graph;
+    None when a layer's backward has no batching rule (the caller then loops over the rows)."""
+    try:
+        return torch.autograd.grad(out, leaf, V, retain_graph=True, is_grads_batched=True,
+                                   allow_unused=True, materialize_grads=True)[0]
+    except RuntimeError:
+        return None
