@@ -252,30 +252,75 @@ class Compilation:
 CONSTRUCTIONS = ("structured", "sparse-access", "dense")
 
 
+class SystemCompilation(Compilation):
+    """The stages after the front end for a PolynomialSystem that did not come from a `.qd` file
+    (`qdsl.PolynomialSystem.from_tensors`, `qdsl.torch.extract`): certificate, Carleman lift,
+    history system, circuit, report, resources — the same stages as for a file. The Carleman
+    order must be given (a system carries none); the solver defaults to qsvt."""
+
+    def __init__(self, system, options: Options):
+        if options.order is None:
+            raise TypeError("qdsl.compile(system=...) needs order= (the Carleman truncation level)")
+        super().__init__(SourceFile(f"<system {system.model}>", "", Path.cwd()), options)
+        if options.steps is not None:
+            dyn = system.dynamics
+            dyn = replace(dyn, steps=options.steps, time=dyn.dt * options.steps if dyn.dt else dyn.time)
+            system = replace(system, dynamics=dyn)
+            system.verify()
+        self.__dict__["system"] = system  # the cached_property's slot
+
+    @cached_property
+    def model(self):
+        return _SystemModel(self.system.model, self.options.order, self.options.basis or "kronecker")
+
+    @cached_property
+    def certificate(self):
+        from .semantics.certificate import certify
+        return certify(self.system, None, carleman_order=self.order, basis=self.basis,
+                       steps=self.options.steps)
+
+
+@dataclass(frozen=True)
+class _SystemModel:
+    """What the stages read from a checked model, for a system given directly."""
+    name: str
+    carleman_order: int
+    basis: str
+    solver: None = None
+    symbols: dict = field(default_factory=dict)
+    consts: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+
 def _midpoint(info):
     """The domain's midpoint, as an exact rational (so the exact symbolic path stays exact)."""
     from fractions import Fraction
     return (Fraction(repr(info.lo)) + Fraction(repr(info.hi))) / 2
 
 
-def compile(path=None, *, source: str | None = None, name: str | None = None, model: str | None = None,
-            order: int | None = None, basis: str | None = None, steps: int | None = None,
-            solver: str | None = None, eps: float | None = None, clock: int | None = None,
-            idle: int | None = None, values: dict | None = None, gate_basis: str = "native",
-            block_encoding: str | None = None) -> Compilation:
-    """Compile a `.qd` file (a path) or source text (`source=...`).
+def compile(path=None, *, source: str | None = None, system=None, name: str | None = None,
+            model: str | None = None, order: int | None = None, basis: str | None = None,
+            steps: int | None = None, solver: str | None = None, eps: float | None = None,
+            clock: int | None = None, idle: int | None = None, values: dict | None = None,
+            gate_basis: str = "native", block_encoding: str | None = None) -> Compilation:
+    """Compile a `.qd` file (a path), source text (`source=...`) or a PolynomialSystem built in
+    Python (`system=...`, with `order=`).
 
     The returned Compilation exposes the stages lazily: `.system`, `.certificate`, `.carleman`,
     `.linear_system`, `.circuit`, `.qasm`, `.report`, `.run(...)`. Keyword arguments override the
     file (`order` the Carleman order, `steps` T, `values` the symbolic constants, `block_encoding`
     "structured" | "sparse-access" | "dense", …). The front end
     runs immediately, so syntax and name errors raise `CompileError` here."""
-    if (path is None) == (source is None):
-        raise TypeError("give exactly one of path or source=")
-    src = load_source(path, source, name)
+    if sum(x is not None for x in (path, source, system)) != 1:
+        raise TypeError("give exactly one of path, source= or system=")
     opts = Options(model=model, order=order, basis=basis, steps=steps, solver=solver, eps=eps,
                    clock=clock, idle=idle, values=tuple(sorted((values or {}).items())),
                    gate_basis=gate_basis, block_encoding=block_encoding)
+    if system is not None:
+        if values:
+            raise TypeError("values= sets symbolic constants of a .qd model; a system has none")
+        return SystemCompilation(system, opts)
+    src = load_source(path, source, name)
     c = Compilation(src, opts)
     c.model  # noqa: B018 — parse and check now
     return c
