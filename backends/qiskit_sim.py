@@ -38,7 +38,7 @@ from qdsl.diagnostics import CompileError, Diagnostic, SizeLimitError
 
 DEFAULT_MAX_QUBITS = 26
 #: the "statevector" backend simulates circuits wider than this with the sparse simulator
-SPARSE_FROM = 20
+SPARSE_FROM = 14
 #: the sparse simulator refuses states with more nonzero amplitudes than this (≈ 0.5 GB)
 SPARSE_MAX_SUPPORT = 1 << 24
 
