@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("check", help="certificate: dissipativity, R, learning-rate window, sparsity",
-                       description="The certificate of SPEC §3. Exit 1 when training is not dissipative.")
+                       description="The certificate: dissipativity, R, learning-rate window, sparsity (docs/maths.md). "
+                                   "Exit 1 when training is not dissipative.")
     _common(p)
     p.add_argument("--order", type=int, help="Carleman order for the sparsity of M and L")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"])

@@ -175,8 +175,29 @@ def explain(code: str) -> str | None:
     text = _tables().get(code)
     if text is None:
         return None
+    return f"{code}\n\n" + _fill(text)
+
+
+def _fill(text: str, width: int = 88) -> str:
+    """Wrap the prose of an explanation to `width`, paragraph by paragraph; indented lines (code
+    examples, keyword lists) are kept as written."""
     import textwrap
-    return f"{code}\n\n" + "\n".join(textwrap.wrap(text, 88))
+    out = []
+    for para in text.split("\n\n"):
+        prose: list[str] = []
+        lines: list[str] = []
+        for line in para.split("\n") + [None]:
+            if line is None or line.startswith("    "):
+                if prose:
+                    lines += textwrap.wrap(" ".join(prose), width, break_on_hyphens=False,
+                                           break_long_words=False)
+                    prose = []
+                if line is not None:
+                    lines.append(line.rstrip())
+            else:
+                prose.append(line.strip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def all_codes() -> list[str]:
