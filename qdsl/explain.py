@@ -140,6 +140,14 @@ SYNTHESIS = {
              "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
+    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know two: "
+             "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default) and \"qram\" "
+             "(an assumed QRAM, O(log n) per query, the reference paper's model).",
+    "E0606": "This resource estimate is not available for the model as compiled: only the QSVT "
+             "solver's cost is estimated without building the circuit (`--no-build`; drop it, or use "
+             "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "
+             "construction, which lives on the Kronecker basis (drop `basis symmetric` from the model, "
+             "or compile with basis=\"kronecker\" in Python, to project).",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }
