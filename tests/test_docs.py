@@ -315,19 +315,39 @@ def test_pages_have_runnable_content():
         assert any(b.kind in ("command", "python") for b in blocks(DOCS / name)), name
 
 
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors of a Markdown page: lower case, punctuation dropped, spaces to
+    hyphens, repeats numbered."""
+    seen: dict[str, int] = {}
+    out = set()
+    in_fence = False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if in_fence or not line.startswith("#"):
+            continue
+        slug = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        k = seen.get(slug, 0)
+        seen[slug] = k + 1
+        out.add(slug if k == 0 else f"{slug}-{k}")
+    return out
 
 
 @pytest.mark.parametrize("page", PAGES + [ROOT / "README.md"], ids=lambda p: p.name)
 def test_links_stay_in_the_repository(page):
     text = page.read_text(encoding="utf-8")
     assert "../shared" not in text and "SPEC.md" not in text and "/work/" not in text
-    for target in LINK.findall(text):
+    for target, anchor in LINK.findall(text):
         if re.match(r"[a-z]+:", target):     # http(s):, mailto:
             continue
-        path = (page.parent / target).resolve()
+        path = (page.parent / target).resolve() if target else page
         assert path.exists(), f"{page.name}: broken link {target}"
         assert ROOT in path.parents or path == ROOT, f"{page.name}: {target} leaves the repository"
+        if anchor and path.suffix == ".md":
+            assert anchor in anchors(path), f"{page.name}: no heading #{anchor} in {target or page.name}"
 
 
 def test_cli_page_documents_every_option():
