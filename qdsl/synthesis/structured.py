@@ -267,16 +267,25 @@ def time_classes(system, steps: int) -> tuple[list, list[int]]:
     have one class."""
     if system.kind != "sgd" or system.step_F is None:
         return [system.F], [0] * steps
+    return _group([system.step_F[t] for t in range(steps)],
+                  lambda G, F: len(G) == len(F) and all(_equal(a, b) for a, b in zip(G, F)))
+
+
+def _equal(a, b) -> bool:
+    d = abs(a - b)
+    return d.nnz == 0 or d.max() == 0
+
+
+def _group(items, same) -> tuple[list, list[int]]:
+    """(distinct items in order of first appearance, index of each item's class)."""
     classes, index = [], []
-    for t in range(steps):
-        F = system.step_F[t]
+    for it in items:
         for k, G in enumerate(classes):
-            if len(G) == len(F) and all((abs(a - b)).nnz == 0 or abs(a - b).max() == 0
-                                        for a, b in zip(G, F)):
+            if same(G, it):
                 index.append(k)
                 break
         else:
-            classes.append(F)
+            classes.append(it)
             index.append(len(classes) - 1)
     return classes, index
 
@@ -432,18 +441,7 @@ class BlockLayout:
 
 def transfer_classes(ls) -> tuple[list, list[int]]:
     """(distinct transfer matrices, class of each step): equal M_t share a class."""
-    classes, index = [], []
-    for t in range(ls.steps):
-        M = ls.transfer(t)
-        for k, G in enumerate(classes):
-            d = abs(G - M)
-            if d.nnz == 0 or d.max() == 0:
-                index.append(k)
-                break
-        else:
-            classes.append(M)
-            index.append(len(classes) - 1)
-    return classes, index
+    return _group([ls.transfer(t) for t in range(ls.steps)], _equal)
 
 
 def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = True) -> BlockEncoding:
