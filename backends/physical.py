@@ -316,6 +316,12 @@ def _qdk(lc: LogicalCounts, c: dict) -> dict:
     params = _qdk_params(c, lc)
     r = QdkCounts(lc.to_qdk()).estimate(params)
     pc = r["physicalCounts"]
+    # qdk keeps the runtime in nanoseconds in an unsigned 64-bit integer: past ~584 years it wraps
+    depth, d = int(pc["breakdown"]["logicalDepth"]), int(r["logicalQubit"]["codeDistance"])
+    if depth * d * float(c["code_cycle_seconds"]) * 1e9 >= 2.0 ** 64:
+        _bad(f"Microsoft's estimator cannot represent this runtime ({depth:.3e} logical cycles at "
+             f"distance {d}: over 2^64 ns, ~584 years; its counter wraps)",
+             "use --physical builtin for computations this long", size=True)
     bd = pc["breakdown"]
     tf = r.get("tfactory") or None
     factory = None

@@ -180,10 +180,13 @@ def _model_eps(c) -> float:
     return float(e) if e is not None else 1e-3
 
 
-def _physical(counts: dict, qubits: int, rotations: int, t_rot_eps: float, backend: str) -> dict:
-    """The surface-code estimate of native or Clifford+T counts (`backends.physical`)."""
-    lc = LogicalCounts(qubits=int(qubits), t_count=int(counts.get("t", 0) + counts.get("tdg", 0)),
-                       rotation_count=int(rotations), rotation_depth=int(rotations),
+def _physical(counts: dict, qubits: int, rotations: int, eps: float, backend: str) -> dict:
+    """The surface-code estimate of native or Clifford+T counts (`backends.physical`): rotations
+    enter as the T gates qdsl's own Clifford+T emission would synthesize them into (gridsynth,
+    T_rot(ε/rotations) each), so both physical backends see the same T states and Toffolis."""
+    t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
+    t = counts.get("t", 0) + counts.get("tdg", 0) + t_rot * rotations
+    lc = LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
                        ccz_count=int(counts.get("ccx", 0)), measurement_count=int(qubits))
     return physical_estimate(lc, backend=backend)
 
@@ -219,7 +222,8 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
               "carleman_dim": carleman_dimension(params or n0, int(c.order), c.basis)}
     assumptions = {"surface_code": dict(SURFACE_CODE),
                    "t_states": "t + 4·Toffoli + (3·log2(rotations/eps) + 2)·rotations",
-                   "rotation_depth": "= rotations (the QSVT sequence is sequential: an upper bound)"}
+                   "rotations": "synthesized into T gates as the Clifford+T emission does (gridsynth, "
+                                "3·log2(rotations/eps) + 2 each) before the physical estimate"}
     notes = []
     if projecting:
         return _projected(c, params or n0, steps or T0, epsv, access, physical, inputs, assumptions,

@@ -8,6 +8,8 @@ complex amplitudes — and each gate is one vectorized numpy operation on them:
 
 * permutations (x, cx, ccx, swap): the indices are rewritten in place;
 * diagonal gates (z, s, sdg, t, tdg, rz, p, cz): the amplitudes are multiplied;
+* controlled RY written as RY(a)·CX·RY(−a)·CX (the blocks' entry rotations): only the entries
+  whose control is set split;
 * other one-qubit gates (h, ry, rx, u, sx, …): every index k splits into k with bit 0 and bit 1,
   the pairs are merged (``np.unique`` + ``np.bincount``) and amplitudes with
   |a| ≤ `PRUNE` (= 1e-14, exact cancellations left at rounding level) are dropped. Each drop
@@ -80,6 +82,25 @@ def _flatten(circuit, memo):
             continue
         out.append(("matrix", qs, np.asarray(op.to_matrix(), complex)))
     memo[key] = (circuit, out)
+    return out
+
+
+def _fuse_controlled_ry(ops):
+    """Rewrite RY(a)·CX(c,t)·RY(−a)·CX(c,t) on a target t as one controlled RY(2a) ("cry"): with
+    the control 0 the rotations cancel, with it 1 they add (X·RY(−a)·X = RY(a)) — so only the
+    entries whose control is set split, instead of all of them twice."""
+    out, i, n = [], 0, len(ops)
+    while i < n:
+        if i + 3 < n:
+            a, b, c, d = ops[i], ops[i + 1], ops[i + 2], ops[i + 3]
+            if (a[0] == "ry" and b[0] == "cx" and c[0] == "ry" and d[0] == "cx"
+                    and b[1] == d[1] and b[1][1] == a[1][0] == c[1][0] and b[1][0] != a[1][0]
+                    and c[2] == -a[2]):
+                out.append(("cry", (b[1][0], a[1][0]), 2 * a[2]))
+                i += 4
+                continue
+        out.append(ops[i])
+        i += 1
     return out
 
 
@@ -172,6 +193,14 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
             keys, amps = _apply_1q(keys, amps, qs[0], U)
             if max_support is not None and keys.size > max_support:
                 raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+        elif name == "cry":
+            sel = ((keys >> qs[0]) & 1).astype(bool)
+            if sel.any():
+                k1, a1 = _apply_1q(keys[sel], amps[sel], qs[1], _ry(par))
+                keys = np.concatenate([keys[~sel], k1])
+                amps = np.concatenate([amps[~sel], a1])
+                if max_support is not None and keys.size > max_support:
+                    raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
         elif name == "matrix":
             if len(qs) == 1:
                 keys, amps = _apply_1q(keys, amps, qs[0], par)
@@ -189,5 +218,5 @@ def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = N
     (OverflowError past `max_support` nonzero amplitudes)."""
     if circuit.num_qubits > MAX_QUBITS:
         raise ValueError(f"the sparse simulator handles at most {MAX_QUBITS} qubits")
-    ops = _flatten(circuit, {})
+    ops = _fuse_controlled_ry(_flatten(circuit, {}))
     return run(ops, SparseState([initial], [1.0]), max_support)

@@ -292,6 +292,13 @@ def block_tolerance(ls, alpha: float, eps: float = 1e-3, max_abs: float = 0.9) -
     return eps * max_abs / (8.0 * d * kp)
 
 
+def dense_alpha(ls) -> float:
+    """α = 1 + β of the dense construction, β = max(max_t ‖M_t‖₂, 1), without synthesizing it."""
+    layout = layout_for(ls, min_time_blocks=2)
+    return 1.0 + max([float(np.linalg.norm(c[1].toarray(), 2)) for c in _transfer_classes(ls, layout)
+                      if c[0] == "transfer"] + [1.0])
+
+
 def dense_history(ls, *, eps: float = 1e-3):
     """The dense block-encoding of L as a `blocks.base.BlockEncoding` (construction "dense"),
     checked within `block_tolerance(ls, α, eps)`."""
@@ -306,9 +313,7 @@ def dense_history(ls, *, eps: float = 1e-3):
                      f"unitary gate by gate (the dilation of the {ls.block_dim}-dimensional transfer "
                      f"matrix), over the limit of {DENSE_MAX_QUBITS} qubits",
             help="use --block-encoding structured (the default) or sparse-access"))
-    beta = max([float(np.linalg.norm(c[1].toarray(), 2)) for c in _transfer_classes(ls, layout)
-                if c[0] == "transfer"] + [1.0])
-    circuit, alpha, bel = block_encoding(ls, tol=block_tolerance(ls, 1.0 + beta, eps))
+    circuit, alpha, bel = block_encoding(ls, tol=block_tolerance(ls, dense_alpha(ls), eps))
     return BlockEncoding(circuit, alpha, tuple(bel.system.system_qubits), tuple(bel.ancillas),
                          "dense", count_circuit(circuit), solution_map=bel.system.solution_map(),
                          matrix=bel.matrix,

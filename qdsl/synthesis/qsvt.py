@@ -207,7 +207,11 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
 
     t_start = time.perf_counter()
     if encoding is None:
-        from .block_encoding import dense_history
+        # the dense reference: plan with its α = 1 + max(‖M_t‖, 1) first, so an impossible degree
+        # is refused before anything is synthesized
+        from .block_encoding import dense_alpha, dense_history
+        qsvt_plan(ls, dense_alpha(ls), eps=eps, readout_tol=readout_tol, degree=degree,
+                  max_abs=max_abs, max_degree=max_degree)
         encoding = dense_history(ls, eps=eps)
     alpha = float(encoding.alpha)
     plan = qsvt_plan(ls, alpha, eps=eps, readout_tol=readout_tol, degree=degree, max_abs=max_abs,

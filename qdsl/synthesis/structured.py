@@ -34,12 +34,17 @@ F_ℓ consuming slots p..p+ℓ−1 into slot p with compaction (ℓ ≥ 1), or F
 (ℓ = 0) — each with weight h. α_M = 1 + h·Σ_{(ℓ,p)} α(F_ℓ).
 
 **History.** L = I − S·M̄ (SPEC §3): an LCU on one qubit `sel`, PREP = RY with
-cos²(θ/2) = 1/α_L, α_L = 1 + α_M; under sel: a unary iteration over the time register marks the
-real steps t < T (a temporary `r`, and sgd's class register), rotates a flag z to amplitude 1/α_M
-on idle steps (M̄_t = I) and flips z on t ≥ T+p (M̄_t = 0: no wrap-around, padded time blocks are
-identity rows); M̄ controlled by r; the same iteration again uncomputes r and the class; the time
-register is incremented (`blocks.increment`); Z on sel gives the minus sign. Then
-⟨0_flags|U_L|0_flags⟩ restricted to the valid patterns is L/α_L exactly.
+cos²(θ/2) = 1/α_L, α_L = 1 + α_M; under sel: a unary iteration over the time register (prefix
+items: dyadic blocks of steps) marks the real steps t < T (a temporary `r` — only needed with idle
+steps; without them M̄ is controlled by sel itself — and sgd's class register), rotates a flag z
+to amplitude 1/α_M on idle steps (M̄_t = I) and flips z on t ≥ T+p (M̄_t = 0: no wrap-around,
+padded time blocks are identity rows); M̄ controlled by r; the same iteration again uncomputes r
+and the class; the time register is incremented (`blocks.increment`); Z on sel gives the minus
+sign. Then ⟨0_flags|U_L|0_flags⟩ restricted to the valid patterns is L/α_L exactly. The flag z is
+bit 0 of the product's counter when M has several factors (a branch with z set is failed already;
+the counter holds values up to F, so it cannot wrap), else a qubit of its own.
+
+**Initial state.** B = |0⟩_t ⊗ lift(u_0) is prepared slot by slot (`blocks.lifted`).
 
 Costs come from the blocks' own cost functions (`BlockEncoding.cost`), the circuit from their
 builders; both grow with the nonzeros of the F_ℓ and with N, never with the dimension of M.
@@ -262,16 +267,25 @@ def time_classes(system, steps: int) -> tuple[list, list[int]]:
     have one class."""
     if system.kind != "sgd" or system.step_F is None:
         return [system.F], [0] * steps
+    return _group([system.step_F[t] for t in range(steps)],
+                  lambda G, F: len(G) == len(F) and all(_equal(a, b) for a, b in zip(G, F)))
+
+
+def _equal(a, b) -> bool:
+    d = abs(a - b)
+    return d.nnz == 0 or d.max() == 0
+
+
+def _group(items, same) -> tuple[list, list[int]]:
+    """(distinct items in order of first appearance, index of each item's class)."""
     classes, index = [], []
-    for t in range(steps):
-        F = system.step_F[t]
+    for it in items:
         for k, G in enumerate(classes):
-            if len(G) == len(F) and all((abs(a - b)).nnz == 0 or abs(a - b).max() == 0
-                                        for a, b in zip(G, F)):
+            if same(G, it):
                 index.append(k)
                 break
         else:
-            classes.append(F)
+            classes.append(it)
             index.append(len(classes) - 1)
     return classes, index
 
@@ -427,18 +441,7 @@ class BlockLayout:
 
 def transfer_classes(ls) -> tuple[list, list[int]]:
     """(distinct transfer matrices, class of each step): equal M_t share a class."""
-    classes, index = [], []
-    for t in range(ls.steps):
-        M = ls.transfer(t)
-        for k, G in enumerate(classes):
-            d = abs(G - M)
-            if d.nnz == 0 or d.max() == 0:
-                index.append(k)
-                break
-        else:
-            classes.append(M)
-            index.append(len(classes) - 1)
-    return classes, index
+    return _group([ls.transfer(t) for t in range(ls.steps)], _equal)
 
 
 def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = True) -> BlockEncoding:

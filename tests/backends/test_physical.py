@@ -50,9 +50,12 @@ def test_builtin_within_1_5x_of_qdk(qdk, name):
 
 @pytest.mark.parametrize("example,kw", [("ridge.qd", {}),                                  # counted
                                         ("quartic.qd", {"params": 10 ** 4, "steps": 100}),  # projected
-                                        ("quartic.qd", {"params": 10 ** 8, "steps": 100})])
+                                        ("quartic.qd", {"params": 10 ** 8, "steps": 100,
+                                                        "access": "qram"})])
 def test_qdsl_models_within_1_5x_of_qdk(qdk, example, kw):
-    """A small counted model and projections to 10^4 and 10^8 parameters, through `resources`."""
+    """A small counted model and projections to 10^4 and 10^8 parameters, through `resources` (at
+    10^8 with QRAM access: with QROM lookups the runtime, ~600 years, overflows qdk's 64-bit ns
+    counter — `test_qdk_runtime_overflow_is_refused`)."""
     from pathlib import Path
     c = qdsl.compile(Path(__file__).parents[2] / "examples" / example)
     ours = qdsl.resources(c, **kw)
@@ -139,3 +142,12 @@ def test_cli_physical_option(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["physical"]["backend"] == "builtin" and d["physical"]["assumptions"]
     assert main(["resources", ex, "--physical", "nope"]) == 2
+
+
+def test_qdk_runtime_overflow_is_refused(qdk):
+    from pathlib import Path
+
+    c = qdsl.compile(Path(__file__).parents[2] / "examples" / "quartic.qd")
+    with pytest.raises(CompileError) as e:
+        qdsl.resources(c, params=10 ** 8, steps=100, physical="qdk")
+    assert "2^64" in e.value.diagnostics[0].message
