@@ -1,4 +1,4 @@
-"""The `qdsl` command line (SPEC §4): thin over `qdsl.api`; imports stages only when needed.
+"""The `qdsl` command line (docs/cli.md): thin over `qdsl.api`; imports stages only when needed.
 
 Exit status: 0 success; 1 the model fails its conditions (check) or the quantum answer fails
 verification (run); 2 bad input, reported as a diagnostic; 3 a valid request over a size limit.
@@ -26,7 +26,7 @@ examples:
   qdsl run examples/ridge.qd                quantum answer vs. gradient descent
   qdsl explain E0203
 
-exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit"""
+exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit, 70 internal error"""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,4 +1,4 @@
-r"""LinearSystem: the history-state linear system L·Y = B over all time steps (SPEC §3).
+r"""LinearSystem: the history-state linear system L·Y = B over all time steps (docs/maths.md).
 
 For T steps and p idle steps, with transfer matrices M_t (D × D, constant component first):
     L = Σ_t |t⟩⟨t|⊗I − Σ_{t=1..T} |t⟩⟨t−1|⊗M_{t−1} − Σ_{t=T+1..T+p} |t⟩⟨t−1|⊗I,   B = |0⟩⊗y_0.
@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 @dataclass(frozen=True, eq=False)
 class LinearSystem:
-    """L·Y = B of SPEC §3.
+    """L·Y = B of docs/maths.md.
 
     Attributes: `matrix` (L, sparse, (T+1+p)·D square), `rhs` (B), `transfers` (M_0..M_{T−1}),
     `steps` (T), `idle` (p), `block_dim` (D), `const_index` (index of the constant component inside
@@ -80,7 +80,7 @@ class LinearSystem:
         return float(np.linalg.norm(self.matrix @ Y - self.rhs) / max(np.linalg.norm(self.rhs), 1e-300))
 
     def decode(self, Y) -> np.ndarray:
-        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (SPEC §3 readout), shape (T+1, n)."""
+        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (docs/maths.md readout), shape (T+1, n)."""
         Yb = self.blocks(Y)[: self.steps + 1]
         ratio = Yb[:, self.theta_index] / Yb[:, [self.const_index]]
         return self.expansion_point[None, :] + np.real(ratio)

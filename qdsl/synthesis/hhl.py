@@ -1,6 +1,6 @@
 r"""HHL: phase estimation, eigenvalue inversion, uncomputation (Harrow, Hassidim, Lloyd 2009).
 
-For L·Y = B (SPEC §3) we build a Hermitian H on m qubits:
+For L·Y = B (docs/maths.md) we build a Hermitian H on m qubits:
 
 * L Hermitian:      H = L_pad (`common.pad_system`: block-padded, identity on padded indices), m = s;
 * L not Hermitian:  H = [[0, L], [L†, 0]] (the Hermitian dilation), m = s + 1.  With
