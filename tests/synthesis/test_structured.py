@@ -1,7 +1,8 @@
 """The structured block-encoding of the history matrix (qdsl.synthesis.structured) against the
 Carleman lowering: on every valid slot pattern the flagged block is L/α_L exactly (L from
 qdsl.lowering, an independent construction from the assembled M), nothing leaks into padding or
-dirty temporaries, and the circuit's gate counts equal the cost record built beside it."""
+dirty temporaries, nothing from padding reaches a valid pattern (the encoded matrix is L ⊕ a
+padding block), and the circuit's gate counts equal the cost record built beside it."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -48,6 +49,14 @@ def check(S, N, T, idle=0, construction="structured", basis="kronecker"):
     B, leak = flagged_block(enc.circuit, smap, smap, enc.ancillas)
     err = np.max(np.abs(B - ls.matrix.toarray() / enc.alpha))
     assert err < TOL and leak < TOL, (err, leak)
+    # and nothing from padding reaches a valid pattern: the encoded matrix is L ⊕ (padding), so a
+    # solver started on B never sees the padding block (small registers: every padding input)
+    nsys = len(enc.system)
+    if nsys <= 7:
+        valid = set(int(x) for x in smap)
+        pad = [k for k in range(1 << nsys) if k not in valid]
+        P, _ = flagged_block(enc.circuit, pad, sorted(valid), enc.ancillas)
+        assert not P.size or np.max(np.abs(P)) < TOL
     return enc
 
 

@@ -5,8 +5,9 @@ and the block is selected by all of them being |0⟩; every other qubit of the c
 temporary (|0⟩ in and out, for every input). For a history system, `solution_map[j]` is the system
 basis index (k = Σ_b bit(system[b])·2^b) of entry j of Y, and A restricted to those indices is L
 (`matrix`, when given, is the whole encoded matrix on the system register; the structured
-construction leaves the block on padding patterns unspecified — it is never reached from B, and
-every valid pattern is mapped into valid patterns or flagged branches).
+construction leaves the block on padding patterns unspecified, but keeps it decoupled: valid
+patterns map only into valid patterns or flagged branches and padding never reaches a valid
+pattern, so the encoded matrix is L ⊕ (a padding block) and a solver started on B only sees L).
 """
 from __future__ import annotations
 
