@@ -128,9 +128,10 @@ def _statevector(circuit, backend: str, seed):
 
 _SKIP = frozenset(("barrier", "delay"))
 FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
+DENSE_BLOCK_WIDTH = 10   # a named block this wide or narrower may be replaced by its dense matrix
 
 
-def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
+def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH):
     r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
 
     Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
@@ -138,7 +139,12 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
     inlined from their own compiled programs) and greedily fused into a short program of k-qubit
     unitaries (k ≤ `fuse_width`, block-local little-endian labels: qs[0] is the least significant
     bit of U's index) plus the block's global phase (its definition's ``global_phase`` times its
-    sub-blocks').  The memo is keyed by ``id(definition)`` and holds a reference to the definition,
+    sub-blocks').  A block on k qubits, fuse_width < k ≤ `dense_width`, whose fused program is
+    longer than 2^{k − fuse_width} items (applying it would cost more than one dense k-qubit
+    matrix) is replaced by that matrix, computed once from the program: a block called many times
+    (HHL's controlled walk, defined as powers of itself) then costs one matrix product per call and
+    per level of the hierarchy instead of its whole flattened program.
+    The memo is keyed by ``id(definition)`` and holds a reference to the definition,
     so an id can never be reused by another block during the simulation.  The whole circuit is
     compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
     operation with neither matrix nor definition falls back to Qiskit's `Statevector`."""
@@ -188,7 +194,7 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
             T = np.moveaxis(out, list(range(k)), axes)
         return tuple(S), np.ascontiguousarray(T).reshape(2 ** m, 2 ** m)
 
-    def compile_block(circ):
+    def compile_block(circ, top=False):
         """(fingerprint, program, phase): program a list of (qubits, 2^k×2^k unitary) in circ's
         qubit labels.  Memoized by identity (holding circ) and then by content fingerprint, so
         equal definitions built as separate objects (e.g. by the OpenQASM 3 loader) share one
@@ -272,13 +278,16 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
                     add(qs, s)
             if group:
                 prog.append(fuse(group))
+            if (not top and fuse_width < len(idx) <= dense_width
+                    and len(prog) > 1 << (len(idx) - fuse_width)):
+                prog = [fuse(prog)]
             compiled = by_fp[fp] = prog
         out = (fp, compiled, phase)
         memo[id(circ)] = (circ, out)
         return out
 
     try:
-        _, prog, phase = compile_block(qc)
+        _, prog, phase = compile_block(qc, top=True)
     except ValueError:
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
