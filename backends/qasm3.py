@@ -13,11 +13,15 @@ the text
   block-encodings, library gates such as ``unitary`` or ``mcx``) as one ``gate`` definition,
   lowered once and called wherever it is used, instead of inlining it at every use.
 
-Bases: ``"native"`` = ``cx rz ry h x`` (all in stdgates.inc).  ``"clifford+t"`` = only
-``h s sdg t tdg x y z cx`` (and the measurement): from the native form, ``ry(θ) = s·h·rz(θ)·h·sdg``
-(circuit order sdg, h, rz, h, s), rotations by multiples of π/4 become exact Clifford+T words, and
-every other ``rz`` is approximated by Ross–Selinger gridsynth (``qiskit.synthesis.gridsynth_rz``)
-to operator-norm error ``precision``, up to a global phase.  The whole circuit is then within
+Bases: ``"native"`` = ``x h z s sdg t tdg cx ccx ry rz`` (all in stdgates.inc: the gates the
+structured blocks are built from, so their counts are the file's counts; anything else is lowered
+by Qiskit's transpiler to ``cx rz ry h x``), printed as they are — no peephole, so the file holds
+exactly the gates the blocks' cost records count.  ``"clifford+t"`` = only
+``h s sdg t tdg x y z cx`` (and the measurement): from the native form, ``ccx`` becomes its exact
+7-T word (Nielsen & Chuang Fig. 4.9), ``ry(θ) = s·h·rz(θ)·h·sdg`` (circuit order sdg, h, rz, h,
+s), rotations by multiples of π/4 become exact Clifford+T words, and every other ``rz`` is
+approximated by Ross–Selinger gridsynth (``qiskit.synthesis.gridsynth_rz``) to operator-norm error
+``precision``, up to a global phase; adjacent inverse pairs (h·h, s·sdg, t·tdg, …) are dropped.  The whole circuit is then within
 ``rotations × precision`` of the native one (triangle inequality); `EmitResult` records both numbers
 and the T count.
 
@@ -40,7 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-NATIVE_BASIS = ("cx", "rz", "ry", "h", "x")
+NATIVE_BASIS = ("cx", "rz", "ry", "h", "x", "ccx", "z", "s", "sdg", "t", "tdg")
+#: what Qiskit's transpiler lowers any other loose gate to
+TRANSPILE_BASIS = ("cx", "rz", "ry", "h", "x")
 CLIFFORD_T_BASIS = ("h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx")
 
 # names a custom gate must not take: OpenQASM 3 keywords and stdgates.inc gates
@@ -156,7 +162,7 @@ class _Lowerer:
                 if all(i.operation.name in NATIVE_BASIS for i in run.data):
                     seg = run
                 else:
-                    seg = transpile(run, basis_gates=list(NATIVE_BASIS), optimization_level=1,
+                    seg = transpile(run, basis_gates=list(TRANSPILE_BASIS), optimization_level=1,
                                     seed_transpiler=0)
                 for i in seg.data:
                     final.append(i.operation, [seg.find_bit(b).index for b in i.qubits])
@@ -280,6 +286,11 @@ def _fingerprint(body) -> tuple:
     return tuple(rows)
 
 
+# Toffoli (controls a = 0, b = 1, target c = 2) in Clifford+T: 7 T/T†, 6 CX, 2 H (exact)
+_CCX_WORD = (("h", (2,)), ("cx", (1, 2)), ("tdg", (2,)), ("cx", (0, 2)), ("t", (2,)), ("cx", (1, 2)),
+             ("tdg", (2,)), ("cx", (0, 2)), ("t", (1,)), ("t", (2,)), ("h", (2,)), ("cx", (0, 1)),
+             ("t", (0,)), ("tdg", (1,)), ("cx", (0, 1)))
+
 _INVERSE = {"h": "h", "x": "x", "y": "y", "z": "z", "s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
 
 
@@ -307,7 +318,7 @@ class _Printer:
 
         def one(name: str, q: int):
             prev = last.get(q)
-            if prev is not None and _INVERSE.get(prev[1]) == name:
+            if ct and prev is not None and _INVERSE.get(prev[1]) == name:
                 lines[prev[0]] = None
                 counts[prev[1]] -= 1
                 last.pop(q)
@@ -329,6 +340,12 @@ class _Printer:
             name = op.name
             if name in self.lw.names:
                 many(f"{name} {', '.join(ref(q) for q in qs)};", qs, self.counts[name])
+            elif ct and name == "ccx":
+                for g, gq in _CCX_WORD:
+                    if len(gq) == 1:
+                        one(g, qs[gq[0]])
+                    else:
+                        many(f"cx {ref(qs[gq[0]])}, {ref(qs[gq[1]])};", [qs[i] for i in gq], {"cx": 1})
             elif len(qs) > 1:
                 many(f"{name} {', '.join(ref(q) for q in qs)};", qs, {name: 1})
             elif not ct:

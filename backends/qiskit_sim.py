@@ -20,8 +20,11 @@ does **not** estimate signs or the signed trajectory (that would need interferen
 e.g. Hadamard tests against the constant component), so ``trajectory`` and ``fidelity`` are None
 in shots mode; nothing is borrowed from the exact statevector.
 
-A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger simulations up front
-with SizeLimitError E0501.
+A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger dense simulations
+up front with SizeLimitError E0501. The "statevector" backend switches to the exact sparse
+simulator (`backends.sparse_sim`) above SPARSE_FROM qubits: structured circuits keep few nonzero
+amplitudes however wide they are; it refuses (E0501) a state whose support outgrows
+SPARSE_MAX_SUPPORT entries.
 """
 from __future__ import annotations
 
@@ -34,6 +37,10 @@ import numpy as np
 from qdsl.diagnostics import CompileError, Diagnostic, SizeLimitError
 
 DEFAULT_MAX_QUBITS = 26
+#: the "statevector" backend simulates circuits wider than this with the sparse simulator
+SPARSE_FROM = 14
+#: the sparse simulator refuses states with more nonzero amplitudes than this (≈ 0.5 GB)
+SPARSE_MAX_SUPPORT = 1 << 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,9 +346,28 @@ def _resolve(program_or_circuit, readout, linear_system, solution_map):
     return circuit, readout, ls, np.asarray(solution_map, np.int64)
 
 
-def _system_index(nq: int, readout):
-    """(keep mask over the 2^nq basis states, system index of each basis state)."""
-    idx = np.arange(2 ** nq, dtype=np.int64)
+def _state_entries(circuit, backend: str, seed):
+    """(basis indices, amplitudes) of the final state: every entry of a dense simulation, or the
+    nonzero entries of the sparse one (statevector backend, wide circuits)."""
+    nq = circuit.num_qubits
+    if backend == "statevector" and nq > SPARSE_FROM:
+        from .sparse_sim import sparse_statevector
+
+        qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+        try:
+            st = sparse_statevector(qc, max_support=SPARSE_MAX_SUPPORT)
+        except OverflowError as exc:
+            raise SizeLimitError(Diagnostic(
+                "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
+                help="simulate a smaller model (fewer steps or a lower order)")) from None
+        return st.keys, st.amps
+    sv = _statevector(circuit, backend, seed)
+    return np.arange(sv.size, dtype=np.int64), sv
+
+
+def _system_index(nq: int, readout, idx=None):
+    """(keep mask over the basis states `idx` (default: all 2^nq), system index of each)."""
+    idx = np.arange(2 ** nq, dtype=np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
     keep = np.ones(idx.size, bool)
     for q, v in readout["postselect"].items():
         keep &= ((idx >> int(q)) & 1) == int(v)
@@ -388,7 +414,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     circuit, readout, ls, smap = _resolve(program_or_circuit, readout, linear_system, solution_map)
     nq = circuit.num_qubits
     limit = max_qubits()
-    if nq > limit:
+    sparse_ok = backend == "statevector" and shots is None
+    if nq > (62 if sparse_ok else limit):
         raise SizeLimitError(Diagnostic(
             "E0501", f"simulating {nq} qubits is over the simulator limit of {limit} qubits",
             help="lower --steps or --order, or raise the limit with QDSL_MAX_QUBITS (memory grows "
@@ -397,13 +424,14 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     Yn = Y / np.linalg.norm(Y)
     exact_traj = _decode(ls, Y)
     nsys = len(readout["system_qubits"])
-    keep, kidx = _system_index(nq, readout)
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        sv = _statevector(circuit, backend, seed)
+        idx, sv = _state_entries(circuit, backend, seed)
+        keep, kidx = _system_index(nq, readout, idx)
+        meta["simulator"] = "sparse" if idx.size != 2 ** nq or nq > SPARSE_FROM else "dense"
         sub = np.zeros(2 ** nsys, complex)
-        sub[kidx[keep]] = sv[keep]
+        np.add.at(sub, kidx[keep], sv[keep])
         p = float(np.sum(np.abs(sub) ** 2))
         amps = sub[smap]
         fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0
@@ -418,6 +446,7 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
             repetitions=reps, amplification_rounds=rounds, trajectory_error=terr,
             theta_T_error=tTerr, meta=meta)
 
+    keep, kidx = _system_index(nq, readout)
     shots = int(shots)
     if shots <= 0:
         raise CompileError(Diagnostic("E0510", "--shots must be a positive integer"))

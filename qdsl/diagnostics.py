@@ -112,3 +112,7 @@ def did_you_mean(name: str, candidates) -> str | None:
 
     best = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{best[0]}`?" if best else None
+
+
+class InternalError(RuntimeError):
+    """A failed internal self-check: a bug in qdsl, not in the user's input (CLI exit 70)."""

@@ -57,6 +57,7 @@ def build_report(c) -> dict:
     dyn = system.dynamics.to_dict()
     dyn["idle"] = ls.idle
     circuit = {"solver": prog.solver, "num_qubits": prog.num_qubits, "depth": flat_depth(prog.circuit),
+               "construction": _construction(prog),
                "counts": dict(em.counts), "gate_basis": em.basis, "qasm_bytes": len(c.qasm.encode()),
                "gate_definitions": em.gate_definitions, "t_count": em.t_count}
     if em.basis == "clifford+t":
@@ -79,6 +80,22 @@ def build_report(c) -> dict:
         "solver": _jsonable(prog.meta),
         "readout": prog.readout,
     }
+
+
+def _construction(prog) -> dict | None:
+    """What block-encodes L: the construction, its subnormalization, the solver's query count and
+    the qubits by role (SPEC §4 "Circuits that scale")."""
+    be = prog.meta.get("block_encoding")
+    if not isinstance(be, dict) or "construction" not in be:
+        return None
+    out = {"name": be["construction"], "subnormalization": be.get("subnormalization"),
+           "queries": prog.meta.get("block_encoding_calls"),
+           "flag_qubits": len(be.get("ancillas", [])), "temporary_qubits": be.get("temporaries"),
+           "cost_per_query": be.get("cost_per_call")}
+    for k in ("alpha_M", "factors", "system_registers", "classes"):
+        if k in be:
+            out[k] = be[k]
+    return _jsonable(out)
 
 
 def _jsonable(d):

@@ -148,7 +148,7 @@ def test_size_limits_exit_3(tmp_path, capsys, monkeypatch):
     rc, _, err = run_cli(["simulate", f], capsys)
     assert rc == 3 and "E0401" in err and "symmetric" in err
     monkeypatch.setenv("QDSL_MAX_QUBITS", "6")
-    rc, _, err = run_cli(["run", "examples/regression_file.qd"], capsys)
+    rc, _, err = run_cli(["run", "examples/regression_file.qd", "--backend", "aer"], capsys)
     assert rc == 3 and "E0501" in err
 
 
