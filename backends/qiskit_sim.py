@@ -346,11 +346,38 @@ def _resolve(program_or_circuit, readout, linear_system, solution_map):
     return circuit, readout, ls, np.asarray(solution_map, np.int64)
 
 
+#: a circuit whose flattened length exceeds this many gates per amplitude stays on the dense path
+DENSE_REPEAT_RATIO = 8
+
+
+def _flat_length(circuit) -> int:
+    """Number of instructions with every named definition expanded (memoized per definition,
+    so a block called 2^c times is counted once)."""
+    memo: dict = {}
+
+    def count(qc) -> int:
+        hit = memo.get(id(qc))
+        if hit is not None and hit[0] is qc:
+            return hit[1]
+        total = 0
+        for inst in qc.data:
+            defn = None if inst.is_standard_gate() else inst.operation.definition
+            total += count(defn) if defn is not None and len(inst.qubits) > 1 else 1
+        memo[id(qc)] = (qc, total)
+        return total
+
+    return count(circuit)
+
+
 def _state_entries(circuit, backend: str, seed):
-    """(basis indices, amplitudes) of the final state: every entry of a dense simulation, or the
-    nonzero entries of the sparse one (statevector backend, wide circuits)."""
+    """(basis indices, amplitudes, "sparse" | "dense") of the final state: every entry of a dense
+    simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
+    the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
+    stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
+    simulator turns into one matrix each while the sparse one replays every flattened gate."""
     nq = circuit.num_qubits
-    if backend == "statevector" and nq > SPARSE_FROM:
+    if (backend == "statevector" and nq > SPARSE_FROM
+            and not (nq <= max_qubits() and _flat_length(circuit) > DENSE_REPEAT_RATIO << nq)):
         from .sparse_sim import sparse_statevector
 
         qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
@@ -360,9 +387,9 @@ def _state_entries(circuit, backend: str, seed):
             raise SizeLimitError(Diagnostic(
                 "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
                 help="simulate a smaller model (fewer steps or a lower order)")) from None
-        return st.keys, st.amps
+        return st.keys, st.amps, "sparse"
     sv = _statevector(circuit, backend, seed)
-    return np.arange(sv.size, dtype=np.int64), sv
+    return np.arange(sv.size, dtype=np.int64), sv, "dense"
 
 
 def _system_index(nq: int, readout, idx=None):
@@ -427,9 +454,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        idx, sv = _state_entries(circuit, backend, seed)
+        idx, sv, meta["simulator"] = _state_entries(circuit, backend, seed)
         keep, kidx = _system_index(nq, readout, idx)
-        meta["simulator"] = "sparse" if idx.size != 2 ** nq or nq > SPARSE_FROM else "dense"
         sub = np.zeros(2 ** nsys, complex)
         np.add.at(sub, kidx[keep], sv[keep])
         p = float(np.sum(np.abs(sub) ** 2))
