@@ -114,9 +114,9 @@ SYNTHESIS = {
              "per phase estimation; a tiny eps at a large κ needs more), or, for the oracle "
              "reference, the dense Hermitian register. Use the QSVT solver (`--solver qsvt`), a "
              "larger eps, or a smaller model.",
-    "E0505": "HHL needs an upper bound on ‖L⁻¹‖ (from the linear system's condition number, or "
-             "given as inverse_norm=) to choose the smallest eigenvalue it inverts; the linear "
-             "system carries none, or the bound contradicts the block-encoding's α.",
+    "E0505": "HHL needs an upper bound on ‖L⁻¹‖ (computed from the linear system, as for QSVT, or "
+             "given as inverse_norm=) to choose the smallest eigenvalue it inverts; none could be "
+             "obtained, or the bound contradicts the block-encoding's α (α ≥ ‖L‖ ≥ 1/‖L⁻¹‖).",
     "E0503": "An unknown solver variant or option was requested.",
     "E0504": "The dense block-encoding (`--block-encoding dense`) synthesizes the unitary dilation of "
              "the transfer matrix gate by gate — about 0.8·4^k rotations for k qubits — so it is "

@@ -44,8 +44,9 @@ f_{−k} = f_k it is the same real number g(λ) for both branches, so they recom
 and the post-selected state is exactly g(H)|b⟩ with g(λ) = Σ_k p_φ(k)·f_k.
 
 *Error bound* (the precision a clock size promises).  Let x = λ/α, |x| ≥ x_lo = 1/κ̂ with
-κ̂ = α·‖L⁻¹‖ (from a bound on ‖L⁻¹‖, never from eigenvalues), C = α·x_lo/2, x̃ = λ̃/α, and
-e(λ) = λ·g(λ)/C − 1 = Σ_k p_φ(k)·r_k.  For unclipped k (|x̃_k| ≥ C/α) r_k = x/x̃_k − 1 =
+κ̂ = α·‖L⁻¹‖ (one scalar, `lowering.history.inverse_norm`: exact by an SVD where affordable,
+else a certified bound or an estimate; the inversion table never sees a spectrum),
+C = α·x_lo/2, x̃ = λ̃/α, and e(λ) = λ·g(λ)/C − 1 = Σ_k p_φ(k)·r_k.  For unclipped k (|x̃_k| ≥ C/α) r_k = x/x̃_k − 1 =
 −(x̃_k − x)/x + (x̃_k − x)²/(x·x̃_k); clipped k need |x̃_k − x| > |x|/2, hence an angle |Δ| > |x|/2
 (|cos a − cos b| ≤ |a − b|).  With E[(x̃ − x)²] ≤ E|e^{iφ̃} − e^{iφ}|² ≤ V₂ = 2(1 − A₁) + 2w₀w_{N−1}:
 
@@ -320,7 +321,7 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     state and the normalized solution (walk); variant: "walk" | "oracle".
     Walk only — block_encoding: a BlockEncoding of the padded L (`walk.BlockEncoding`; None: the
     dense dilation of `common.pad_system`'s L); inverse_norm: an upper bound on ‖L⁻¹‖₂ (None:
-    ‖L‖₂/κ from the LinearSystem's κ, with ‖L‖₂ bounded below by its largest column norm).
+    `lowering.history.inverse_norm`, the one QSVT uses).
     Oracle only — max_qubits: refuse Hermitian registers larger than this (E0502); fuse_prep:
     prepare V†b̃ directly instead of prep(b̃) followed by V† (same state, one QSD fewer).
     Post-selection: flag = 1, clock = 0, walk flags/temporaries 0, dilation qubit = 1.  Y entry
@@ -343,39 +344,23 @@ def _system_layout(ls):
     return layout
 
 
-def _norm_lower_bound(L, iterations: int = 30) -> float:
-    r"""ν ≤ ‖L‖₂ from matrix-vector products only: the larger of the largest column norm ‖L e_j‖
-    and ‖Lv‖/‖v‖ after power iterations v ← L†Lv (any v gives a lower bound; iterating tightens
-    it)."""
-    import scipy.sparse as sp
-
-    L = sp.csr_matrix(L)
-    nu = float(np.sqrt(abs(L.multiply(L.conj()).sum(axis=0)).max()))
-    v = np.random.default_rng(0).standard_normal(L.shape[1])
-    for _ in range(iterations):
-        w = L.conj().T @ (L @ v)
-        nw = np.linalg.norm(w)
-        if nw == 0.0:
-            break
-        v = w / nw
-    return max(nu, float(np.linalg.norm(L @ v) / np.linalg.norm(v)))
-
-
 def _inverse_norm_bound(ls, padded: bool) -> tuple[float, str]:
-    r"""(bound on ‖L_pad⁻¹‖₂, where it came from), from the LinearSystem's κ: σ_min(L) = ‖L‖₂/κ ≥
-    ν/κ with ν ≤ ‖L‖₂ (`_norm_lower_bound`); identity padding adds the singular value 1."""
-    kappa = float(ls.kappa)
-    if not math.isfinite(kappa) or kappa < 1.0:
+    r"""(‖L_pad⁻¹‖₂, how it was obtained): `lowering.history.inverse_norm` (the one QSVT uses:
+    exact by a dense SVD where affordable, else the certified T+1+p bound, else an estimate);
+    identity padding adds the singular value 1."""
+    from qdsl.lowering.history import inverse_norm
+
+    try:
+        value, how = inverse_norm(ls)
+    except ValueError as exc:
         raise CompileError(Diagnostic(
-            "E0505", f"HHL needs a bound on ‖L⁻¹‖ to choose its inversion threshold; the linear "
-                     f"system's condition number is {ls.kappa} ({ls.kappa_method})",
-            help="compute κ when building the linear system (history_system(..., kappa='auto')) or "
-                 "pass inverse_norm= (an upper bound on ‖L⁻¹‖₂) to synthesize_hhl"))
-    nu = _norm_lower_bound(ls.matrix)
-    sigma_lo = nu / kappa
-    if padded:
-        sigma_lo = min(sigma_lo, 1.0)
-    return 1.0 / sigma_lo, f"‖L‖₂/κ with κ = {kappa:.6g} ({ls.kappa_method}) and ‖L‖₂ ≥ {nu:.6g} (power iteration)"
+            "E0505", f"HHL needs a bound on ‖L⁻¹‖ to choose its inversion threshold: {exc}",
+            help="pass inverse_norm= (an upper bound on ‖L⁻¹‖₂) to synthesize_hhl")) from None
+    if not (math.isfinite(value) and value > 0):
+        raise CompileError(Diagnostic(
+            "E0505", f"HHL needs a finite bound on ‖L⁻¹‖ (got {value}, {how})",
+            help="pass inverse_norm= (an upper bound on ‖L⁻¹‖₂) to synthesize_hhl"))
+    return (max(value, 1.0) if padded else value), how
 
 
 def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm) -> QuantumProgram:
@@ -512,11 +497,15 @@ def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm) -> Quantum
         "hamiltonian_simulation_detail": "phase estimation of W = (2Π − I)·V, V = X_z(|1⟩⟨1|⊗U + "
                                          "|0⟩⟨0|⊗U†) Hermitian and unitary; eigenphases "
                                          "±arccos(λ/α)",
-        "block_encoding": {"method": getattr(be, "method", type(be).__name__), "alpha": alpha,
-                           "system_qubits": int(s), "ancillas": len(be.ancillas),
-                           "temporaries": len(be.circuit.qubits) - s - len(be.ancillas),
-                           "controlled_cx": int(cblock.get("cx", 0)),
-                           **{k: v for k, v in getattr(be, "meta", {}).items()}},
+        "block_encoding": {   # the keys QSVT's meta uses (report.circuit.construction)
+            **{k: v for k, v in (getattr(be, "meta", None) or {}).items() if k != "layout"},
+            "construction": getattr(be, "construction", None) or getattr(be, "method", type(be).__name__),
+            "subnormalization": alpha,
+            "ancillas": [int(q) for q in be.ancillas],
+            "temporaries": len(be.circuit.qubits) - s - len(be.ancillas),
+            "system_qubits": int(s),
+            "controlled_cx": int(cblock.get("cx", 0)),
+        },
         "clock": c,
         "clock_auto": auto_clock,
         "clock_window": "sin(π(j+1)/(2^c+1)) (minimal Holevo variance)",

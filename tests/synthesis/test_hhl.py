@@ -282,7 +282,7 @@ def test_contract_meta_and_declared_counts():
     assert prog.postselect[lay["flag"]] == 1 and all(prog.postselect[c] == 0 for c in lay["clock"])
     assert all(prog.postselect[q] == 0 for q in lay["walk_flags"] + lay["temporaries"])
     assert m["variant"] == "walk" and m["hamiltonian_simulation"] == "qubitized walk"
-    assert m["block_encoding"]["method"] == "dense-dilation"
+    assert m["block_encoding"]["construction"] == "dense-dilation"
     assert m["walk_steps"] == 2 * (2 ** 3 - 1) and m["block_encoding_calls"] == 2 * m["walk_steps"]
     assert m["inversion_constant"] == pytest.approx(m["lambda_lo"] / 2)
     assert m["kappa_hat"] == pytest.approx(m["alpha"] * m["inverse_norm"])
@@ -321,6 +321,20 @@ def test_given_inverse_norm_and_block_encoding():
     with pytest.raises(CompileError) as ei:
         synthesize_hhl(ls, block_encoding=be, inverse_norm=0.1 / be.alpha)
     assert ei.value.diagnostics[0].code == "E0505"
+
+
+@pytest.mark.parametrize("make", [scalar_system, lambda: cubic_system(T=1)], ids=["scalar", "cubic"])
+def test_with_the_projects_block_encoding_class(make):
+    """The walk HHL on a `blocks.base.BlockEncoding` built elsewhere (the dense history
+    construction: LCU of I and S·M̄, three flags, no `controlled` circuit: generic control)."""
+    from qdsl.synthesis.block_encoding import dense_history
+
+    ls = make()
+    be = dense_history(ls)
+    prog = synthesize_hhl(ls, block_encoding=be, eps=0.05)
+    assert prog.meta["block_encoding"]["construction"] == "dense" and prog.meta["dilated"]
+    assert prog.meta["alpha"] == be.alpha
+    check_walk_solution(prog, ls)
 
 
 def test_default_path_calls_no_eigen_solver(monkeypatch):
@@ -364,14 +378,6 @@ def test_bad_requests():
         synthesize_hhl(cubic_system(), variant="magic")
     with pytest.raises(CompileError):
         synthesize_hhl(cubic_system(), clock=1)
-    ls = scalar_system()
-    nan = LinearSystem(matrix=ls.matrix, rhs=ls.rhs, transfers=ls.transfers, steps=ls.steps,
-                       idle=ls.idle, block_dim=ls.block_dim, const_index=0,
-                       theta_index=ls.theta_index, expansion_point=ls.expansion_point,
-                       kappa=float("nan"), kappa_method="skipped")
-    with pytest.raises(CompileError) as ei:
-        synthesize_hhl(nan)
-    assert ei.value.diagnostics[0].code == "E0505" and "inverse_norm" in ei.value.diagnostics[0].help
 
 
 # ------------------------------------------------------------------ OpenQASM 3
@@ -445,6 +451,9 @@ def test_cli_run_and_report(tmp_path, capsys):
     assert report["solver"]["variant"] == "walk"
     assert report["solver"]["hamiltonian_simulation"] == "qubitized walk"
     assert report["solver"]["solution_error_bound"] <= 1e-2
+    construction = report["circuit"]["construction"]
+    assert construction["name"] == "dense-dilation"
+    assert construction["queries"] == report["solver"]["block_encoding_calls"] == 4 * (2 ** report["solver"]["clock"] - 1)
     capsys.readouterr()
     rc = main(["run", str(src), "--solver", "hhl", "--json"])
     d = json.loads(capsys.readouterr().out)
