@@ -130,94 +130,39 @@ def _inverse_block(name: str, gate):
     return inv
 
 
-def _walsh_hadamard(v: np.ndarray) -> np.ndarray:
-    """Σ_j (−1)^{popcount(j ∧ m)} v_j for every m, in O(n log n)."""
-    a = np.array(v, dtype=float)
-    h = 1
-    while h < a.size:
-        a = a.reshape(-1, 2, h)
-        a = np.stack((a[:, 0] + a[:, 1], a[:, 0] - a[:, 1]), axis=1).reshape(-1)
-        h *= 2
-    return a
-
-
 def uniformly_controlled_ry(angles) -> "QuantumCircuit":
     r"""Uniformly controlled R_y in standard gates: qubit 0 the target, qubits 1..k the controls;
-    angle ``angles[j]`` when the controls hold j (little-endian).  Möttönen et al. (2004):
-    θ = 2^{-k} Mᵀ α with M_{ij} = (−1)^{b_j · g_i} (g the Gray code) — a Walsh–Hadamard transform
-    read in Gray-code order — then R_y(θ_i)·CX alternating."""
+    angle ``angles[j]`` when the controls hold j (little-endian).  Möttönen et al. (2004): the
+    Gray-code angles of `blocks.prepare` (a Walsh–Hadamard transform), then R_y(θ_i)·CX
+    alternating, the CX from the control whose bit changes next (cyclically)."""
     from qiskit import QuantumCircuit
+
+    from qdsl.synthesis.blocks.prepare import _gray, _multiplexor_angles
 
     angles = np.asarray(angles, float)
     k = int(round(math.log2(len(angles))))
     qc = QuantumCircuit(k + 1)
-    if k == 0:
-        if abs(angles[0]) > 1e-14:
-            qc.ry(float(angles[0]), 0)
-        return qc
-    n = 2 ** k
-    gray = np.arange(n) ^ (np.arange(n) >> 1)
-    theta = _walsh_hadamard(angles)[gray] / n
-    # control bit that changes between gray[i] and gray[i+1] (cyclic)
-    changed = gray ^ np.roll(gray, -1)
-    ctrl = np.frompyfunc(int.bit_length, 1, 1)(changed.astype(object)).astype(int) - 1
+    theta = _multiplexor_angles(angles)
+    n = 1 << k
     for i in range(n):
         if abs(theta[i]) > 1e-14:
             qc.ry(float(theta[i]), 0)
-        qc.cx(1 + int(ctrl[i]), 0)
+        if k:
+            qc.cx(1 + (_gray(i) ^ _gray((i + 1) % n)).bit_length() - 1, 0)
     return qc
 
 
-def _reduce_controls(angles, care):
-    """Drop the controls a uniformly controlled rotation does not depend on (`care[j]` False: the
-    angle for control value j is free, its branch has zero amplitude).  Returns (angles, kept)
-    with `kept` the surviving control bit positions."""
-    angles = np.asarray(angles, float)
-    care = np.asarray(care, bool)
-    k = int(round(math.log2(len(angles))))
-    kept = list(range(k))
-    b = k - 1
-    while b >= 0:
-        pos = kept.index(b)
-        a = angles.reshape(-1, 2, 2 ** pos)
-        c = care.reshape(-1, 2, 2 ** pos)
-        both = c[:, 0] & c[:, 1]
-        if np.allclose(a[:, 0][both], a[:, 1][both], atol=1e-13):
-            angles = np.where(c[:, 0], a[:, 0], a[:, 1]).reshape(-1)
-            care = (c[:, 0] | c[:, 1]).reshape(-1)
-            kept.pop(pos)
-        b -= 1
-    return angles, kept
-
-
 def real_state_preparation(vec) -> "QuantumCircuit":
-    r"""|0…0⟩ → Σ_j v_j |j⟩ for a real unit vector v, by a binary tree of uniformly controlled R_y
-    (magnitudes on the upper levels, signs through atan2 on the last level); standard gates only.
-    Controls that do not matter (zero-amplitude branches, equal angles) are dropped, so a vector
-    supported on a few basis states costs few gates."""
+    r"""|0…0⟩ → Σ_j v_j|j⟩/‖v‖ for a real vector v (length 2^n): `blocks.prepare.PrepareState`
+    (a binary tree of uniformly controlled R_y, controls that cannot matter dropped) as a
+    circuit on n qubits."""
     from qiskit import QuantumCircuit
 
-    v = np.asarray(vec, float)
-    v = v / np.linalg.norm(v)
-    n = int(round(math.log2(len(v))))
-    qc = QuantumCircuit(n)
-    # level l: target qubit n-1-l, controlled by the more significant qubits already prepared;
-    # prefix index p (the values of qubits target+1..n-1) has bit b on qubit target+1+b.
-    for level in range(n):
-        target = n - 1 - level
-        blocks = v.reshape(2 ** level, 2, 2 ** target)
-        if level == n - 1:
-            a, b = blocks[:, 0, 0], blocks[:, 1, 0]
-        else:
-            a = np.linalg.norm(blocks[:, 0, :], axis=1)
-            b = np.linalg.norm(blocks[:, 1, :], axis=1)
-        care = np.hypot(a, b) > 1e-14
-        angles = 2.0 * np.arctan2(b, a)
-        angles, kept = _reduce_controls(angles, care)
-        if np.allclose(angles, 0.0, atol=1e-14):
-            continue
-        ucr = uniformly_controlled_ry(angles)
-        qc.compose(ucr, [target] + [target + 1 + b for b in kept], inplace=True)
+    from qdsl.synthesis.blocks.prepare import PrepareState
+
+    prep = PrepareState(np.asarray(vec, float))
+    qc = QuantumCircuit(prep.num_qubits)
+    prep.build(qc, range(prep.num_qubits))
     return qc
 
 

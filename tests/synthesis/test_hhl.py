@@ -20,8 +20,7 @@ from qdsl.lowering.history import LinearSystem
 from qdsl.synthesis.common import linear_system_from_transfers
 from linear_systems import cubic_system, ridge_system, scalar_system
 from qdsl.synthesis import hhl
-from qdsl.synthesis.hhl import (NATIVE_BASIS, real_state_preparation, synthesize_hhl,
-                                uniformly_controlled_ry)
+from qdsl.synthesis.hhl import NATIVE_BASIS, synthesize_hhl, uniformly_controlled_ry
 
 FLOAT = 1e-7
 REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -115,29 +114,6 @@ def test_uniformly_controlled_ry_matches_ucry():
         qc = uniformly_controlled_ry(angles)
         assert set(qc.count_ops()) <= {"ry", "cx"}
         assert Operator(qc).equiv(Operator(UCRYGate(list(angles))))
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5])
-def test_real_state_preparation(n):
-    from qiskit.quantum_info import Statevector
-
-    rng = np.random.default_rng(n)
-    for sparse in (False, True):
-        v = rng.normal(size=2 ** n)
-        if sparse:
-            v[rng.random(2 ** n) < 0.6] = 0.0
-            v[0] = -1.0
-        v /= np.linalg.norm(v)
-        qc = real_state_preparation(v)
-        assert set(qc.count_ops()) <= {"ry", "cx"}
-        np.testing.assert_allclose(Statevector(qc).data, v, atol=1e-12)
-
-
-def test_sparse_right_hand_side_is_cheap():
-    v = np.zeros(64)
-    v[:3] = [1.0, 0.8, -0.5]
-    qc = real_state_preparation(v)
-    assert qc.count_ops().get("cx", 0) <= 2
 
 
 # ------------------------------------------------------------------ the walk variant's error analysis
