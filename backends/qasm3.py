@@ -1,4 +1,4 @@
-r"""OpenQASM 3 emission, loading and validation (SPEC §4 "Emitted OpenQASM 3").
+r"""OpenQASM 3 emission, loading and validation (docs/cli.md "Emitted OpenQASM 3").
 
 `emit(program)` lowers a QuantumProgram's circuit (or a bare QuantumCircuit) to standard gates
 (Qiskit's transpiler, block by block) and prints the text itself — Qiskit's exporter fails on
@@ -295,8 +295,10 @@ _INVERSE = {"h": "h", "x": "x", "y": "y", "z": "z", "s": "sdg", "sdg": "s", "t":
 
 
 def _fmt(x: float) -> str:
-    """Shortest round-trip decimal of a float (an OpenQASM 3 float literal)."""
-    return repr(float(x))
+    """An angle as an OpenQASM 3 float literal, to 12 significant digits: the last bits of an angle
+    computed through a dense SVD or an FFT differ between BLAS kernels, and the text must not
+    (a rounding error ≤ 5e-13 relative per rotation, far below any synthesis precision)."""
+    return f"{float(x):.12g}"
 
 
 class _Printer:

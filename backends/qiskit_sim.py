@@ -1,4 +1,4 @@
-r"""Qiskit simulation of a QLSA circuit and the SPEC §3 readout (`qdsl run`).
+r"""Qiskit simulation of a QLSA circuit and the docs/maths.md readout (`qdsl run`).
 
 `simulate(program)` runs the circuit (Qiskit `Statevector` or Aer), post-selects the ancillas, and
 compares with the classical solve of L·Y = B:
@@ -9,7 +9,7 @@ compares with the classical solve of L·Y = B:
 * ``fidelity`` = |⟨Ŷ, a⟩|² / ‖a_all‖², Ŷ = Y/‖Y‖ the classical solution, a its entries' amplitudes
   (at `solution_map`) and a_all every post-selected system amplitude — amplitude that lands on a
   padded index outside `solution_map` lowers the fidelity;
-* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (SPEC §3) beside ``exact_trajectory``
+* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (docs/maths.md) beside ``exact_trajectory``
   decoded the same way from the classical Y.
 
 Shots mode (``shots=K``): Aer samples K measurement outcomes of every qubit (seeded).  Counts in the
@@ -443,10 +443,14 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     limit = max_qubits()
     sparse_ok = backend == "statevector" and shots is None
     if nq > (62 if sparse_ok else limit):
+        if sparse_ok:
+            raise SizeLimitError(Diagnostic(
+                "E0501", f"simulating {nq} qubits is over the sparse simulator's limit of 62 qubits",
+                help="lower --steps or --order"))
         raise SizeLimitError(Diagnostic(
-            "E0501", f"simulating {nq} qubits is over the simulator limit of {limit} qubits",
-            help="lower --steps or --order, or raise the limit with QDSL_MAX_QUBITS (memory grows "
-                 "as 16·2^n bytes)"))
+            "E0501", f"simulating {nq} qubits is over the dense simulator limit of {limit} qubits",
+            help="use --backend statevector (exact, sparse for wide circuits), lower --steps or "
+                 "--order, or raise the limit with QDSL_MAX_QUBITS (memory grows as 16·2^n bytes)"))
     Y = classical_solution(ls)
     Yn = Y / np.linalg.norm(Y)
     exact_traj = _decode(ls, Y)

@@ -103,6 +103,9 @@ class ResourceReport:
             ("system qubits", f"{i['system_qubits']}"),
             ("κ′ (source)", f"{i['kappa_prime']:.6g} ({i['kappa_source']})"),
             ("ε", f"{i['eps']:g}"),
+            *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
+                                 "qram": "QRAM queries (assumed, not built)"}[i["access"]])]
+              if "access" in i else []),
             ("QSVT degree = block-encoding queries", f"{i.get('degree')}"
              + (f"   (Dalzell 56κ′+1.05κ′ln(1/ε): {_big(i['dalzell_queries'])})" if i.get("dalzell_queries") else "")),
             ("logical qubits", f"{self.logical_qubits:,}"),
@@ -197,7 +200,7 @@ def _rotations_of(counts: dict) -> int:
 
 def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
               access: str = "qrom", physical: str = "builtin") -> ResourceReport:
-    r"""Fault-tolerant resources of a Compilation `c` (SPEC §4, §5; module docstring).
+    r"""Fault-tolerant resources of a Compilation `c` (docs/cli.md; module docstring).
 
     Without `params`/`steps`: the circuit is built and its emitted file counted
     (``method="counted"``, in `c.options.gate_basis`), and the cost functions are evaluated beside
@@ -320,7 +323,7 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
 
     if c.basis != "kronecker":
         _bad("E0606", "projections model the structured construction, which uses the Kronecker basis",
-             "drop `basis symmetric` (or --carleman-basis) to project")
+             "drop `basis symmetric` from the model to project it")
     pr = project_structured(c, params=n, steps=T, eps=eps, access=access)
     counts = pr["counts"].to_dict()
     rot = _rotations_of(counts)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/carleman_assembly.py [--quick]
 
-The headline case (REFERENCES.md, pyLIQTR comparison): n = 16, N = 5, continuous, Kronecker basis,
+The headline case (the size pyLIQTR's Carleman linearizer is known for): n = 16, N = 5, continuous, Kronecker basis,
 random sparse F0, F1 (≈20 % filled), F2 (≈5 % filled): dimension 1,118,481, ≈ 20M nonzeros.
 Then larger symmetric-basis cases, to show the time is linear in the number of nonzeros.
 """

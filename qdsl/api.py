@@ -48,7 +48,7 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
 
 
 class Compilation:
-    """One model of one source file, carried through the stages on demand (SPEC §5)."""
+    """One model of one source file, carried through the stages on demand (docs/api.md)."""
 
     def __init__(self, source: SourceFile, options: Options = Options()):
         self.source = source
@@ -100,7 +100,7 @@ class Compilation:
 
     @cached_property
     def certificate(self):
-        """The certificate of SPEC §3 (symbolic constants without values are solved for)."""
+        """The certificate of docs/maths.md (symbolic constants without values are solved for)."""
         from .semantics.certificate import certify
         from .semantics.derive import derive
         vals = self.values
@@ -231,7 +231,7 @@ class Compilation:
 
     @cached_property
     def report(self) -> dict:
-        """The report of SPEC §4."""
+        """The report of docs/cli.md."""
         from .report import build_report
         return build_report(self)
 
@@ -248,7 +248,7 @@ class Compilation:
         return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
 
 
-#: the block-encoding constructions of the history matrix (SPEC §4 "Circuits that scale")
+#: the block-encoding constructions of the history matrix (docs/cli.md "Circuits that scale")
 CONSTRUCTIONS = ("structured", "sparse-access", "dense")
 
 

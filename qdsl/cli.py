@@ -1,4 +1,4 @@
-"""The `qdsl` command line (SPEC §4): thin over `qdsl.api`; imports stages only when needed.
+"""The `qdsl` command line (docs/cli.md): thin over `qdsl.api`; imports stages only when needed.
 
 Exit status: 0 success; 1 the model fails its conditions (check) or the quantum answer fails
 verification (run); 2 bad input, reported as a diagnostic; 3 a valid request over a size limit.
@@ -26,7 +26,7 @@ examples:
   qdsl run examples/ridge.qd                quantum answer vs. gradient descent
   qdsl explain E0203
 
-exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit"""
+exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit, 70 internal error"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("check", help="certificate: dissipativity, R, learning-rate window, sparsity",
-                       description="The certificate of SPEC §3. Exit 1 when training is not dissipative.")
+                       description="The certificate: dissipativity, R, learning-rate window, sparsity (docs/maths.md). "
+                                   "Exit 1 when training is not dissipative.")
     _common(p)
     p.add_argument("--order", type=int, help="Carleman order for the sparsity of M and L")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"])

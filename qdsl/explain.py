@@ -151,6 +151,14 @@ SYNTHESIS = {
              "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
+    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know two: "
+             "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default) and \"qram\" "
+             "(an assumed QRAM, O(log n) per query, the reference paper's model).",
+    "E0606": "This resource estimate is not available for the model as compiled: only the QSVT "
+             "solver's cost is estimated without building the circuit (`--no-build`; drop it, or use "
+             "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "
+             "construction, which lives on the Kronecker basis (drop `basis symmetric` from the model, "
+             "or compile with basis=\"kronecker\" in Python, to project).",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }
@@ -186,8 +194,29 @@ def explain(code: str) -> str | None:
     text = _tables().get(code)
     if text is None:
         return None
+    return f"{code}\n\n" + _fill(text)
+
+
+def _fill(text: str, width: int = 88) -> str:
+    """Wrap the prose of an explanation to `width`, paragraph by paragraph; indented lines (code
+    examples, keyword lists) are kept as written."""
     import textwrap
-    return f"{code}\n\n" + "\n".join(textwrap.wrap(text, 88))
+    out = []
+    for para in text.split("\n\n"):
+        prose: list[str] = []
+        lines: list[str] = []
+        for line in para.split("\n") + [None]:
+            if line is None or line.startswith("    "):
+                if prose:
+                    lines += textwrap.wrap(" ".join(prose), width, break_on_hyphens=False,
+                                           break_long_words=False)
+                    prose = []
+                if line is not None:
+                    lines.append(line.rstrip())
+            else:
+                prose.append(line.strip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 def all_codes() -> list[str]:

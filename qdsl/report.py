@@ -1,4 +1,4 @@
-"""The compile report of SPEC §4 (`--report OUT.json`, `Compilation.report`)."""
+"""The compile report of docs/cli.md (`--report OUT.json`, `Compilation.report`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -84,7 +84,7 @@ def build_report(c) -> dict:
 
 def _construction(prog) -> dict | None:
     """What block-encodes L: the construction, its subnormalization, the solver's query count and
-    the qubits by role (SPEC §4 "Circuits that scale")."""
+    the qubits by role (docs/cli.md "Circuits that scale")."""
     be = prog.meta.get("block_encoding")
     if not isinstance(be, dict) or "construction" not in be:
         return None

@@ -1,4 +1,4 @@
-r"""LinearSystem: the history-state linear system L·Y = B over all time steps (SPEC §3).
+r"""LinearSystem: the history-state linear system L·Y = B over all time steps (docs/maths.md).
 
 For T steps and p idle steps, with transfer matrices M_t (D × D, constant component first):
     L = Σ_t |t⟩⟨t|⊗I − Σ_{t=1..T} |t⟩⟨t−1|⊗M_{t−1} − Σ_{t=T+1..T+p} |t⟩⟨t−1|⊗I,   B = |0⟩⊗y_0.
@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 @dataclass(frozen=True, eq=False)
 class LinearSystem:
-    """L·Y = B of SPEC §3.
+    """L·Y = B of docs/maths.md.
 
     Attributes: `matrix` (L, sparse, (T+1+p)·D square), `rhs` (B), `transfers` (M_0..M_{T−1}),
     `steps` (T), `idle` (p), `block_dim` (D), `const_index` (index of the constant component inside
@@ -33,6 +33,7 @@ class LinearSystem:
     expansion_point: np.ndarray
     kappa: float
     kappa_method: str
+    inverse_norm_estimate: float = float("nan")   # ‖L⁻¹‖ when `kappa` was estimated (reused)
 
     @property
     def num_blocks(self) -> int:
@@ -79,7 +80,7 @@ class LinearSystem:
         return float(np.linalg.norm(self.matrix @ Y - self.rhs) / max(np.linalg.norm(self.rhs), 1e-300))
 
     def decode(self, Y) -> np.ndarray:
-        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (SPEC §3 readout), shape (T+1, n)."""
+        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (docs/maths.md readout), shape (T+1, n)."""
         Yb = self.blocks(Y)[: self.steps + 1]
         ratio = Yb[:, self.theta_index] / Yb[:, [self.const_index]]
         return self.expansion_point[None, :] + np.real(ratio)
@@ -198,15 +199,15 @@ def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_po
     B[:D] = y0
     L = assemble_history(transfers, steps, idle)
     xs = car.expansion_point if expansion_point is None else np.asarray(expansion_point, float)
-    value, method = condition_number(L, transfers, steps, idle, kappa)
+    value, method, inv = condition_number(L, transfers, steps, idle, kappa, with_inverse=True)
     return LinearSystem(L, B, transfers, steps, idle, D, int(car.const_index),
-                        np.asarray(car.linear_index), np.asarray(xs, float), value, method)
+                        np.asarray(car.linear_index), np.asarray(xs, float), value, method, inv)
 
 
 LANCZOS_MAX_DIM = 50_000  # above this, κ comes from a fixed number of power iterations
 
 
-def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[float, str]:
+def condition_number(L, transfers, steps, idle, how: str = "auto", *, with_inverse: bool = False):
     r"""κ(L) = σ_max(L)·σ_max(L^{−1}).
 
     "exact": a dense SVD (the default up to dim 2000). "estimate": both norms from the normal
@@ -222,14 +223,18 @@ def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[floa
         how = "auto"
     if how not in ("auto", "exact", "estimate", "none"):
         raise ValueError(f"kappa must be 'auto', 'exact', 'estimate' or 'none', not {how!r}")
+    nan = float("nan")
     if how == "none":
-        return float("nan"), "skipped"
+        return (nan, "skipped", nan) if with_inverse else (nan, "skipped")
     if how == "exact" or (how == "auto" and dim <= 2000):
         s = np.linalg.svd(L.toarray(), compute_uv=False)
-        return float(s[0] / s[-1]), "exact"
+        out = (float(s[0] / s[-1]), "exact")
+        return out + (float(1.0 / s[-1]),) if with_inverse else out
     LT = L.T.tocsr()
     fwd = (lambda x: LT @ (L @ x))
-    return float(_top_norm(fwd, dim) * _inverse_norm_estimate(transfers, steps, idle)), "estimate"
+    inv = _inverse_norm_estimate(transfers, steps, idle)
+    out = (float(_top_norm(fwd, dim) * inv), "estimate")
+    return out + (inv,) if with_inverse else out
 
 
 def _substitutions(transfers, steps, idle):
@@ -313,6 +318,8 @@ def inverse_norm(ls, how: str = "auto") -> tuple[float, str]:
             return float(ls.steps + 1 + ls.idle), f"bound T+1+p (‖M‖₂ ≤ 1 by {worst[1]})"
         if how == "bound":
             raise ValueError("no certified bound: ‖M‖₂ may exceed 1")
+    if np.isfinite(ls.inverse_norm_estimate):   # computed with κ when the system was lowered
+        return float(ls.inverse_norm_estimate), "estimate (Lanczos on L⁻ᵀL⁻¹)"
     return _inverse_norm_estimate(ls.transfers, ls.steps, ls.idle), "estimate (Lanczos on L⁻ᵀL⁻¹)"
 
 

@@ -4,7 +4,7 @@ With the time shift S|t⟩ = |t+1 mod N_pad⟩ and the time-multiplexed transfer
 
     M̄ = Σ_t |t⟩⟨t| ⊗ M̄_t,   M̄_t = M_t (t < T),  I (idle, T ≤ t < T+p),  0 (t ≥ T+p),
 
-the padded history matrix of SPEC §3 is L = I − S·M̄: M̄_{T+p} = 0 cuts both the wrap-around of the
+the padded history matrix of docs/maths.md is L = I − S·M̄: M̄_{T+p} = 0 cuts both the wrap-around of the
 cyclic shift and any coupling from the last real block into padding blocks, which are therefore
 identity rows with zero right-hand side. M̄ is block-encoded with subnormalization
 β = max(max_t ‖M_t‖₂, 1) by the unitary dilation (one extra qubit `dil`)

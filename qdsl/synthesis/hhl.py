@@ -8,7 +8,7 @@ synthesizes e^{iHt} densely from it — exact with few clock bits, affordable on
 not a quantum algorithm anyone can run at scale.  ``meta["variant"]`` and
 ``meta["hamiltonian_simulation"]`` ("qubitized walk" / "dense-synthesis") say which one ran.
 
-**The system.**  For L·Y = B (SPEC §3), padded to a power of two with identity rows
+**The system.**  For L·Y = B (docs/maths.md), padded to a power of two with identity rows
 (`common.pad_system`): if L is Hermitian, H = L; otherwise H = [[0, L], [L†, 0]], whose solution of
 H·x = (B, 0) is x = (0, L⁻¹B): it lives where the **dilation qubit z is 1**.
 

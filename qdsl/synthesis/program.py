@@ -1,8 +1,8 @@
-r"""QuantumProgram: a synthesized linear-solver circuit and the readout contract of SPEC §4.
+r"""QuantumProgram: a synthesized linear-solver circuit and the readout contract of docs/cli.md.
 
 The circuit (without final measurements; the emitter adds them) prepares, on the post-selected
 subspace, a state proportional to the solution Y of L·Y = B. `solution_map[j]` is the basis index k
-(k = Σ_b bit(system_qubits[b])·2^b) where entry j of Y lands; `readout` is the dict of SPEC §4
+(k = Σ_b bit(system_qubits[b])·2^b) where entry j of Y lands; `readout` is the dict of docs/cli.md
 (system_qubits, postselect, const_index, theta_index) that any decoder can use.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: the readout lists every lifted component's index up to this many entries (SPEC §4)
+#: the readout lists every lifted component's index up to this many entries (docs/cli.md)
 COMPONENT_INDEX_LIMIT = 10 ** 6
 
 
@@ -44,7 +44,7 @@ class QuantumProgram:
 
     @property
     def readout(self) -> dict:
-        """The readout section of the report (SPEC §4): where θ_t and the constant component of
+        """The readout section of the report (docs/cli.md): where θ_t and the constant component of
         every block t land, and — when D·(T+1) ≤ COMPONENT_INDEX_LIMIT — where every lifted
         component of block t lands (`component_index[t][d]`, d in the lift's order)."""
         ls = self.linear_system

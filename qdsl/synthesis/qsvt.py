@@ -1,4 +1,4 @@
-r"""QSVT quantum linear-system solver for the history-state system (SPEC §3).
+r"""QSVT quantum linear-system solver for the history-state system (docs/maths.md).
 
 Given a block-encoding U of A = L/α on a system register (`blocks.base.BlockEncoding`: the
 structured construction, the sparse-access one or the dense dilation), V = U† block-encodes

@@ -1,6 +1,6 @@
 r"""The Carleman history matrix L = I − S·M̄ as a structured block-encoding, built from the F_ℓ.
 
-**Slots.** The lifted vector y = (1, u, u^{⊗2}, …, u^{⊗N}) (Kronecker basis, SPEC §3) lives on N
+**Slots.** The lifted vector y = (1, u, u^{⊗2}, …, u^{⊗N}) (Kronecker basis, docs/maths.md) lives on N
 *slots* of q = ⌈log₂(n+1)⌉ qubits: slot value 0 is empty, a + 1 holds the variable u_a. The
 component u_{a1}⊗…⊗u_{aj} of level j has slots 0..j−1 filled with a1+1..aj+1 and the rest empty,
 its code is Σ_p (a_p + 1)·2^{q·p}; the constant component is all-empty (code 0). Every other slot
@@ -33,7 +33,7 @@ the time register; α's are maxima over the classes.
 F_ℓ consuming slots p..p+ℓ−1 into slot p with compaction (ℓ ≥ 1), or F_0 inserted at slot p
 (ℓ = 0) — each with weight h. α_M = 1 + h·Σ_{(ℓ,p)} α(F_ℓ).
 
-**History.** L = I − S·M̄ (SPEC §3): an LCU on one qubit `sel`, PREP = RY with
+**History.** L = I − S·M̄ (docs/maths.md): an LCU on one qubit `sel`, PREP = RY with
 cos²(θ/2) = 1/α_L, α_L = 1 + α_M; under sel: a unary iteration over the time register (prefix
 items: dyadic blocks of steps) marks the real steps t < T (a temporary `r` — only needed with idle
 steps; without them M̄ is controlled by sel itself — and sgd's class register), rotates a flag z

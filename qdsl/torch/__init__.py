@@ -1,4 +1,4 @@
-"""qdsl.torch — the PyTorch bridge (SPEC §6; optional: `pip install 'qdsl[torch]'`).
+"""qdsl.torch — the PyTorch bridge (docs/torch.md; optional: `pip install 'qdsl[torch]'`).
 
     import qdsl, qdsl.torch
     sys = qdsl.torch.extract(model, loss_fn, (x, y), lr=0.05, sparsity=0.9, degree=2)

@@ -5,7 +5,7 @@ Gradient descent θ_{t+1} = θ_t − η∇L(θ_t) about the pruned weights θ* i
     u_{t+1} = u_t + F_0 + F_1 u_t + F_2 (u_t ⊗ u_t) + O(‖u‖³),
     F_0 = −η ∇L(θ*),   F_1 = −η ∇²L(θ*),   F_2 = −(η/2) ∇³L(θ*)
 
-(arXiv:2303.03428, Eq. 3; SPEC §3), each F_ℓ the symmetric derivative tensor flattened to n × n^ℓ
+(arXiv:2303.03428, Eq. 3; docs/maths.md), each F_ℓ the symmetric derivative tensor flattened to n × n^ℓ
 in numpy kron order. The variables are the surviving weights only (an index into the model's
 parameters), so the pruned entries add no zero modes. Every entry comes from autograd: the
 columns of H from batched Hessian-vector products, the third derivatives

@@ -1,4 +1,4 @@
-r"""The error proxy of arXiv:2303.03428 (its Eq. 7), as SPEC §6 defines it.
+r"""The error proxy of arXiv:2303.03428 (its Eq. 7), as docs/torch.md defines it.
 
 For a Hessian eigenvalue λ and learning rate η let a = −η·λ, so that 1 + a is the eigenvalue of
 I + F_1 — the factor by which gradient descent multiplies that mode per step. With the spectral

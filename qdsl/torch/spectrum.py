@@ -50,7 +50,7 @@ class Density:
 
 @dataclass(frozen=True, eq=False)
 class Spectrum:
-    """The Hessian spectrum of a loss on a support (SPEC §6).
+    """The Hessian spectrum of a loss on a support (docs/torch.md).
 
     `eigenvalues`: the extreme eigenvalues found (ascending: the k smallest, then the k largest;
     all of them when n ≤ 2k + 1). `nodes`, `weights`: the SLQ quadrature (weights sum to 1);

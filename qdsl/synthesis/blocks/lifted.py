@@ -6,7 +6,7 @@ variable u_a) is, normalized,
     |y_0⟩ = Σ_{j=0..N} |ū⟩^{⊗j} |∅⟩^{⊗(N−j)} · ‖u‖^j / √W_0,   ū = u/‖u‖,  W_p = Σ_{i=p..N} ‖u‖^{2i}.
 
 Slot by slot: slot 0 gets c_0|∅⟩ + s_0|ū⟩, and slot p ≥ 1, *if slot p−1 is filled*, gets
-c_p|∅⟩ + s_p|ū⟩, with c_p² = ‖u‖^{2p}/W_p and s_p² = W_{p+1}/W_p (slot N−1: c = 0). The level-j
+c_p|∅⟩ + s_p|ū⟩, with c_p² = ‖u‖^{2p}/W_p and s_p² = W_{p+1}/W_p (W_{N+1} = 0). The level-j
 pattern then carries Π_{p<j} s_p · c_j = ‖u‖^j/√W_0 times Π ū_{a_p}: exactly y_0/‖y_0‖. Each slot
 is one `PrepareState` of n+1 amplitudes (pruned for a sparse u), controlled by a temporary that
 holds "slot p−1 is filled" (a zero-test MCX and an X, undone afterwards): O(N·k·log n) gates for a
