@@ -135,9 +135,10 @@ def _statevector(circuit, backend: str, seed):
 
 _SKIP = frozenset(("barrier", "delay"))
 FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
+DENSE_BLOCK_WIDTH = 10   # a named block this wide or narrower may be replaced by its dense matrix
 
 
-def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
+def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH):
     r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
 
     Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
@@ -145,7 +146,12 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
     inlined from their own compiled programs) and greedily fused into a short program of k-qubit
     unitaries (k ≤ `fuse_width`, block-local little-endian labels: qs[0] is the least significant
     bit of U's index) plus the block's global phase (its definition's ``global_phase`` times its
-    sub-blocks').  The memo is keyed by ``id(definition)`` and holds a reference to the definition,
+    sub-blocks').  A block on k qubits, fuse_width < k ≤ `dense_width`, whose fused program is
+    longer than 2^{k − fuse_width} items (applying it would cost more than one dense k-qubit
+    matrix) is replaced by that matrix, computed once from the program: a block called many times
+    (HHL's controlled walk, defined as powers of itself) then costs one matrix product per call and
+    per level of the hierarchy instead of its whole flattened program.
+    The memo is keyed by ``id(definition)`` and holds a reference to the definition,
     so an id can never be reused by another block during the simulation.  The whole circuit is
     compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
     operation with neither matrix nor definition falls back to Qiskit's `Statevector`."""
@@ -195,7 +201,7 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
             T = np.moveaxis(out, list(range(k)), axes)
         return tuple(S), np.ascontiguousarray(T).reshape(2 ** m, 2 ** m)
 
-    def compile_block(circ):
+    def compile_block(circ, top=False):
         """(fingerprint, program, phase): program a list of (qubits, 2^k×2^k unitary) in circ's
         qubit labels.  Memoized by identity (holding circ) and then by content fingerprint, so
         equal definitions built as separate objects (e.g. by the OpenQASM 3 loader) share one
@@ -279,13 +285,16 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
                     add(qs, s)
             if group:
                 prog.append(fuse(group))
+            if (not top and fuse_width < len(idx) <= dense_width
+                    and len(prog) > 1 << (len(idx) - fuse_width)):
+                prog = [fuse(prog)]
             compiled = by_fp[fp] = prog
         out = (fp, compiled, phase)
         memo[id(circ)] = (circ, out)
         return out
 
     try:
-        _, prog, phase = compile_block(qc)
+        _, prog, phase = compile_block(qc, top=True)
     except ValueError:
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
@@ -337,11 +346,38 @@ def _resolve(program_or_circuit, readout, linear_system, solution_map):
     return circuit, readout, ls, np.asarray(solution_map, np.int64)
 
 
+#: a circuit whose flattened length exceeds this many gates per amplitude stays on the dense path
+DENSE_REPEAT_RATIO = 8
+
+
+def _flat_length(circuit) -> int:
+    """Number of instructions with every named definition expanded (memoized per definition,
+    so a block called 2^c times is counted once)."""
+    memo: dict = {}
+
+    def count(qc) -> int:
+        hit = memo.get(id(qc))
+        if hit is not None and hit[0] is qc:
+            return hit[1]
+        total = 0
+        for inst in qc.data:
+            defn = None if inst.is_standard_gate() else inst.operation.definition
+            total += count(defn) if defn is not None and len(inst.qubits) > 1 else 1
+        memo[id(qc)] = (qc, total)
+        return total
+
+    return count(circuit)
+
+
 def _state_entries(circuit, backend: str, seed):
-    """(basis indices, amplitudes) of the final state: every entry of a dense simulation, or the
-    nonzero entries of the sparse one (statevector backend, wide circuits)."""
+    """(basis indices, amplitudes, "sparse" | "dense") of the final state: every entry of a dense
+    simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
+    the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
+    stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
+    simulator turns into one matrix each while the sparse one replays every flattened gate."""
     nq = circuit.num_qubits
-    if backend == "statevector" and nq > SPARSE_FROM:
+    if (backend == "statevector" and nq > SPARSE_FROM
+            and not (nq <= max_qubits() and _flat_length(circuit) > DENSE_REPEAT_RATIO << nq)):
         from .sparse_sim import sparse_statevector
 
         qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
@@ -351,9 +387,9 @@ def _state_entries(circuit, backend: str, seed):
             raise SizeLimitError(Diagnostic(
                 "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
                 help="simulate a smaller model (fewer steps or a lower order)")) from None
-        return st.keys, st.amps
+        return st.keys, st.amps, "sparse"
     sv = _statevector(circuit, backend, seed)
-    return np.arange(sv.size, dtype=np.int64), sv
+    return np.arange(sv.size, dtype=np.int64), sv, "dense"
 
 
 def _system_index(nq: int, readout, idx=None):
@@ -422,9 +458,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        idx, sv = _state_entries(circuit, backend, seed)
+        idx, sv, meta["simulator"] = _state_entries(circuit, backend, seed)
         keep, kidx = _system_index(nq, readout, idx)
-        meta["simulator"] = "sparse" if idx.size != 2 ** nq or nq > SPARSE_FROM else "dense"
         sub = np.zeros(2 ** nsys, complex)
         np.add.at(sub, kidx[keep], sv[keep])
         p = float(np.sum(np.abs(sub) ** 2))

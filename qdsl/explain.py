@@ -104,8 +104,19 @@ SYNTHESIS = {
              "`clock` (solver hhl(clock = c) or --clock c).",
     "E0501": "The circuit is too large to simulate here (a qubit limit, QDSL_MAX_QUBITS, default "
              "26), or the model's solver is `classical`. `qdsl compile` still writes the circuit.",
-    "E0502": "HHL with dense Hamiltonian simulation supports only small systems; use the QSVT "
-             "solver (`--solver qsvt`) for larger ones.",
+    "W0502": "HHL: the clock register is smaller than the requested precision needs. The walk "
+             "variant's phase estimation bounds the distance between the post-selected state and "
+             "the normalized solution by 2δ(c, κ̂), κ̂ = α·‖L⁻¹‖, roughly 4π²κ̂²/4^c; the warning "
+             "names the clock that meets eps. Pass it (solver hhl(clock = c) or --clock c), or "
+             "leave the clock out to have it chosen.",
+    "E0502": "HHL over its size limits: the dense block-encoding of the padded system (at most 7 "
+             "qubits: system plus one flag), the clock register (at most 16 bits: 2^c walk steps "
+             "per phase estimation; a tiny eps at a large κ needs more), or, for the oracle "
+             "reference, the dense Hermitian register. Use the QSVT solver (`--solver qsvt`), a "
+             "larger eps, or a smaller model.",
+    "E0505": "HHL needs an upper bound on ‖L⁻¹‖ (computed from the linear system, as for QSVT, or "
+             "given as inverse_norm=) to choose the smallest eigenvalue it inverts; none could be "
+             "obtained, or the bound contradicts the block-encoding's α (α ≥ ‖L‖ ≥ 1/‖L⁻¹‖).",
     "E0503": "An unknown solver variant or option was requested.",
     "E0504": "The dense block-encoding (`--block-encoding dense`) synthesizes the unitary dilation of "
              "the transfer matrix gate by gate — about 0.8·4^k rotations for k qubits — so it is "

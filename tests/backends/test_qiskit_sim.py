@@ -167,7 +167,7 @@ def test_ridge_end_to_end_through_qasm_and_decoder(tmp_path):
     from linear_systems import ridge_system
     from qdsl.synthesis.hhl import synthesize_hhl
 
-    prog = synthesize_hhl(ridge_system(), clock=7)
+    prog = synthesize_hhl(ridge_system(), clock=7, variant="oracle")
     r = simulate(prog, backend="aer")
     assert r.fidelity >= 0.99 and r.trajectory_error <= 0.02 and r.theta_T_error <= 0.05
     text = qasm3.emit(prog)
@@ -255,15 +255,16 @@ def test_fused_statevector_nested_blocks_match_qiskit():
             np.testing.assert_allclose(_numpy_statevector(qc, width), ref, atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("name,via_qasm", [("regression_file", True), ("cubic_decay", False)])
-def test_fused_statevector_on_compiled_programs(name, via_qasm):
-    """A QSVT (regression_file) and an HHL (cubic_decay) program agree with Qiskit's Statevector;
+@pytest.mark.parametrize("name,via_qasm,clock", [("regression_file", True, None), ("cubic_decay", False, 2)])
+def test_fused_statevector_on_compiled_programs(name, via_qasm, clock):
+    """A QSVT (regression_file) and an HHL (cubic_decay, walk variant with a 2-bit clock: its
+    powers of the walk are simulated as dense blocks) program agree with Qiskit's Statevector;
     the QSVT program's OpenQASM 3 round trip (fresh definition objects per call) simulates the
     same up to the global phase that OpenQASM 3 does not carry."""
     import qdsl
     from qiskit.quantum_info import Statevector
 
-    c = qdsl.compile(str(REPO / "examples" / f"{name}.qd"))
+    c = qdsl.compile(str(REPO / "examples" / f"{name}.qd"), clock=clock)
     qc = c.program.circuit
     qc = qc.remove_final_measurements(inplace=False) if qc.num_clbits else qc
     psi = _numpy_statevector(qc)

@@ -38,18 +38,20 @@ def _gray(i):
 
 
 def _multiplexor_angles(alpha: np.ndarray) -> np.ndarray:
-    """Gray-code rotation angles θ of a uniformly controlled RY with per-branch angles α."""
-    n = len(alpha)
+    """Gray-code rotation angles θ of a uniformly controlled RY with per-branch angles α:
+    θ_i = 2^{−c} Σ_j (−1)^{popcount(j ∧ gray(i))} α_j, a Walsh–Hadamard transform (O(n log n)
+    butterflies, no n × n sign matrix: HHL multiplexes over 2^16 clock values) read in Gray-code
+    order."""
+    a = np.array(alpha, dtype=float)
+    n = len(a)
     if n == 1:
-        return alpha.copy()
-    j = np.arange(n)
-    g = _gray(j)
-    par = np.zeros((n, n), dtype=np.int64)
-    x = g[:, None] & j[None, :]
-    while np.any(x):
-        par ^= x & 1
-        x >>= 1
-    return ((1.0 - 2.0 * par) @ alpha) / n
+        return a
+    h = 1
+    while h < n:
+        a = a.reshape(-1, 2, h)
+        a = np.stack((a[:, 0] + a[:, 1], a[:, 0] - a[:, 1]), axis=1).reshape(-1)
+        h *= 2
+    return a[_gray(np.arange(n))] / n
 
 
 @dataclass(frozen=True, eq=False)
