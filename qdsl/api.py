@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import CompileError, Diagnostic, SizeLimitError
 from .source import SourceFile
 
 
@@ -172,7 +172,18 @@ class Compilation:
             eps = self.options.eps or self._solver_arg("eps")
             if eps is not None:
                 kw["eps"] = float(eps)
-            return synthesize_hhl(self.linear_system, clock=int(clock) if clock else None, **kw)
+            kw["clock"] = int(clock) if clock else None
+            kw["clock_is_minimum"] = True   # the model's eps is the contract, its clock a floor
+            if self.options.block_encoding is None:
+                # HHL's phase estimation multiplies what a simulator carries by 2^clock, so small
+                # systems keep the dense dilation of L (exact, few qubits) and larger ones — where
+                # it is refused (E0502) — get the construction of `--block-encoding` (structured)
+                try:
+                    return synthesize_hhl(self.linear_system, **kw)
+                except SizeLimitError as e:
+                    if e.diagnostics[0].code != "E0502":
+                        raise
+            return synthesize_hhl(self.linear_system, block_encoding=self.encoding, **kw)
         if solver == "qsvt":
             from .synthesis.qsvt import synthesize_qsvt
             eps = self.options.eps or self._solver_arg("eps")

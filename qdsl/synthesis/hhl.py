@@ -258,7 +258,8 @@ def inversion_table(c: int, alpha: float, C: float):
 
 def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: str = "walk",
                    block_encoding=None, inverse_norm: float | None = None,
-                   max_qubits: int = MAX_HERMITIAN_QUBITS, fuse_prep: bool = True) -> QuantumProgram:
+                   max_qubits: int = MAX_HERMITIAN_QUBITS, fuse_prep: bool = True,
+                   clock_is_minimum: bool = False) -> QuantumProgram:
     r"""HHL circuit for `ls` (a LinearSystem).  See the module docstring for both variants.
 
     clock: clock bits (None: the smallest c whose error bound meets eps, `choose_clock`; oracle:
@@ -266,7 +267,9 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
     state and the normalized solution (walk); variant: "walk" | "oracle".
     Walk only — block_encoding: a BlockEncoding of the padded L (`walk.BlockEncoding`; None: the
     dense dilation of `common.pad_system`'s L); inverse_norm: an upper bound on ‖L⁻¹‖₂ (None:
-    `lowering.history.inverse_norm`, the one QSVT uses).
+    `lowering.history.inverse_norm`, the one QSVT uses); clock_is_minimum: a `clock` whose error
+    bound misses eps is raised to the smallest sufficient one (W0502 says so) instead of kept —
+    how a model's `solver hhl(clock = c)` is read, so the answer meets its eps.
     Oracle only — max_qubits: refuse Hermitian registers larger than this (E0502); fuse_prep:
     prepare V†b̃ directly instead of prep(b̃) followed by V† (same state, one QSD fewer).
     Post-selection: flag = 1, clock = 0, walk flags/temporaries 0, dilation qubit = 1.  Y entry
@@ -279,7 +282,7 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
         return _synthesize_oracle(ls, clock=clock, eps=eps, max_qubits=max_qubits,
                                   fuse_prep=fuse_prep)
     return _synthesize_walk(ls, clock=clock, eps=eps, block_encoding=block_encoding,
-                            inverse_norm=inverse_norm)
+                            inverse_norm=inverse_norm, clock_is_minimum=clock_is_minimum)
 
 
 def _system_layout(ls):
@@ -308,7 +311,8 @@ def _inverse_norm_bound(ls, padded: bool) -> tuple[float, str]:
     return (max(value, 1.0) if padded else value), how
 
 
-def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm) -> QuantumProgram:
+def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm,
+                     clock_is_minimum=False) -> QuantumProgram:
     from qiskit import QuantumCircuit, QuantumRegister
     from qiskit.circuit.library import QFTGate
 
@@ -385,12 +389,19 @@ def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm) -> Quantum
     bound = solution_error_bound(c, kappa_hat)
     warnings = []
     if bound > eps:
+        # a clock too small for eps is kept when asked for exactly (clock_is_minimum False: the
+        # Python API), and raised to the smallest sufficient one when it is a model's request
         need = choose_clock(kappa_hat, float(eps))
         promise = (f"bound the solution's error only by {bound:.3g}" if bound < 2.0 else
                    "give no useful bound on the solution's error")
         warnings.append(f"W0502: {c} clock bits {promise} at κ̂ = α‖L⁻¹‖ = {kappa_hat:.4g} "
                         f"(eps = {eps:g})"
-                        + (f"; clock = {need} meets eps" if need is not None else ""))
+                        + ((f"; using clock = {need}, the smallest that meets eps (a larger eps "
+                            f"keeps {c})" if clock_is_minimum else f"; clock = {need} meets eps")
+                           if need is not None else ""))
+        if need is not None and clock_is_minimum:
+            c = need
+            bound = solution_error_bound(c, kappa_hat)
 
     # ---- blocks --------------------------------------------------------------------------------
     walk = controlled_walk(be, dilate=dilated, clock_bits=c)
@@ -685,22 +696,7 @@ def _is_hermitian(M) -> bool:
 
 
 def _count_flat(circ) -> dict:
-    """Gate counts after inlining every named block, computed additively from each block's counts."""
-    memo: dict[int, dict] = {}
+    """Gate counts after inlining every named block (`blocks.cost.count_circuit`)."""
+    from .blocks.cost import count_circuit
 
-    def counts(qc) -> dict:
-        out: dict[str, int] = {}
-        for inst in qc.data:
-            op = inst.operation
-            if op.name in NATIVE_BASIS:
-                sub = {op.name: 1}
-            else:
-                key = id(op.definition)
-                if key not in memo:
-                    memo[key] = counts(op.definition)
-                sub = memo[key]
-            for g, n in sub.items():
-                out[g] = out.get(g, 0) + n
-        return out
-
-    return dict(sorted(counts(circ).items()))
+    return count_circuit(circ).to_dict()

@@ -541,18 +541,29 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
                 qc.cx(c, klass[b])
 
     prep = 2.0 * math.acos(math.sqrt(1.0 / alpha_L))
+    controlled = None
     if build:
-        qc.ry(prep, sel)
-        it_all.build(qc, sel, layout.time, work, time_leaf)
+        # everything between the two PREP rotations acts only under sel (or in PREP·PREP† pairs
+        # that cancel): with sel = |0⟩ it is the identity. So U is RY·body·RY† and the controlled
+        # U (HHL's walk) only controls the two rotations (sel starts in |0⟩, a flag).
+        body = QuantumCircuit(nq, name=name)
+        it_all.build(body, sel, layout.time, work, time_leaf)
         ctx = Context({"slots": layout.slots}, flags, work, klass)
         for i, f in enumerate(factors):
-            f.build(qc, r, ctx)
+            f.build(body, r, ctx)
             if cnt_w and i < len(factors) - 1:
-                fold_flags(qc, flags[: f.flags], counter, work)
-        it_real.build(qc, sel, layout.time, work, real_leaf)
-        increment(qc, sel, layout.time, work)
-        qc.z(sel)
+                fold_flags(body, flags[: f.flags], counter, work)
+        it_real.build(body, sel, layout.time, work, real_leaf)
+        increment(body, sel, layout.time, work)
+        body.z(sel)
+        qc.ry(prep, sel)
+        qc.compose(body, inplace=True)
         qc.ry(-prep, sel)
+        controlled = QuantumCircuit(nq + 1, name=f"c_{name}")
+        controlled.cry(prep, nq, sel)
+        controlled.compose(body, list(range(nq)), inplace=True)
+        controlled.cry(-prep, nq, sel)
+        controlled = _native_cry(controlled)
 
     # the cost, from the blocks' cost functions
     def leaf_cost_all():
@@ -590,7 +601,22 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
     smap = (layout.solution_map(ls.num_blocks)
             if build or layout_size(layout) * ls.num_blocks <= 10 ** 7 else None)
     return BlockEncoding(qc, alpha_L, layout.system, ancillas, construction, cost,
-                         solution_map=smap, meta=meta)
+                         solution_map=smap, meta=meta, controlled=controlled)
+
+
+def _native_cry(qc):
+    """The circuit with every ``cry`` written in the blocks' gates: RY(θ/2)·CX·RY(−θ/2)·CX."""
+    from qiskit import QuantumCircuit
+
+    out = QuantumCircuit(qc.num_qubits, name=qc.name)
+    for inst in qc.data:
+        qs = [qc.find_bit(b).index for b in inst.qubits]
+        if inst.operation.name == "cry":
+            th = float(inst.operation.params[0])
+            out.ry(th / 2, qs[1]); out.cx(qs[0], qs[1]); out.ry(-th / 2, qs[1]); out.cx(qs[0], qs[1])
+        else:
+            out.append(inst.operation, qs)
+    return out
 
 
 def layout_size(layout) -> int:

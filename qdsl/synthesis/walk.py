@@ -62,31 +62,9 @@ __all__ = ["BlockEncoding", "dense_block_encoding", "holder_norm_bound", "tempor
 NATIVE_BASIS = ("cx", "rz", "ry", "h", "x")
 
 
-@dataclass(frozen=True, eq=False)
-class BlockEncoding:
-    r"""⟨0_anc| circuit |0_anc⟩ = matrix / alpha on the system qubits (module docstring).
-
-    `circuit`: unitary QuantumCircuit, no measurements; `alpha`: subnormalization (≥ ‖matrix‖₂);
-    `system`: system qubits, little-endian; `ancillas`: flag qubits, the block is selected by all
-    |0⟩; every other qubit is a clean temporary.  `matrix`: the encoded matrix on the system
-    register (2^len(system) square), a reference for tests; `solution_map`: for a history
-    LinearSystem, Y index j → system basis index k.  `controlled`: optionally the controlled U on
-    circuit.num_qubits + 1 qubits (U's qubits in order, the control last), when it is cheaper than
-    a generic control; `method`: a name for the report."""
-
-    circuit: object
-    alpha: float
-    system: tuple[int, ...]
-    ancillas: tuple[int, ...]
-    matrix: object = None
-    solution_map: np.ndarray | None = None
-    controlled: object = None
-    method: str = "custom"
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def temporaries(self) -> tuple[int, ...]:
-        return temporaries(self)
+# the interface this module reads: qdsl.synthesis.blocks.base.BlockEncoding (`controlled`, when
+# given, is U controlled by an extra last qubit; `construction` names it in reports)
+from .blocks.base import BlockEncoding  # noqa: E402
 
 
 def temporaries(be) -> tuple[int, ...]:
@@ -134,7 +112,7 @@ def dense_block_encoding(A, *, alpha: float | None = None, solution_map=None) ->
     cqc.append(UnitaryGate(CU, check_input=False), list(range(n + 2)))
     return BlockEncoding(circuit=_lower(qc, NATIVE_BASIS), alpha=float(alpha), system=tuple(range(n)),
                          ancillas=(n,), matrix=A, solution_map=solution_map,
-                         controlled=_lower(cqc, NATIVE_BASIS), method="dense-dilation",
+                         controlled=_lower(cqc, NATIVE_BASIS), construction="dense-dilation",
                          meta={"alpha_source": "Hölder bound √(‖A‖₁‖A‖∞)" if alpha == bound else "given"})
 
 

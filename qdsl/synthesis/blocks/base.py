@@ -25,7 +25,8 @@ class BlockEncoding:
     """See the module docstring. `construction` is "structured", "sparse-access" or "dense";
     `cost` comes from the same description that built `circuit` (None when only the description
     was evaluated: `build=False`); `meta` holds the details (subnormalizations of the parts,
-    register sizes). `initial_state`, when given, prepares the normalized right-hand side on
+    register sizes). `controlled`, when given, is U controlled by an extra last qubit.
+    `initial_state`, when given, prepares the normalized right-hand side on
     its `qubits` of this circuit (its own layout-aware construction); solvers otherwise prepare B
     from `solution_map` with a generic state preparation."""
 
@@ -33,12 +34,14 @@ class BlockEncoding:
     alpha: float
     system: tuple
     ancillas: tuple
-    construction: str
-    cost: Cost
+    construction: str = "custom"
+    cost: Cost | None = None
     solution_map: np.ndarray | None = None
     matrix: object = None
     meta: dict = field(default_factory=dict)
     initial_state: object = None   # optional: prepares B/‖B‖ (`qubits`, `build(qc)`, `cost()`)
+    controlled: object = None      # optional: U controlled by one more qubit (the last), cheaper
+                                   # than a generic control (used by HHL's walk operator)
 
     @property
     def num_qubits(self) -> int:
