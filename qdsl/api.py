@@ -173,7 +173,9 @@ class Compilation:
             if eps is not None:
                 kw["eps"] = float(eps)
             kw["clock"] = int(clock) if clock else None
-            kw["clock_is_minimum"] = True   # the model's eps is the contract, its clock a floor
+            # the model's eps is the contract and its clock a floor; a clock passed as an option
+            # (--clock, compile(clock=)) is kept exactly, with W0502 when eps needs more
+            kw["clock_is_minimum"] = self.options.clock is None
             if self.options.block_encoding is None:
                 # HHL's phase estimation multiplies what a simulator carries by 2^clock, so small
                 # systems keep the dense dilation of L (exact, few qubits) and larger ones — where

@@ -107,8 +107,10 @@ SYNTHESIS = {
     "W0502": "HHL: the clock register is smaller than the requested precision needs. The walk "
              "variant's phase estimation bounds the distance between the post-selected state and "
              "the normalized solution by 2δ(c, κ̂), κ̂ = α·‖L⁻¹‖, roughly 4π²κ̂²/4^c; the warning "
-             "names the clock that meets eps. Pass it (solver hhl(clock = c) or --clock c), or "
-             "leave the clock out to have it chosen.",
+             "names the clock that meets eps. A model's `hhl(clock = c)` is a floor: qdsl raises it to "
+             "that clock. A clock given as an option (`--clock c`, `compile(clock=c)`) is kept as "
+             "asked, with this warning; pass the named clock, a larger eps, or leave the clock out "
+             "to have it chosen.",
     "E0502": "HHL over its size limits: the dense block-encoding of the padded system (at most 7 "
              "qubits: system plus one flag), the clock register (at most 16 bits: 2^c walk steps "
              "per phase estimation; a tiny eps at a large κ needs more), or, for the oracle "

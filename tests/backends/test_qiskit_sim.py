@@ -255,9 +255,9 @@ def test_fused_statevector_nested_blocks_match_qiskit():
             np.testing.assert_allclose(_numpy_statevector(qc, width), ref, atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("name,via_qasm,clock", [("regression_file", True, None), ("cubic_decay", False, 2)])
+@pytest.mark.parametrize("name,via_qasm,clock", [("gd_cubic", True, None), ("cubic_decay", False, 2)])
 def test_fused_statevector_on_compiled_programs(name, via_qasm, clock):
-    """A QSVT (regression_file) and an HHL (cubic_decay, walk variant with a 2-bit clock: its
+    """A QSVT (gd_cubic, structured: named blocks nested three deep) and an HHL (cubic_decay, walk variant with a 2-bit clock: its
     powers of the walk are simulated as dense blocks) program agree with Qiskit's Statevector;
     the QSVT program's OpenQASM 3 round trip (fresh definition objects per call) simulates the
     same up to the global phase that OpenQASM 3 does not carry."""
