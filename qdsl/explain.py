@@ -14,7 +14,11 @@ GENERAL = {
              "file. Choose another path with -o / --report, or pass --force to overwrite.",
     "E0005": "The input nests too deeply (thousands of parentheses) to be processed.",
     "E0006": "The request ran out of memory before a size guard caught it. Lower the Carleman order "
-             "or the number of steps, or use `carleman order N basis symmetric`.",
+             "or the number of steps, or use `carleman order N basis symmetric` — and please report "
+             "it: every size qdsl cannot handle should be refused up front (exit 3).",
+    "E0070": "An internal error: one of qdsl's self-checks of its own work failed, or qdsl raised an "
+             "exception it should not have. This is a bug in qdsl, not in your input (exit status 70). "
+             "Please report it with the .qd file and the command; QDSL_DEBUG=1 prints the traceback.",
 }
 
 SEMANTICS = {
