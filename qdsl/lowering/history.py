@@ -168,6 +168,32 @@ def assemble_history(transfers, steps: int, idle: int = 0) -> sp.csr_matrix:
     return L
 
 
+def guard_history(steps: int, idle: int, block_dim: int, transfer_nnz: int, *, max_dim: int | None = None,
+                  max_nnz: int | None = None) -> tuple[int, int]:
+    r"""Refuse (SizeLimitError E0402), before anything is built or iterated, a history-state system
+    L·Y = B of (T+1+p)·D unknowns and about T·nnz(M) + (T+1+p)·D nonzeros over the limits of
+    the Carleman stage (QDSL_MAX_DIM, QDSL_MAX_NNZ): the same memory, now per time step. Returns
+    (dimension, nonzeros)."""
+    from .carleman import _limits
+
+    from ..diagnostics import Diagnostic, SizeLimitError
+
+    max_dim, max_nnz = _limits(max_dim, max_nnz)
+    T, p, D = int(steps), int(idle), max(int(block_dim), 1)
+    dim = (T + 1 + p) * D
+    nnz = T * int(transfer_nnz) + dim
+    if dim <= max_dim and nnz <= max_nnz:
+        return dim, nnz
+    per_step = D + max(int(transfer_nnz), 0)
+    fit = max(0, min(max_dim // D - 1 - p, (max_nnz - D * (1 + p)) // per_step))
+    what = (f"{dim:,} unknowns (limit {max_dim:,})" if dim > max_dim else f"{nnz:,} nonzeros (limit {max_nnz:,})")
+    raise SizeLimitError(Diagnostic(
+        "E0402", f"the history-state system of {T:,} steps × Carleman dimension {D:,} would have {what}",
+        help=(f"lower the number of steps (at most {fit:,} fit at this order: `--steps {fit}`), "
+              if fit >= 1 else "lower the Carleman order or the number of parameters, ")
+        + "or raise the limit with QDSL_MAX_DIM / QDSL_MAX_NNZ"))
+
+
 def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_point=None,
                    x0=None, y0=None, kappa: str = "auto") -> LinearSystem:
     r"""The history-state system L·Y = B of a CarlemanSystem over T steps and p idle steps.
@@ -183,6 +209,7 @@ def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_po
         if steps is None:
             raise ValueError("history_system needs the number of steps")
     steps, idle = int(steps), int(idle)
+    guard_history(steps, idle, car.dim, max(M.nnz for M in transfers))
     if len(transfers) > 1:
         if len(transfers) < steps:
             raise ValueError(f"{len(transfers)} transfer matrices for {steps} steps")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .carleman import carleman, guard
 from .errors import a_priori_bounds, diagnose, trajectory_errors
-from .history import history_system
+from .history import guard_history, history_system
 
 KAPPA_MAX_DIM = 200_000  # κ is estimated only for history systems up to this size
 
@@ -154,8 +154,10 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
     each obtained by solving its history-state system L·Y = B."""
     T = int(system.dynamics.steps)
     orders = sorted(set(int(N) for N in (orders if orders is not None else range(1, int(order) + 1))))
-    # refuse up front: the highest order is the largest system, so check it before building any
-    guard(system, max(orders), basis)
+    # refuse up front: the highest order is the largest system, so check it (and its history
+    # over T steps) before building any — and before iterating the true trajectory T times
+    dim, nnz = guard(system, max(orders), basis)
+    guard_history(T, idle, dim, nnz)
     timings = {}
     t0 = time.perf_counter()
     true = system.trajectory()
