@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -155,9 +154,8 @@ def test_monotone_in_eps():
 
 
 def test_symbolic_formulas_and_big_sizes():
-    t0 = time.perf_counter()
+    # (its speed is printed by benchmarks/resources_scaling.py, not asserted here)
     e = estimate(_inp(n=10 ** 8, steps=100))
-    assert time.perf_counter() - t0 < 2
     assert e["values"]["D"] == sum(10 ** (8 * j) for j in range(4))
     assert e["values"]["m"] == 80 and e["values"]["m_t"] == 7
     assert e["values"]["kappa"] == 202
@@ -188,10 +186,8 @@ def test_cli_counted_json():
 
 
 def test_cli_projected_json():
-    t0 = time.perf_counter()
     rc, out, err = cli("resources", QUARTIC, "--params", "1e8", "--steps", "100", "--json")
     assert rc == 0, err
-    assert time.perf_counter() - t0 < 10
     d = json.loads(out)
     assert REQUIRED <= set(d) and d["method"] == "estimated"
     assert d["inputs"]["n"] == 10 ** 8 and d["inputs"]["T"] == 100
