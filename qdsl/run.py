@@ -92,8 +92,8 @@ class RunResult:
             L.append(f"  fidelity (post-selected state vs exact normalized solution)  {s.fidelity:.6f}")
         L.append(f"  success probability  {s.success_probability:.4g}"
                  + (f" ± {s.success_probability_err:.2g}" if s.success_probability_err else "")
-                 + f"   → about {s.repetitions:.3g} repetitions, or {s.amplification_rounds} rounds of "
-                   f"amplitude amplification")
+                 + f"   → about {s.repetitions:.3g} repetitions, or {s.amplification_rounds} "
+                   f"round{'' if s.amplification_rounds == 1 else 's'} of amplitude amplification")
         L.append("checks (measured ≤ bound)")
         L += [ch.line() for ch in self.checks]
         if self.verified:
@@ -192,7 +192,7 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
             # p from counts: its lower 95 % limit keeps 2δ/√p an upper bound
             p_low = max(sim.success_probability - 2 * sim.success_probability_err, 1.0 / sim.shots)
             eps_a = V.state_tolerance(eps, parts["total"], p_low, ref["solve_error"])
-            signed, b = _signed_shots(c, sim, ref, eps_a, shots, seed, theta, from_qasm)
+            signed, b = _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta)
         else:
             b = Check("b", "decoded trajectory vs Carleman", None, None, False,
                       "magnitudes only: compile the signed-readout circuits (--readout signed)",
@@ -230,24 +230,24 @@ def signed_section(c, theta="T", amplitudes_file: str | None = None, files=None)
             "circuits": circuits}
 
 
-def _signed_shots(c, sim, ref, eps_a, shots, seed, theta, from_qasm):
+def _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta):
+    """Sample every signed-readout circuit: the simulated circuit (the emitted file loaded back)
+    with the measurement gates appended — the same program as the signed files, which are the
+    emitted text with those gates inserted before the measurements (`readout.with_gates`)."""
     from . import verification as V
     from .backends.qiskit_sim import sample_counts
-    from .readout import signed_estimates, simultaneous_rows
+    from .progress import progress
+    from .readout import signed_estimates, signed_plan, simultaneous_rows
 
-    pairs = signed_circuits(c, theta)
-    counts = []
+    plan = signed_plan(c.program.readout, c.system.names, theta)
     base = 0 if seed is None else int(seed)
-    for k, (sc, text) in enumerate(pairs):
-        if from_qasm:
-            from .backends.qasm3 import load
-            circ = load(text)
-        else:
-            circ = c.program.circuit.copy()
-            for g in sc.gates:
-                getattr(circ, g[0])(*g[1:])
+    counts = []
+    body = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+    for k, sc in enumerate(progress(plan, desc="signed readout", unit="circuit")):
+        circ = body.copy()
+        for g in sc.gates:
+            getattr(circ, g[0])(*g[1:])
         counts.append(sample_counts(circ, shots, base + 1 + k))
-    plan = [sc for sc, _ in pairs]
     est = signed_estimates(sim.counts, counts, plan, c.program.readout, c.linear_system.expansion_point)
     check = V.shots_check(est, ref, eps_a)
     rows, z = simultaneous_rows(est, check.details["level"])

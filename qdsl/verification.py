@@ -212,7 +212,8 @@ def check_carleman(c, ref: dict) -> Check:
     if "a_priori_bound" in details:
         note += f"; vs exact ODE {_short(details['vs_exact_ode'])} ≤ PNAS {_short(details['a_priori_bound'])}"
     else:
-        note += f"; a-priori bound {details['a_priori']}"
+        reason = str(details["a_priori"]).removeprefix("not applicable: ").split(";")[0]
+        note += f"; no a-priori bound ({reason})"
     return Check("c", "Carleman trajectory vs true training", gap, bound, passed, formula, details=details,
                  note=note)
 

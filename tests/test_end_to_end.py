@@ -1,9 +1,15 @@
-"""Issue 4's acceptance, exactly as a user would do it: `qdsl compile` writes the OpenQASM 3 file
-and report to disk; the file is loaded back with `qiskit.qasm3.loads` (through the independent
-decoder shared/tools/decode_qasm.py, which knows nothing of qdsl), simulated and decoded by the
-readout contract; the decoded trajectory must be within 2 % (of its largest entry) of the exact
-Carleman solution (scipy solve of L·Y = B), θ_T within 5 %, and `qdsl run` must report
-fidelity ≥ 0.99. Marked slow: CI runs them once (`pytest -m slow`)."""
+"""Every example, exactly as a user would do it, judged by references written here.
+
+`qdsl compile` writes the OpenQASM 3 file and the report; this test loads the file with
+`qiskit.qasm3.loads`, simulates it with Aer, applies the report's readout itself (a few lines of
+numpy below, knowing nothing of qdsl's decoder) and compares the trajectory with the exact
+Carleman solution from a scipy solve of L·Y = B — within the bound check (b) of `qdsl run`
+states: ε·A_t·√(1+r²)/(1−ε·A_t) with ε the solver's eps plus the implementation terms
+(`qdsl.tolerances`, the same functions the library uses). Where the developers' independent
+decoder ../shared/tools/decode_qasm.py sits beside the repository it is run as a second opinion;
+nothing is skipped without it. Then `qdsl run` must verify all three checks, and its signed
+readout from 20000 shots must bracket the exact θ_T. Marked slow: CI runs them once.
+"""
 from __future__ import annotations
 
 import json
@@ -13,12 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse.linalg as spla
 
 import qdsl
+from qdsl import tolerances as tol
 from qdsl.cli import main
 
 ROOT = Path(__file__).parents[1]
-DECODER = ROOT.parent / "shared" / "tools" / "decode_qasm.py"
+SECOND_OPINION = ROOT.parent / "shared" / "tools" / "decode_qasm.py"   # developers only, optional
 SET = {"tanh_unit": {"eta": 0.5}}
 
 CASES = [  # (example, solver): every example whose circuit fits the simulator
@@ -28,43 +36,103 @@ CASES = [  # (example, solver): every example whose circuit fits the simulator
 ]
 
 
-def exact_trajectory(name, solver):
+def reference(name, solver):
+    """Exact Carleman trajectory, readout amplification and ratios from a scipy solve."""
     c = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver)
     ls = c.linear_system
-    import scipy.sparse.linalg as spla
     Y = spla.spsolve(ls.matrix.tocsc(), ls.rhs)
-    D = ls.block_dim
-    traj = np.array([[Y[t * D + i] / Y[t * D + ls.const_index] for i in ls.theta_index]
-                     for t in range(ls.steps + 1)]) + ls.expansion_point
-    return traj
+    blocks = Y.reshape(ls.num_blocks, ls.block_dim)[: ls.steps + 1]
+    ratio = blocks[:, np.asarray(ls.theta_index)] / blocks[:, [ls.const_index]]
+    return {"theta": ls.expansion_point + ratio, "ratio": ratio,
+            "A": np.linalg.norm(Y) / np.abs(blocks[:, ls.const_index]), "c": c}
+
+
+def aer_statevector(qasm_text):
+    import qiskit.qasm3
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    qc = qiskit.qasm3.loads(qasm_text)
+    qc.remove_final_measurements(inplace=True)
+    qc.save_statevector()
+    sim = AerSimulator(method="statevector")
+    return np.asarray(sim.run(transpile(qc, sim, optimization_level=0)).result().get_statevector(), complex)
+
+
+def decode(sv, report):
+    """The SPEC §4 readout, written out: keep the post-selected basis states, index the system
+    register little-endian by `system_qubits`, θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}])."""
+    ro = report["readout"]
+    idx = np.arange(sv.size)
+    keep = np.ones(sv.size, bool)
+    for q, v in ro["postselect"].items():
+        keep &= ((idx >> int(q)) & 1) == v
+    k = np.zeros(sv.size, np.int64)
+    for b, q in enumerate(ro["system_qubits"]):
+        k |= ((idx >> q) & 1) << b
+    a = np.zeros(2 ** len(ro["system_qubits"]), complex)
+    a[k[keep]] = sv[keep]
+    p = float(np.sum(np.abs(a) ** 2))
+    theta = np.array([[(a[j] / a[ro["const_index"][t]]).real for j in row]
+                      for t, row in enumerate(ro["theta_index"])]) + np.array(report["expansion_point"])
+    return theta, p
+
+
+def sets(name):
+    return [a for k, v in SET.get(name, {}).items() for a in ("--set", f"{k}={v}")]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,solver", CASES, ids=[f"{a}-{b}" for a, b in CASES])
 def test_compiled_file_decodes_to_the_carleman_solution(name, solver, tmp_path, capsys):
     src = ROOT / "examples" / f"{name}.qd"
-    sets = [a for k, v in SET.get(name, {}).items() for a in ("--set", f"{k}={v}")]
     qasm, rep = tmp_path / f"{name}.qasm", tmp_path / f"{name}.json"
-    rc = main(["compile", str(src), "-o", str(qasm), "--report", str(rep), "--solver", solver, *sets])
+    rc = main(["compile", str(src), "-o", str(qasm), "--report", str(rep), "--solver", solver, "-q", *sets(name)])
     assert rc == 0, capsys.readouterr().err
-
+    text, report = qasm.read_text(), json.loads(rep.read_text())
     import openqasm3
-    openqasm3.parse(qasm.read_text())
-    assert qasm.read_text().count("qubit[") == 1
+    openqasm3.parse(text)
+    assert text.count("qubit[") == 1
 
-    if not DECODER.exists():
-        pytest.skip("shared/tools/decode_qasm.py not beside the repository")
-    out = subprocess.run([sys.executable, str(DECODER), str(qasm), str(rep), "--json"],
-                         capture_output=True, text=True, check=True).stdout
-    decoded = np.array(json.loads(out)["trajectory"])
-    ref = exact_trajectory(name, solver)
-    scale = np.max(np.abs(ref))
-    assert np.max(np.abs(decoded - ref)) <= 0.02 * scale
-    assert np.max(np.abs(decoded[-1] - ref[-1])) <= 0.05 * np.max(np.abs(ref[-1]))
+    theta, p = decode(aer_statevector(text), report)
+    ref = reference(name, solver)
+    counts = report["circuit"]["counts"]
+    G = sum(v for g, v in counts.items() if g != "measure")
+    delta = (tol.statevector_error(G) + report["circuit"].get("synthesis_error_bound", 0.0)
+             + report["solver"].get("circuit_error_bound", 0.0))
+    eps = report["solver"]["eps"] + tol.postselected_error(delta, p)
+    bound = tol.readout_error(eps, ref["A"], ref["ratio"]) + tol.decode_rounding(ref["ratio"])
+    assert np.all(np.abs(theta - ref["theta"]) <= bound), float(np.max(np.abs(theta - ref["theta"]) / bound))
+
+    if SECOND_OPINION.exists():  # the developers' independent decoder, where it is checked out
+        out = subprocess.run([sys.executable, str(SECOND_OPINION), str(qasm), str(rep), "--json"],
+                             capture_output=True, text=True, check=True).stdout
+        other = np.array(json.loads(out)["trajectory"])
+        assert np.all(np.abs(other - theta) <= 2 * bound)
 
     capsys.readouterr()
-    rc = main(["run", str(src), "--solver", solver, "--json", *sets])
+    rc = main(["run", str(src), "--solver", solver, "--json", "-q", *sets(name)])
     d = json.loads(capsys.readouterr().out)
-    assert rc == 0 and d["verified"]
-    assert d["fidelity"] >= 0.99
-    np.testing.assert_allclose(d["trajectory"]["quantum"], decoded, atol=1e-6 * scale)
+    assert rc == 0 and d["verified"], d["failures"]
+    assert [c["check"] for c in d["checks"]] == ["a", "b", "c"]
+    assert all(c["measured"] <= c["bound"] for c in d["checks"])
+    assert np.all(np.abs(np.array(d["trajectory"]["quantum"]) - theta) <= 2 * bound)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,solver", CASES, ids=[f"{a}-{b}" for a, b in CASES])
+def test_signed_shots_bracket_the_exact_theta_T(name, solver, capsys):
+    """`qdsl run --shots 20000` (seeded): the simultaneous 95 % intervals of the signed θ_T
+    contain the exact Carleman values from the scipy solve above."""
+    rc = main(["run", str(ROOT / "examples" / f"{name}.qd"), "--solver", solver, "--backend", "aer",
+               "--shots", "20000", "--seed", "3", "--json", "-q", *sets(name)])
+    d = json.loads(capsys.readouterr().out)
+    ref = reference(name, solver)
+    T = len(ref["theta"]) - 1
+    rows = d["signed"]["rows"]
+    assert {(r["t"], r["i"]) for r in rows} == {(T, i) for i in range(ref["theta"].shape[1])}
+    for r in rows:
+        widened = r["half_width"] + r["bias_bound"]
+        assert abs(r["theta"] - ref["theta"][T, r["i"]]) <= widened, r
+    assert rc == 0 and d["verified"], d["failures"]
+    assert d["signed"]["total_shots"] == 20000 * (1 + len(rows))
