@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..progress import progress
 from .carleman import carleman, guard
 from .errors import a_priori_bounds, diagnose, trajectory_errors
 from .history import guard_history, history_system
@@ -170,7 +171,7 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
     else:
         times = np.arange(T + 1, dtype=float)
     trajs, errors, lss = {}, {}, {}
-    for N in orders:
+    for N in progress(orders, desc="simulate: Carleman orders", unit="order"):
         t1 = time.perf_counter()
         car = carleman(system, N, basis)
         t2 = time.perf_counter()

@@ -510,7 +510,11 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
     system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
                               step_F=step_F, exact=not approx, model=model.name,
                               meta={"lr_exact": lr, "polynomial_rhs": rhs})
-    system.verify()
+    try:
+        system.verify()
+    except ValueError as exc:  # the derivation built a malformed system: qdsl's bug
+        from ..diagnostics import InternalError
+        raise InternalError(str(exc), check="derive: PolynomialSystem.verify") from exc
     return system
 
 
