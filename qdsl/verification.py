@@ -237,3 +237,23 @@ def shots_check(estimate, ref: dict, eps_a: float, level: float = 0.95) -> Check
                  details={"z": z, "level": level, "inside": inside.tolist(), "bias_bound": bias.tolist()},
                  note=f"largest |θ̂ − θ_C| / (z·σ + (b) bound {_short(float(np.max(bias, initial=0)))}); "
                       f"simultaneous {100 * level:g} %")
+
+
+def promises(c) -> dict:
+    """The report's `verification` section: what `qdsl run` will check and the bounds known before
+    any simulation — the promised eps, the circuit's error terms, the classical solve's error, the
+    readout amplification, and the trajectory bound at ε = eps (p, measured by the simulation,
+    adds 2δ/√p to ε)."""
+    prog, ls = c.program, c.linear_system
+    ref = reference(ls)
+    parts = circuit_error(prog, c.emitted)
+    eps = promised_eps(prog)
+    at_eps = tol.readout_error(eps, ref["amplification"], ref["ratio"]) + tol.decode_rounding(ref["ratio"])
+    return {
+        "state": {"formula": "‖ψ − e^{iφ}Ŷ‖ ≤ eps + 2δ/√p + 2ε_solve", "eps": eps,
+                  "circuit_error": parts, "solve_error": ref["solve_error"]},
+        "readout": {"formula": "|θ_q − θ_C| ≤ ε·A_t·√(1+r²)/(1−ε·A_t), A_t = ‖Y‖/|Y_{t,1}|",
+                    "amplification": float(np.max(ref["amplification"])),
+                    "trajectory_bound_at_eps": float(np.max(at_eps))},
+        "carleman": {"formula": "|θ_C − θ_true| ≤ truncation error measured by `qdsl simulate` (+ solves)"},
+    }

@@ -15,17 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pipeline_cases
 from limits import limited
 
 ROOT = Path(__file__).parents[1]
 GiB = 2 ** 30
-
-# the stages, imported once in the parent so that every forked case spends its limits on the case
-import qiskit  # noqa: E402,F401
-import qdsl  # noqa: E402
-import qdsl.backends.qasm3  # noqa: E402,F401
-import qdsl.synthesis.hhl  # noqa: E402,F401
-import qdsl.synthesis.qsvt  # noqa: E402,F401
 
 COEF = st.sampled_from(["0.1", "0.25", "0.5", "1", "2", "-0.3", "0.05", "3"])
 
@@ -98,40 +92,44 @@ def mutated_example(draw):
     return "".join(parts)
 
 
-def emitted(text: str) -> int:
-    values = {"eta": 0.5} if "eta in" in text else None
-    c = qdsl.compile(source=text, name="fuzz.qd", values=values)
-    return len(c.qasm)
-
-
-#: Known, owned elsewhere: QSP phase finding overflows on the huge κ′ of growing dynamics (issue 11;
-#: the QSP helper's fix to qdsl/synthesis/qsp.py). While True, the fuzzer tolerates exactly that
-#: crash (an exception raised inside qsp.py) and the regression tests below are strict xfails; when
-#: the fix is merged they XPASS — set this to False then, which restores the fuzzer's full rule.
+#: Known, owned elsewhere: on the large κ′ of growing or marginal dynamics QSP overflows
+#: (OverflowError), asks numpy for tens of GiB (MemoryError) or walks the polynomial degree up for
+#: minutes (the CPU limit stops it inside qsp.py) — issue 11; the fix (refuse κ′ and degree over
+#: the limit before anything is built) belongs to qdsl/synthesis/qsp.py and qsvt.py. While True,
+#: the fuzzer tolerates exactly those outcomes when they stop inside qsp.py, and the regression
+#: tests below are strict xfails; when the fix is merged they XPASS — set this to False then,
+#: which restores the fuzzer's full rule.
 KNOWN_QSP_CRASH = True
 
 
+#: Known, owned by the synthesis rewrite: the block-encoding self-check `verify_block` compares the
+#: simulated block with a bare 1e-9, which rounding and dense synthesis exceed on some tiny models
+#: (it raises AssertionError). The fix is its tolerance from `tolerances.block_encoding_error`
+#: (with the synthesis error measured where the dense pieces are built) and an InternalError
+#: instead of AssertionError; set this to False with it.
+KNOWN_BLOCK_CHECK = True
+
+
 def _known_qsp_crash(out) -> bool:
-    return KNOWN_QSP_CRASH and out.status == 70 and "synthesis/qsp.py" in out.where
+    return (KNOWN_QSP_CRASH and out.status in (70, "memory", "timeout")
+            and "synthesis/qsp.py" in out.where)
+
+
+def _known_block_check(out) -> bool:
+    return KNOWN_BLOCK_CHECK and out.status == 70 and "synthesis/block_encoding.py" in out.where
 
 
 def check_case(text: str) -> None:
-    out = limited(emitted, text, seconds=10, memory=2 * GiB)
-    if _known_qsp_crash(out):
+    out = limited(pipeline_cases.compile_qasm, text, str(ROOT / "examples"), seconds=10, memory=2 * GiB)
+    if _known_qsp_crash(out) or _known_block_check(out):
         return
     assert out.status in (0, 2, 3), f"{out.status}: {out.message} at {out.where}\n--- model ---\n{text}"
     if out.status:
         assert out.codes and all(code[0] == "E" for code in out.codes), out
 
 
-# EXAMPLES holds relative data paths (regression_file): compile from the examples folder
-@pytest.fixture(autouse=True)
-def _in_examples(monkeypatch):
-    monkeypatch.chdir(ROOT / "examples")
-
-
-SETTINGS = dict(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# (cases compile in the examples folder: regression_file's data paths are relative to it)
+SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @settings(max_examples=240, **SETTINGS)
@@ -181,10 +179,44 @@ GROWING_LONG = """model grow2 {
 """
 
 
+MARGINAL = """model marginal {
+    param u = 0.1
+    rate u = -2*u + 0.3*u^2
+    evolve flow(time = 2.0, dt = 1)
+    carleman order 4
+}
+"""
+
+
 @pytest.mark.xfail(KNOWN_QSP_CRASH, strict=True, reason=QSP_FIX)
 @pytest.mark.parametrize("text", [GROWING_FAST, GROWING_LONG], ids=["rate-8u-kappa-1e16", "rate-2u-40-steps"])
 def test_growing_flows_are_refused_with_their_cause(text):
-    out = limited(emitted, text, seconds=10, memory=2 * GiB)
+    out = limited(pipeline_cases.compile_qasm, text, str(ROOT / "examples"), seconds=10, memory=2 * GiB)
     assert out.status == 3, out
     assert any(code.startswith("E05") for code in out.codes), out
     assert "κ" in out.message or "kappa" in out.message or "degree" in out.message, out.message
+
+
+@pytest.mark.xfail(KNOWN_QSP_CRASH, strict=True, reason=QSP_FIX)
+def test_marginal_flow_compiles_or_is_refused_within_ten_seconds():
+    """u ← u − 2u·dt with dt = 1 (|1 + dt·λ| = 1): the degree walk of the QSVT polynomial must
+    not spend minutes on it."""
+    out = limited(pipeline_cases.compile_qasm, MARGINAL, None, seconds=10, memory=2 * GiB)
+    assert out.status in (0, 3), out
+
+
+TINY_BLOCK = """model fuzz {
+    param x = 0.3
+    loss = 0.2*x^2 + -0.3*x*x
+    evolve gd(lr = 0.1, steps = 1)
+    carleman order 3
+    solver qsvt(eps = 0.1)
+}
+"""
+
+
+@pytest.mark.xfail(KNOWN_BLOCK_CHECK, strict=True,
+                   reason="verify_block's bare 1e-9 (synthesis rewrite: tolerances.block_encoding_error)")
+def test_block_encoding_self_check_tolerance():
+    out = limited(pipeline_cases.compile_qasm, TINY_BLOCK, None, seconds=10, memory=2 * GiB)
+    assert out.status == 0, out

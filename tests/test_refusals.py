@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import pipeline_cases
 from limits import limited
 
 ROOT = Path(__file__).parents[1]
@@ -53,7 +54,7 @@ def _cap_memory():
     resource.setrlimit(resource.RLIMIT_AS, (2 * GiB, 2 * GiB))
 
 
-def qdsl(args, tmp_path, text, seconds=30):
+def run_qdsl(args, tmp_path, text, seconds=30):
     """The real command line in a subprocess under 2 GiB of address space (the interpreter, NumPy,
     SciPy and Qiskit take about 1 GiB of it) and a kill limit."""
     f = tmp_path / "model.qd"
@@ -70,23 +71,16 @@ def qdsl(args, tmp_path, text, seconds=30):
     ("check", BIG_DATA, "E0222", "sample"),
 ], ids=["param-1e8-sum", "simulate-1e9-steps", "compile-1e9-steps", "nested-sums", "data-1e10"])
 def test_command_line_refuses_at_once(command, text, code, hint, tmp_path):
-    r = qdsl([command], tmp_path, text)
+    r = run_qdsl([command], tmp_path, text)
     assert r.returncode == 3, r.stderr
     assert f"error[{code}]" in r.stderr and "help:" in r.stderr and hint in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_refused_in_the_library_under_one_gib():
-    """The same refusals through the Python API in a forked child with 1 GiB more address space
-    and 5 s (a refusal costs well under a second; the limits catch a regression that builds first)."""
-    import qdsl
-
-    def system(text):
-        qdsl.compile(source=text).system
-
-    def simulated(text):
-        qdsl.compile(source=text).simulate()
-
+    """The same refusals through the Python API in a child process with 1 GiB more memory and 5 s
+    (a refusal costs well under a second; the limits catch a regression that builds first)."""
+    system, simulated = pipeline_cases.derive, pipeline_cases.simulate
     for fn, text, code in ((system, BIG_SUM, "E0222"), (simulated, LONG_RUN, "E0402"),
                            (system, WIDE_SUM, "E0222"), (system, BIG_DATA, "E0222")):
         out = limited(fn, text, seconds=5, memory=GiB)
@@ -100,17 +94,14 @@ def test_huge_data_file_refused_from_its_header(tmp_path):
     del big  # a sparse file: its header says 20M entries, nothing is read
     text = f'model m {{\n param w = 0.1\n data X = load("{tmp_path / "X.npy"}")\n loss = w^2\n' \
            f' evolve gd(lr = 0.1, steps = 2)\n}}\n'
-    out = limited(lambda t: __import__("qdsl").compile(source=t).system, text, seconds=5, memory=GiB)
+    out = limited(pipeline_cases.derive, text, seconds=5, memory=GiB)
     assert out.status == 3 and "E0222" in out.codes and "20,000,000" in out.message, out
 
 
 # --------------------------------------------------------------------- mutated models, large sizes
 
 EXAMPLES = [p for p in sorted((ROOT / "examples").glob("*.qd"))]
-# import the stages once in the parent, so each forked case spends its time limit on the case
-import qdsl.lowering.simulate  # noqa: E402,F401
-import qdsl.semantics.certificate  # noqa: E402,F401
-import scipy.integrate  # noqa: E402,F401
+
 HUGE = ["100000000", "1000000000", "1e9", "123456789", "1e12", "99999999999"]
 NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e-?\d+)?)")
 
@@ -130,24 +121,12 @@ def enlarged(draw):
     return path, "".join(parts)
 
 
-def _through_simulate(text, directory):
-    import qdsl
-    from qdsl.api import Compilation, Options
-    from qdsl.source import SourceFile
-
-    values = (("eta", 0.5),) if "eta in" in text else ()
-    c = Compilation(SourceFile("mutant.qd", text, directory), Options(values=values))
-    c.certificate
-    c.simulate()
-    del qdsl
-
-
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(enlarged())
 def test_large_sizes_are_refused_within_five_seconds_and_one_gib(case):
     path, text = case
-    out = limited(_through_simulate, text, path.parent, seconds=5, memory=GiB)
+    out = limited(pipeline_cases.certificate_and_simulate, text, str(path.parent), seconds=5, memory=GiB)
     assert out.status in (0, 1, 2, 3), (out, text)
     if out.status in (2, 3):
         assert out.codes and all(c[0] in "EW" for c in out.codes), out

@@ -16,15 +16,12 @@ from qdsl.diagnostics import CompileError
 from qdsl.semantics import derive
 from qdsl.source import SourceFile
 
+import pipeline_cases
 from limits import limited
 
 
 def compile_text(text: str) -> Compilation:
     return Compilation(SourceFile("limits.qd", text), Options())
-
-
-def derive_only(text: str) -> None:
-    compile_text(text).system
 
 
 def model(loss: str, params: str = "param w[3] = [0.1, -0.2, 0.3]", extra: str = "") -> str:
@@ -60,7 +57,7 @@ def test_high_degree_tensor_is_symmetric_and_exact():
     ("w[0]^100", "over the limit 64"),
 ])
 def test_oversized_polynomials_are_refused_up_front(loss, fragment):
-    out = limited(derive_only, model(loss), seconds=5, memory=2 ** 30)
+    out = limited(pipeline_cases.derive, model(loss), seconds=5, memory=2 ** 30)
     assert out.status == 3, out
     assert "E0222" in out.codes and fragment in out.message and "help:" in out.message, out.message
 
@@ -77,7 +74,7 @@ def test_high_power_under_expansion_is_a_series_not_repeated_squaring():
 def test_astronomical_power_is_a_diagnostic_not_a_hang():
     # C(10^300, 2)·0.1^(10^300) is inf·0 in float64
     text = model("0.05*(w[0]^1e300 + w[1]^2) + w[2]^2", extra="    expand order 2 about init\n")
-    out = limited(derive_only, text, seconds=5, memory=2 ** 30)
+    out = limited(pipeline_cases.derive, text, seconds=5, memory=2 ** 30)
     assert out.status == 2 and out.codes[0] == "E0221", out
 
 
