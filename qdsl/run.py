@@ -11,7 +11,6 @@ contain the exact values"; (a) is not observable from counts.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -1,5 +1,6 @@
-"""Tolerances for the tests, from `qdsl.tolerances` (the functions the library's own checks use)
-and a reference solution computed here with scipy — never the library's solver under test."""
+"""References for the tests, written here and independent of the code under test: the exact
+solution (a scipy solve), the SPEC §4 readout applied to a statevector (a few lines of numpy), and
+tolerances from `qdsl.tolerances` (the functions the library's own checks use)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +17,25 @@ def exact(ls) -> dict:
     ratio = blocks[:, np.asarray(ls.theta_index)] / blocks[:, [ls.const_index]]
     return {"Y": Y, "theta": np.asarray(ls.expansion_point)[None, :] + ratio, "ratio": ratio,
             "A": np.linalg.norm(Y) / np.abs(blocks[:, ls.const_index])}
+
+
+def decode_by_readout(sv, readout: dict, expansion_point) -> tuple[np.ndarray, float]:
+    """The SPEC §4 readout, written out: keep the basis states whose `postselect` qubits hold their
+    values, index the system register little-endian by `system_qubits`, and decode
+    θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}]). Returns (θ, success probability)."""
+    sv = np.asarray(sv)
+    idx = np.arange(sv.size)
+    keep = np.ones(sv.size, bool)
+    for q, v in readout["postselect"].items():
+        keep &= ((idx >> int(q)) & 1) == v
+    k = np.zeros(sv.size, np.int64)
+    for b, q in enumerate(readout["system_qubits"]):
+        k |= ((idx >> q) & 1) << b
+    a = np.zeros(2 ** len(readout["system_qubits"]), complex)
+    a[k[keep]] = sv[keep]
+    theta = np.array([[(a[j] / a[readout["const_index"][t]]).real for j in row]
+                      for t, row in enumerate(readout["theta_index"])])
+    return theta + np.asarray(expansion_point, float), float(np.sum(np.abs(a) ** 2))
 
 
 def readout_bound(ref: dict, state_error: float) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 `qdsl compile` writes the OpenQASM 3 file and the report; this test loads the file with
 `qiskit.qasm3.loads`, simulates it with Aer, applies the report's readout itself (a few lines of
-numpy below, knowing nothing of qdsl's decoder) and compares the trajectory with the exact
+numpy in tests/bounds.py, knowing nothing of qdsl's decoder) and compares the trajectory with the exact
 Carleman solution from a scipy solve of L·Y = B — within the bound check (b) of `qdsl run`
 states: ε·A_t·√(1+r²)/(1−ε·A_t) with ε the solver's eps plus the implementation terms
 (`qdsl.tolerances`, the same functions the library uses). Where the developers' independent
@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse.linalg as spla
 
 import qdsl
 from qdsl import tolerances as tol
 from qdsl.cli import main
+
+from bounds import decode_by_readout, exact, readout_bound
 
 ROOT = Path(__file__).parents[1]
 SECOND_OPINION = ROOT.parent / "shared" / "tools" / "decode_qasm.py"   # developers only, optional
@@ -39,12 +40,7 @@ CASES = [  # (example, solver): every example whose circuit fits the simulator
 def reference(name, solver):
     """Exact Carleman trajectory, readout amplification and ratios from a scipy solve."""
     c = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver)
-    ls = c.linear_system
-    Y = spla.spsolve(ls.matrix.tocsc(), ls.rhs)
-    blocks = Y.reshape(ls.num_blocks, ls.block_dim)[: ls.steps + 1]
-    ratio = blocks[:, np.asarray(ls.theta_index)] / blocks[:, [ls.const_index]]
-    return {"theta": ls.expansion_point + ratio, "ratio": ratio,
-            "A": np.linalg.norm(Y) / np.abs(blocks[:, ls.const_index]), "c": c}
+    return exact(c.linear_system)
 
 
 def aer_statevector(qasm_text):
@@ -57,25 +53,6 @@ def aer_statevector(qasm_text):
     qc.save_statevector()
     sim = AerSimulator(method="statevector")
     return np.asarray(sim.run(transpile(qc, sim, optimization_level=0)).result().get_statevector(), complex)
-
-
-def decode(sv, report):
-    """The SPEC §4 readout, written out: keep the post-selected basis states, index the system
-    register little-endian by `system_qubits`, θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}])."""
-    ro = report["readout"]
-    idx = np.arange(sv.size)
-    keep = np.ones(sv.size, bool)
-    for q, v in ro["postselect"].items():
-        keep &= ((idx >> int(q)) & 1) == v
-    k = np.zeros(sv.size, np.int64)
-    for b, q in enumerate(ro["system_qubits"]):
-        k |= ((idx >> q) & 1) << b
-    a = np.zeros(2 ** len(ro["system_qubits"]), complex)
-    a[k[keep]] = sv[keep]
-    p = float(np.sum(np.abs(a) ** 2))
-    theta = np.array([[(a[j] / a[ro["const_index"][t]]).real for j in row]
-                      for t, row in enumerate(ro["theta_index"])]) + np.array(report["expansion_point"])
-    return theta, p
 
 
 def sets(name):
@@ -94,14 +71,14 @@ def test_compiled_file_decodes_to_the_carleman_solution(name, solver, tmp_path, 
     openqasm3.parse(text)
     assert text.count("qubit[") == 1
 
-    theta, p = decode(aer_statevector(text), report)
+    theta, p = decode_by_readout(aer_statevector(text), report["readout"], report["expansion_point"])
     ref = reference(name, solver)
     counts = report["circuit"]["counts"]
     G = sum(v for g, v in counts.items() if g != "measure")
     delta = (tol.statevector_error(G) + report["circuit"].get("synthesis_error_bound", 0.0)
              + report["solver"].get("circuit_error_bound", 0.0))
     eps = report["solver"]["eps"] + tol.postselected_error(delta, p)
-    bound = tol.readout_error(eps, ref["A"], ref["ratio"]) + tol.decode_rounding(ref["ratio"])
+    bound = readout_bound(ref, eps)
     assert np.all(np.abs(theta - ref["theta"]) <= bound), float(np.max(np.abs(theta - ref["theta"]) / bound))
 
     if SECOND_OPINION.exists():  # the developers' independent decoder, where it is checked out

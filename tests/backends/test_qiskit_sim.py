@@ -19,7 +19,7 @@ from qdsl.backends.qiskit_sim import SimulationResult, _numpy_statevector, simul
 from qdsl.diagnostics import SizeLimitError
 from qdsl.synthesis.program import QuantumProgram
 
-from bounds import exact, flat_gate_count, readout_bound, two_simulators
+from bounds import decode_by_readout, exact, flat_gate_count, readout_bound, two_simulators
 
 REPO = Path(__file__).resolve().parents[2]
 SECOND_OPINION = REPO.parent / "shared" / "tools" / "decode_qasm.py"   # developers only, optional
@@ -102,23 +102,6 @@ def test_emitted_qasm_simulates_like_the_circuit(sv_result, cubic_program, loade
     _agree(r, sv_result, sum(cubic_qasm.counts.values()), cubic_program.linear_system)
 
 
-def _decode_here(sv, readout, expansion_point):
-    """The SPEC §4 readout written out in the test: post-select, index the system register,
-    θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}])."""
-    idx = np.arange(sv.size)
-    keep = np.ones(sv.size, bool)
-    for q, v in readout["postselect"].items():
-        keep &= ((idx >> int(q)) & 1) == v
-    k = np.zeros(sv.size, np.int64)
-    for b, q in enumerate(readout["system_qubits"]):
-        k |= ((idx >> q) & 1) << b
-    a = np.zeros(2 ** len(readout["system_qubits"]), complex)
-    a[k[keep]] = sv[keep]
-    theta = np.array([[(a[j] / a[readout["const_index"][t]]).real for j in row]
-                      for t, row in enumerate(readout["theta_index"])])
-    return theta + np.asarray(expansion_point), float(np.sum(np.abs(a) ** 2))
-
-
 def test_emitted_file_decodes_independently(sv_result, cubic_program, cubic_qasm, tmp_path):
     """The emitted text loaded by qiskit.qasm3.loads, simulated by Qiskit's Statevector and decoded
     by the readout written above agrees with `simulate`; so does the developers' decoder where
@@ -129,7 +112,7 @@ def test_emitted_file_decodes_independently(sv_result, cubic_program, cubic_qasm
     ls = cubic_program.linear_system
     qc = qiskit.qasm3.loads(cubic_qasm.text)
     qc.remove_final_measurements(inplace=True)
-    theta, p = _decode_here(Statevector(qc).data, cubic_program.readout, ls.expansion_point)
+    theta, p = decode_by_readout(Statevector(qc).data, cubic_program.readout, ls.expansion_point)
     G = sum(cubic_qasm.counts.values())
     delta = two_simulators(G)
     assert abs(p - sv_result.success_probability) <= 2 * delta + delta ** 2
@@ -230,7 +213,7 @@ def test_ridge_end_to_end_through_qasm_and_decoder(tmp_path):
     qasm3.validate(emitted.text)
     qc = qiskit.qasm3.loads(emitted.text)
     qc.remove_final_measurements(inplace=True)
-    theta, p = _decode_here(_numpy_statevector(qc), prog.readout, [0.0, 0.0])
+    theta, p = decode_by_readout(_numpy_statevector(qc), prog.readout, [0.0, 0.0])
     bound = readout_bound(ref, tol.postselected_error(two_simulators(sum(emitted.counts.values())), p))
     assert np.all(np.abs(theta - r.trajectory) <= bound)
     if SECOND_OPINION.exists():
