@@ -1,4 +1,4 @@
-r"""OpenQASM 3 emission, loading and validation (SPEC §4 "Emitted OpenQASM 3").
+r"""OpenQASM 3 emission, loading and validation (docs/cli.md "Emitted OpenQASM 3").
 
 `emit(program)` lowers a QuantumProgram's circuit (or a bare QuantumCircuit) to standard gates
 (Qiskit's transpiler, block by block) and prints the text itself — Qiskit's exporter fails on
@@ -13,11 +13,15 @@ the text
   block-encodings, library gates such as ``unitary`` or ``mcx``) as one ``gate`` definition,
   lowered once and called wherever it is used, instead of inlining it at every use.
 
-Bases: ``"native"`` = ``cx rz ry h x`` (all in stdgates.inc).  ``"clifford+t"`` = only
-``h s sdg t tdg x y z cx`` (and the measurement): from the native form, ``ry(θ) = s·h·rz(θ)·h·sdg``
-(circuit order sdg, h, rz, h, s), rotations by multiples of π/4 become exact Clifford+T words, and
-every other ``rz`` is approximated by Ross–Selinger gridsynth (``qiskit.synthesis.gridsynth_rz``)
-to operator-norm error ``precision``, up to a global phase.  The whole circuit is then within
+Bases: ``"native"`` = ``x h z s sdg t tdg cx ccx ry rz`` (all in stdgates.inc: the gates the
+structured blocks are built from, so their counts are the file's counts; anything else is lowered
+by Qiskit's transpiler to ``cx rz ry h x``), printed as they are — no peephole, so the file holds
+exactly the gates the blocks' cost records count.  ``"clifford+t"`` = only
+``h s sdg t tdg x y z cx`` (and the measurement): from the native form, ``ccx`` becomes its exact
+7-T word (Nielsen & Chuang Fig. 4.9), ``ry(θ) = s·h·rz(θ)·h·sdg`` (circuit order sdg, h, rz, h,
+s), rotations by multiples of π/4 become exact Clifford+T words, and every other ``rz`` is
+approximated by Ross–Selinger gridsynth (``qiskit.synthesis.gridsynth_rz``) to operator-norm error
+``precision``, up to a global phase; adjacent inverse pairs (h·h, s·sdg, t·tdg, …) are dropped.  The whole circuit is then within
 ``rotations × precision`` of the native one (triangle inequality); `EmitResult` records both numbers
 and the T count.
 
@@ -40,7 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-NATIVE_BASIS = ("cx", "rz", "ry", "h", "x")
+NATIVE_BASIS = ("cx", "rz", "ry", "h", "x", "ccx", "z", "s", "sdg", "t", "tdg")
+#: what Qiskit's transpiler lowers any other loose gate to
+TRANSPILE_BASIS = ("cx", "rz", "ry", "h", "x")
 CLIFFORD_T_BASIS = ("h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx")
 
 # names a custom gate must not take: OpenQASM 3 keywords and stdgates.inc gates
@@ -156,7 +162,7 @@ class _Lowerer:
                 if all(i.operation.name in NATIVE_BASIS for i in run.data):
                     seg = run
                 else:
-                    seg = transpile(run, basis_gates=list(NATIVE_BASIS), optimization_level=1,
+                    seg = transpile(run, basis_gates=list(TRANSPILE_BASIS), optimization_level=1,
                                     seed_transpiler=0)
                 for i in seg.data:
                     final.append(i.operation, [seg.find_bit(b).index for b in i.qubits])
@@ -280,12 +286,19 @@ def _fingerprint(body) -> tuple:
     return tuple(rows)
 
 
+# Toffoli (controls a = 0, b = 1, target c = 2) in Clifford+T: 7 T/T†, 6 CX, 2 H (exact)
+_CCX_WORD = (("h", (2,)), ("cx", (1, 2)), ("tdg", (2,)), ("cx", (0, 2)), ("t", (2,)), ("cx", (1, 2)),
+             ("tdg", (2,)), ("cx", (0, 2)), ("t", (1,)), ("t", (2,)), ("h", (2,)), ("cx", (0, 1)),
+             ("t", (0,)), ("tdg", (1,)), ("cx", (0, 1)))
+
 _INVERSE = {"h": "h", "x": "x", "y": "y", "z": "z", "s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
 
 
 def _fmt(x: float) -> str:
-    """Shortest round-trip decimal of a float (an OpenQASM 3 float literal)."""
-    return repr(float(x))
+    """An angle as an OpenQASM 3 float literal, to 12 significant digits: the last bits of an angle
+    computed through a dense SVD or an FFT differ between BLAS kernels, and the text must not
+    (a rounding error ≤ 5e-13 relative per rotation, far below any synthesis precision)."""
+    return f"{float(x):.12g}"
 
 
 class _Printer:
@@ -307,7 +320,7 @@ class _Printer:
 
         def one(name: str, q: int):
             prev = last.get(q)
-            if prev is not None and _INVERSE.get(prev[1]) == name:
+            if ct and prev is not None and _INVERSE.get(prev[1]) == name:
                 lines[prev[0]] = None
                 counts[prev[1]] -= 1
                 last.pop(q)
@@ -329,6 +342,12 @@ class _Printer:
             name = op.name
             if name in self.lw.names:
                 many(f"{name} {', '.join(ref(q) for q in qs)};", qs, self.counts[name])
+            elif ct and name == "ccx":
+                for g, gq in _CCX_WORD:
+                    if len(gq) == 1:
+                        one(g, qs[gq[0]])
+                    else:
+                        many(f"cx {ref(qs[gq[0]])}, {ref(qs[gq[1]])};", [qs[i] for i in gq], {"cx": 1})
             elif len(qs) > 1:
                 many(f"{name} {', '.join(ref(q) for q in qs)};", qs, {name: 1})
             elif not ct:
@@ -415,7 +434,13 @@ def emit(program, *, basis: str = "native", precision: float = 1e-10) -> str:
 
 def load(text: str):
     """QuantumCircuit from OpenQASM 3 text: Qiskit's Rust importer when it accepts the text (it
-    rejects custom gate definitions), else `qiskit.qasm3.loads`."""
+    rejects custom gate definitions); for text in the emitter's own line format, `load_emitted`
+    (one shared definition per gate); else `qiskit.qasm3.loads`.
+
+    Why not always `qiskit.qasm3.loads`: it deep-copies a gate's definition at every call, so a
+    definition that calls another twice (HHL's walk powers W^{2^j}) is materialized 2^j times —
+    the whole flattened circuit in memory (41 s and 8 GB for a 9-bit clock).  The tests check that
+    `qiskit.qasm3.loads` accepts the emitted text and agrees with `load_emitted`."""
     import warnings
 
     import qiskit.qasm3
@@ -426,7 +451,90 @@ def load(text: str):
             return qiskit.qasm3.loads_experimental(text)
         except Exception:
             pass
+        shared = load_emitted(text)
+        if shared is not None:
+            return shared
         return qiskit.qasm3.loads(text)
+
+
+_GATE_HEAD = re.compile(r"gate (\w+) (_gate_q_\d+(?:, _gate_q_\d+)*) \{")
+_CALL = re.compile(r"(\w+)(?:\(([^()]*)\))? ([^;]+);")
+_MEASURE = re.compile(r"c\[(\d+)\] = measure q\[(\d+)\];")
+
+
+def load_emitted(text: str):
+    r"""QuantumCircuit from text in `emit`'s line format — ``gate`` definitions over
+    ``_gate_q_k`` arguments, one ``qubit[n] q;`` and ``bit[n] c;``, calls of standard gates or
+    defined gates with literal float parameters, final ``c[i] = measure q[i];``, ``//`` comments —
+    with one Gate object per definition, shared by all its calls (so memory and time stay linear
+    in the text).  None when the text is not in that format (the caller falls back to Qiskit)."""
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+    from qiskit.circuit import Gate
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+
+    lines = [ln.strip() for ln in text.splitlines()]
+    if not lines or lines[0] != "OPENQASM 3.0;":
+        return None
+    std = get_standard_gate_name_mapping()
+    defined: dict[str, object] = {}
+    top = None
+    body = None            # (name, circuit) of the definition being read
+    arg_index: dict[str, int] = {}
+
+    def operation(name: str, params: str | None):
+        ps = [float(p) for p in params.split(",")] if params else []
+        if name in defined and not ps:
+            return defined[name]
+        if name in std and name not in ("measure", "reset", "barrier", "delay"):
+            proto = std[name]
+            if len(proto.params) != len(ps):
+                raise ValueError(name)
+            return proto.base_class(*ps)
+        raise ValueError(name)
+
+    try:
+        for ln in lines[1:]:
+            if not ln or ln.startswith("//") or ln == 'include "stdgates.inc";':
+                continue
+            if body is not None:
+                if ln == "}":
+                    gate = Gate(body[0], body[1].num_qubits, [])
+                    gate.definition = body[1]
+                    defined[body[0]] = gate
+                    body = None
+                    continue
+                m = _CALL.fullmatch(ln)
+                qs = [arg_index[a.strip()] for a in m.group(3).split(",")]
+                body[1].append(operation(m.group(1), m.group(2)), qs)
+                continue
+            m = _GATE_HEAD.fullmatch(ln)
+            if m:
+                args = [a.strip() for a in m.group(2).split(",")]
+                arg_index = {a: i for i, a in enumerate(args)}
+                body = (m.group(1), QuantumCircuit(len(args), name=m.group(1)))
+                continue
+            if top is None:
+                m = re.fullmatch(r"bit\[(\d+)\] c;", ln)
+                if m:
+                    nbits = int(m.group(1))
+                    continue
+                m = re.fullmatch(r"qubit\[(\d+)\] q;", ln)
+                n = int(m.group(1))
+                top = QuantumCircuit(QuantumRegister(n, "q"), ClassicalRegister(nbits, "c"))
+                continue
+            m = _MEASURE.fullmatch(ln)
+            if m:
+                top.measure(int(m.group(2)), int(m.group(1)))
+                continue
+            m = _CALL.fullmatch(ln)
+            qs = []
+            for a in m.group(3).split(","):
+                qm = re.fullmatch(r"q\[(\d+)\]", a.strip())
+                qs.append(int(qm.group(1)))
+            top.append(operation(m.group(1), m.group(2)), qs)
+    except (AttributeError, KeyError, ValueError, TypeError, UnboundLocalError, IndexError):
+        return None    # not the emitter's format: a regex did not match, an unknown gate, …
+    return top if body is None else None
 
 
 def validate(text: str):

@@ -1,4 +1,4 @@
-r"""Qiskit simulation of a QLSA circuit and the SPEC §3 readout (`qdsl run`).
+r"""Qiskit simulation of a QLSA circuit and the docs/maths.md readout (`qdsl run`).
 
 `simulate(program)` runs the circuit (Qiskit `Statevector` or Aer), post-selects the ancillas, and
 compares with the classical solve of L·Y = B:
@@ -9,11 +9,13 @@ compares with the classical solve of L·Y = B:
 * ``fidelity`` = |⟨Ŷ, a⟩|² / ‖a_all‖², Ŷ = Y/‖Y‖ the classical solution, a its entries' amplitudes
   (at `solution_map`) and a_all every post-selected system amplitude — amplitude that lands on a
   padded index outside `solution_map` lowers the fidelity;
-* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (SPEC §3), decoded by the report's readout
-  dict alone (`qdsl.readout`), beside ``exact_trajectory`` decoded from the classical Y by the
-  linear system's own indices — two routes, so a wrong readout contract shows.
+* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (docs/maths.md), decoded by the report's
+  readout dict alone (`qdsl.readout`), beside ``exact_trajectory`` decoded from the classical Y by
+  the linear system's own indices — two routes, so a wrong readout contract shows.
 
-Shots mode (``shots=K``): Aer samples K measurement outcomes of every qubit (seeded).  Counts in the
+Shots mode (``shots=K``): K measurement outcomes of every qubit, seeded — sampled by Aer (backend
+"aer") or drawn from the exact final state (backend "statevector": dense, or sparse for wide
+circuits; `sample_counts`).  Counts in the
 computational basis carry **magnitudes only**: the mode estimates p, |a_j| and the ratios
 |a(t, u_i)|/|a(t, 1)| = |θ_t[i] − θ*_i| with binomial / delta-method standard errors, and the
 "magnitude fidelity" (Σ_j |Ŷ_j|·√q̂_j)², an upper bound of the fidelity that ignores phases, so
@@ -21,8 +23,11 @@ computational basis carry **magnitudes only**: the mode estimates p, |a_j| and t
 statevector.  Signed θ from shots comes from the signed-readout circuits (`qdsl.readout`,
 `sample_counts`), which `qdsl run --shots` runs beside this one.
 
-A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger simulations up front
-with SizeLimitError E0501.
+A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger dense simulations
+up front with SizeLimitError E0501. The "statevector" backend switches to the exact sparse
+simulator (`backends.sparse_sim`) above SPARSE_FROM qubits: structured circuits keep few nonzero
+amplitudes however wide they are; it refuses (E0501) a state whose support outgrows
+SPARSE_MAX_SUPPORT entries.
 """
 from __future__ import annotations
 
@@ -35,6 +40,10 @@ import numpy as np
 from qdsl.diagnostics import CompileError, Diagnostic, SizeLimitError
 
 DEFAULT_MAX_QUBITS = 26
+#: the "statevector" backend simulates circuits wider than this with the sparse simulator
+SPARSE_FROM = 14
+#: the sparse simulator refuses states with more nonzero amplitudes than this (≈ 0.5 GB)
+SPARSE_MAX_SUPPORT = 1 << 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,9 +138,10 @@ def _statevector(circuit, backend: str, seed):
 
 _SKIP = frozenset(("barrier", "delay"))
 FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
+DENSE_BLOCK_WIDTH = 10   # a named block this wide or narrower may be replaced by its dense matrix
 
 
-def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
+def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH):
     r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
 
     Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
@@ -139,7 +149,12 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
     inlined from their own compiled programs) and greedily fused into a short program of k-qubit
     unitaries (k ≤ `fuse_width`, block-local little-endian labels: qs[0] is the least significant
     bit of U's index) plus the block's global phase (its definition's ``global_phase`` times its
-    sub-blocks').  The memo is keyed by ``id(definition)`` and holds a reference to the definition,
+    sub-blocks').  A block on k qubits, fuse_width < k ≤ `dense_width`, whose fused program is
+    longer than 2^{k − fuse_width} items (applying it would cost more than one dense k-qubit
+    matrix) is replaced by that matrix, computed once from the program: a block called many times
+    (HHL's controlled walk, defined as powers of itself) then costs one matrix product per call and
+    per level of the hierarchy instead of its whole flattened program.
+    The memo is keyed by ``id(definition)`` and holds a reference to the definition,
     so an id can never be reused by another block during the simulation.  The whole circuit is
     compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
     operation with neither matrix nor definition falls back to Qiskit's `Statevector`."""
@@ -189,7 +204,7 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
             T = np.moveaxis(out, list(range(k)), axes)
         return tuple(S), np.ascontiguousarray(T).reshape(2 ** m, 2 ** m)
 
-    def compile_block(circ):
+    def compile_block(circ, top=False):
         """(fingerprint, program, phase): program a list of (qubits, 2^k×2^k unitary) in circ's
         qubit labels.  Memoized by identity (holding circ) and then by content fingerprint, so
         equal definitions built as separate objects (e.g. by the OpenQASM 3 loader) share one
@@ -273,13 +288,16 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
                     add(qs, s)
             if group:
                 prog.append(fuse(group))
+            if (not top and fuse_width < len(idx) <= dense_width
+                    and len(prog) > 1 << (len(idx) - fuse_width)):
+                prog = [fuse(prog)]
             compiled = by_fp[fp] = prog
         out = (fp, compiled, phase)
         memo[id(circ)] = (circ, out)
         return out
 
     try:
-        _, prog, phase = compile_block(qc)
+        _, prog, phase = compile_block(qc, top=True)
     except ValueError:
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
@@ -292,9 +310,18 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH):
     return np.ascontiguousarray(psi).reshape(-1) * phase
 
 
-def sample_counts(circuit, shots: int, seed) -> dict:
-    """{outcome: count} of `shots` runs of `circuit` on Aer, every qubit measured (bit q of the
-    outcome = qubit q), seeded by `seed`; final measurements already in the circuit are replaced."""
+def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
+    """{outcome: count} of `shots` runs of `circuit`, every qubit measured (bit q of the outcome =
+    qubit q), seeded by `seed`; final measurements already in the circuit are replaced. Backend
+    "aer": Aer's sampler. Backend "statevector": the exact final state (dense, or sparse for wide
+    circuits, as `simulate` computes it) sampled by a seeded multinomial draw — shots from the
+    exact distribution, for circuits too wide for a dense sampler."""
+    if backend == "statevector":
+        idx, amps, _ = _state_entries(circuit, "statevector", seed)
+        prob = np.abs(np.asarray(amps)) ** 2
+        draws = np.random.default_rng(seed).multinomial(int(shots), prob / prob.sum())
+        hit = np.nonzero(draws)[0]
+        return {int(idx[k]): int(draws[k]) for k in hit}
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
@@ -333,6 +360,52 @@ def _resolve(program_or_circuit, readout, linear_system, solution_map):
     return circuit, readout, ls, np.asarray(solution_map, np.int64)
 
 
+#: a circuit whose flattened length exceeds this many gates per amplitude stays on the dense path
+DENSE_REPEAT_RATIO = 8
+
+
+def _flat_length(circuit) -> int:
+    """Number of instructions with every named definition expanded (memoized per definition,
+    so a block called 2^c times is counted once)."""
+    memo: dict = {}
+
+    def count(qc) -> int:
+        hit = memo.get(id(qc))
+        if hit is not None and hit[0] is qc:
+            return hit[1]
+        total = 0
+        for inst in qc.data:
+            defn = None if inst.is_standard_gate() else inst.operation.definition
+            total += count(defn) if defn is not None and len(inst.qubits) > 1 else 1
+        memo[id(qc)] = (qc, total)
+        return total
+
+    return count(circuit)
+
+
+def _state_entries(circuit, backend: str, seed):
+    """(basis indices, amplitudes, "sparse" | "dense") of the final state: every entry of a dense
+    simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
+    the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
+    stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
+    simulator turns into one matrix each while the sparse one replays every flattened gate."""
+    nq = circuit.num_qubits
+    if (backend == "statevector" and nq > SPARSE_FROM
+            and not (nq <= max_qubits() and _flat_length(circuit) > DENSE_REPEAT_RATIO << nq)):
+        from .sparse_sim import sparse_statevector
+
+        qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+        try:
+            st = sparse_statevector(qc, max_support=SPARSE_MAX_SUPPORT)
+        except OverflowError as exc:
+            raise SizeLimitError(Diagnostic(
+                "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
+                help="simulate a smaller model (fewer steps or a lower order)")) from None
+        return st.keys, st.amps, "sparse"
+    sv = _statevector(circuit, backend, seed)
+    return np.arange(sv.size, dtype=np.int64), sv, "dense"
+
+
 def _errors(traj, exact):
     scale = max(float(np.max(np.abs(exact))), 1e-300)
     scale_T = max(float(np.max(np.abs(exact[-1]))), 1e-300)
@@ -365,11 +438,16 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     circuit, readout, ls, smap = _resolve(program_or_circuit, readout, linear_system, solution_map)
     nq = circuit.num_qubits
     limit = max_qubits()
-    if nq > limit:
+    sparse_ok = backend == "statevector"
+    if nq > (62 if sparse_ok else limit):
+        if sparse_ok:
+            raise SizeLimitError(Diagnostic(
+                "E0501", f"simulating {nq} qubits is over the sparse simulator's limit of 62 qubits",
+                help="lower --steps or --order"))
         raise SizeLimitError(Diagnostic(
-            "E0501", f"simulating {nq} qubits is over the simulator limit of {limit} qubits",
-            help="lower --steps or --order, or raise the limit with QDSL_MAX_QUBITS (memory grows "
-                 "as 16·2^n bytes)"))
+            "E0501", f"simulating {nq} qubits is over the dense simulator limit of {limit} qubits",
+            help="use --backend statevector (exact, sparse for wide circuits), lower --steps or "
+                 "--order, or raise the limit with QDSL_MAX_QUBITS (memory grows as 16·2^n bytes)"))
     Y = classical_solution(ls)
     Yn = Y / np.linalg.norm(Y)
     exact_traj = decode_trajectory(ls, Y)
@@ -377,8 +455,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        sv = _statevector(circuit, backend, seed)
-        sub, p = system_amplitudes(sv, readout)
+        idx, sv, meta["simulator"] = _state_entries(circuit, backend, seed)
+        sub, p = system_amplitudes(sv, readout, indices=idx, num_qubits=nq)
         amps = sub[smap]
         fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0
         traj = decode_amplitudes(sub, readout, xs)
@@ -395,7 +473,7 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     shots = int(shots)
     if shots <= 0:
         raise CompileError(Diagnostic("E0510", "--shots must be a positive integer"))
-    counts = sample_counts(circuit, shots, seed)
+    counts = sample_counts(circuit, shots, seed, backend)
     mag = magnitudes(counts, readout)
     n_sys, n_post = mag["system_counts"], mag["postselected_shots"]
     q = n_sys / max(n_post, 1)
@@ -406,7 +484,7 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     p = mag["success_probability"]
     reps, rounds = _rounds(p)
     exact_abs = np.abs(exact_traj - xs[None, :])
-    meta.update(postselected_shots=n_post, sampler="qiskit-aer",
+    meta.update(postselected_shots=n_post, sampler="qiskit-aer" if backend == "aer" else "exact state, multinomial",
                 note="computational-basis shots give magnitudes |θ_t − θ*| only; signed θ needs the "
                      "signed-readout circuits (`--readout signed`)",
                 trajectory_abs_error=float(np.nanmax(np.abs(ratio - exact_abs)) /

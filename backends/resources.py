@@ -1,415 +1,67 @@
-r"""Fault-tolerant resources of a compiled model: counted, estimated, physical (SPEC §4, §5).
+r"""Fault-tolerant resources of a compiled model: one cost model, counted = estimated = emitted.
 
-Three layers, one additive record:
+Three ways to the same gate counts, all by gate kind (``x h z s sdg t tdg cx ccx ry rz``):
 
-* **GateCounts** — T gates, Toffolis, arbitrary-angle rotations, Cliffords, measurements and the
-  qubit high-water mark. ``+`` adds counts and takes the max of qubits, ``k * r`` repeats a block
-  k times; entries may be SymPy expressions, so the same code gives exact counts for a built
-  circuit and formulas in n, T, N, ε, s (Qualtran's ``GateCounts``).
+* **counted** (``method: "counted"``) — the circuit is built and emitted in the requested basis
+  (``--basis native`` or ``clifford+t``) and the gates *written in the file* are summed (the
+  emitter's own tally over its gate definitions, each definition times its calls). With
+  ``--basis clifford+t`` the T count is the number of ``t``/``tdg`` in that file, exactly: what
+  Microsoft's estimator counts when it reads the file.
+* **estimated** (``method: "estimated"``) — nothing is built: the structured (or sparse-access)
+  description is evaluated and the blocks' cost functions (`qdsl.synthesis.blocks`) are summed,
+  around the QSVT degree the solver would choose (`synthesis.qsvt.qsvt_plan`,
+  `synthesis.qsvt.qsvt_cost`). These are the functions the circuit builder uses, so at any size
+  where both exist, estimated == counted for every native gate kind (tested for every example).
+* **projected** (``--params n --steps T``, also ``method: "estimated"``) — the same composition
+  evaluated at sizes where nothing can be built (`synthesis.projection`), with the sizes' scaling
+  and the *access model* stated: "qrom" (the lookups qdsl builds: O(nnz) Toffolis per query) or
+  "qram" (the paper's assumption: O(log n) per query).
 
-* **counted** (``method: "counted"``) — the built circuit, lowered to the native basis by the
-  OpenQASM 3 emitter (``backends.qasm3.lower``), counted recursively over its named gate
-  definitions (each distinct block once, times its number of calls). Angles that are multiples of
-  π/2 are Cliffords, odd multiples of π/4 are one exact T; every other ``rz``/``ry`` is one
-  rotation, synthesized by Ross–Selinger gridsynth at δ = ε_synth / (number of rotations), costing
+**From gates to T states.** A native circuit holds exact T gates, Toffolis and arbitrary-angle
+rotations: T states = t + 4·Toffoli (a CCZ from four T states, Jones 2013 / Gidney 2018) +
+T_rot·rotations, T_rot(δ) = 3·log₂(1/δ) + 2 per rotation (Ross & Selinger 2016, fitted to Qiskit's
+gridsynth), δ = ε/rotations. In the Clifford+T file each Toffoli is its exact 7-T word and every
+rotation its gridsynth word, so its T count is larger than the T-state count (which the physical
+estimate uses either way: `backends.physical`).
 
-      T_rot(δ) = 3·log₂(1/δ) + 2      (Ross & Selinger 2016; fitted to qiskit's gridsynth_rz:
-                                      mean 30.7 / 61.6 / 91.8 T at δ = 1e-3 / 1e-6 / 1e-9).
-
-* **estimated** (``method: "estimated"``) — a symbolic model of the QSVT solver of
-  ``synthesis/qsvt.py`` for projected sizes, nothing built:
-
-      D = Σ_{j≤N} n^j (kronecker) or C(n+N, N) (symmetric),   m = ⌈log₂ D⌉,
-      m_t = ⌈log₂ max(T+1+p, 2)⌉                               (system qubits m + m_t),
-      κ′ ≤ α·‖L⁻¹‖ ≤ 2(T+1)  when ‖I+F_1‖ ≤ 1 (α = 1+β, β = 1; L⁻¹ = Σ_{k≤T}(S·M̄)^k),
-      d = κ′·ln(8/ε)          (qsp.degree_for at δ = ε/4: δ_m ≈ 2e^{−2m/κ′}, d = 2m − 1),
-
-  and d calls of a block-encoding of L = I − S·M̄ (LCU: one PREP rotation pair, a controlled
-  increment of the time register, a block-encoding of M̄) plus d+1 projector phases (a zero-
-  controlled flip on the ancillas, one RZ, the flip again). Two block-encodings of M̄:
-
-  - ``sparse`` (the scalable one, default for projections): the sparse-access block-encoding
-    (Gilyén–Su–Low–Wiebe 2019, Lemma 48; Qualtran ``SparseMatrix``) with subnormalization s·max|a|:
-    two uniform preparations over s slots (2⌈log₂ s⌉ Toffolis each), row and column index oracles
-    (2·(2m + m_t) Toffolis each, compute + uncompute, under the **QRAM access model** of the paper:
-    one query to the sparsity tables of F costs O(address bits) Toffolis), and an entry oracle
-    computing a b-bit Carleman entry as a product of up to N entries of F
-    (2·((N−1)·b² + m + b) Toffolis) turned into an amplitude by a phase-gradient rotation
-    (b Toffolis), b = ⌈log₂(d·s/ε)⌉;
-  - ``dense`` (what qdsl builds today, used to validate against the counted circuit): the
-    controlled unitary dilation of each distinct transfer matrix synthesized as a generic
-    (m+2)-qubit unitary, ≈ (13/16)·4^{m+2} rotations (measured on qiskit's synthesis: 0.78–0.80
-    for m = 4, 5), plus the time-pattern multi-controlled X gates.
-
-* **physical** — a surface-code footprint (Fowler et al. 2012; Litinski 2019 "Game of Surface
-  Codes"/"Magic state distillation: not as costly"): p_L(d) = A·(p/p_th)^{(d+1)/2} per logical
-  qubit per code cycle, data tiles = ⌈routing·Q⌉ of 2d² physical qubits, 15-to-1 factories
-  (output error 35p³; two levels when needed), runtime = T / (factories / (τ_f·d)) code cycles of
-  1 µs, d the smallest odd distance that keeps memory + distillation failure within the budget.
+**Query count.** The report states the solver's queries to the block-encoding of L: the QSVT
+degree d (the smallest odd degree whose relative-error bound δ_m ≤ ε/4 on [1/κ′, 1], lowered by the
+exact achieved error where that is affordable), and beside it, for comparison, Dalzell's
+56κ′ + 1.05κ′·ln(1/ε) (arXiv:2406.12086) — a published constant, not what qdsl builds.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-import sympy as sp
+from .physical import DEFAULT_CONSTANTS as PHYSICAL_CONSTANTS
+from .physical import LogicalCounts, physical_estimate, summary
 
-__all__ = ["GateCounts", "ResourceReport", "resources", "count_circuit", "estimate", "ModelInputs",
-           "surface_code", "t_per_rotation", "SURFACE_CODE", "COUNT_LIMIT_DIM"]
+__all__ = ["ResourceReport", "resources", "t_per_rotation", "t_states", "SURFACE_CODE",
+           "GRIDSYNTH_A", "GRIDSYNTH_B", "T_PER_TOFFOLI"]
 
-#: largest padded history dimension that `resources` builds and counts (= QSVT's SIZE_LIMIT_DIM)
-COUNT_LIMIT_DIM = 4096
-
-#: T gates per Toffoli (Jones 2013 / Gidney's temporary AND: 4 T, measurement-based uncompute)
+#: T states per Toffoli (a CCZ from four T states: Jones 2013; Gidney's temporary AND)
 T_PER_TOFFOLI = 4
 
 #: gridsynth T-count model T_rot(δ) = GRIDSYNTH_A·log₂(1/δ) + GRIDSYNTH_B
 GRIDSYNTH_A, GRIDSYNTH_B = 3, 2
 
-#: rotations of a generic k-qubit unitary in qiskit's synthesis, per 4^k (measured, k = 6, 7)
-DENSE_ROTATIONS_PER_4K = sp.Rational(13, 16)
-
-#: surface-code constants (all reported under `assumptions`)
-SURFACE_CODE = {
-    "physical_error_rate": 1e-3,           # p
-    "threshold": 1e-2,                     # p_th
-    "prefactor": 0.1,                      # A in p_L = A·(p/p_th)^((d+1)/2)
-    "failure_budget": 0.01,                # total failure probability
-    "memory_budget_fraction": 0.5,         # half to logical memory errors, half to distillation
-    "routing_overhead": 1.5,               # data tiles per logical qubit (lattice-surgery routing)
-    "physical_qubits_per_tile": "2*d^2",   # data + measurement qubits of one rotated patch
-    "code_cycle_seconds": 1e-6,
-    "factories": 4,
-    "factory_tiles_level1": 16,            # 15-to-1: 15 inputs + 1 output patch (at distance d)
-    "factory_cycles_per_state": "6*d",     # ≈ 5.5 d cycles per 15-to-1 round (Litinski 2019)
-    "distillation_error": "35*p^3 per level",
-    "level2_level1_factories": 11,         # a (15-to-1)² factory feeds on 11 level-1 factories
-    "t_states_per_rotation": "3*log2(1/delta) + 2 (gridsynth)",
-    "t_per_toffoli": T_PER_TOFFOLI,
-}
+#: surface-code constants (all reported under `assumptions`): those of `backends.physical`
+SURFACE_CODE = {**PHYSICAL_CONSTANTS, "t_states_per_rotation": "3*log2(1/delta) + 2 (gridsynth)",
+                "t_states_per_toffoli": T_PER_TOFFOLI}
 
 
-# ---------------------------------------------------------------------------------------------
-# the additive record
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class GateCounts:
-    r"""Additive gate counts: ``a + b`` adds every count and takes max(qubits); ``k * a`` repeats.
-
-    `t` exact T/T† gates, `toffoli` Toffolis (AND gates), `rotations` arbitrary-angle single-qubit
-    rotations (each synthesized into T gates later), `cliffords`, `measurements`, `qubits` (the
-    high-water mark, never added). Entries are ints or SymPy expressions."""
-
-    t: object = 0
-    toffoli: object = 0
-    rotations: object = 0
-    cliffords: object = 0
-    measurements: object = 0
-    qubits: object = 0
-
-    @classmethod
-    def zero(cls) -> "GateCounts":
-        return cls()
-
-    def __add__(self, other: "GateCounts") -> "GateCounts":
-        if not isinstance(other, GateCounts):
-            return NotImplemented
-        return GateCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
-                            if f.name != "qubits"), qubits=_max(self.qubits, other.qubits))
-
-    def __radd__(self, other):
-        if other == 0:  # sum([...]) starts from 0
-            return self
-        return NotImplemented
-
-    def __mul__(self, k) -> "GateCounts":
-        return GateCounts(*(getattr(self, f.name) * k for f in fields(self) if f.name != "qubits"),
-                          qubits=self.qubits)
-
-    __rmul__ = __mul__
-
-    def with_qubits(self, q) -> "GateCounts":
-        return GateCounts(self.t, self.toffoli, self.rotations, self.cliffords, self.measurements, q)
-
-    def t_count(self, t_rot=0):
-        r"""T = t + 4·toffoli + rotations·T_rot (T_rot: T gates per synthesized rotation)."""
-        return self.t + T_PER_TOFFOLI * self.toffoli + self.rotations * t_rot
-
-    def subs(self, values: dict) -> "GateCounts":
-        return GateCounts(*(_subs(getattr(self, f.name), values) for f in fields(self)))
-
-    def to_dict(self) -> dict:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
-
-
-def _max(a, b):
-    if isinstance(a, sp.Basic) or isinstance(b, sp.Basic):
-        return sp.Max(a, b)
-    return max(a, b)
-
-
-def _subs(v, values):
-    return v.subs(values) if isinstance(v, sp.Basic) else v
-
-
-def _jsonable(v):
-    if isinstance(v, sp.Basic):
-        if v.is_number:
-            return _num(v)
-        return str(v)
-    return v
-
-
-def _num(v):
-    """An exact integer when the value is integral, else a float (SymPy numbers included)."""
-    v = sp.nsimplify(v) if isinstance(v, float) else v
-    if isinstance(v, int):
-        return v
-    if isinstance(v, sp.Basic):
-        if v.is_Integer:
-            return int(v)
-        f = float(sp.N(v, 30))
-        return int(round(f)) if f.is_integer() else f
-    return v
-
-
-def t_per_rotation(delta):
-    r"""T gates of one gridsynth rotation at operator-norm error δ: 3·log₂(1/δ) + 2 (SymPy-safe)."""
-    if isinstance(delta, sp.Basic):
-        return GRIDSYNTH_A * sp.log(1 / delta, 2) + GRIDSYNTH_B
+def t_per_rotation(delta: float) -> float:
+    r"""T gates of one gridsynth rotation at operator-norm error δ: 3·log₂(1/δ) + 2."""
     return GRIDSYNTH_A * math.log2(1.0 / float(delta)) + GRIDSYNTH_B
 
 
-# ---------------------------------------------------------------------------------------------
-# counted: the built circuit
-# ---------------------------------------------------------------------------------------------
-
-_CLIFFORD_NAMES = {"cx", "cz", "cy", "h", "x", "y", "z", "s", "sdg", "swap", "id", "sx", "sxdg"}
-
-
-def _angle_class(theta: float) -> str:
-    k = theta / (math.pi / 4)
-    if abs(k - round(k)) < 1e-12:
-        return "clifford" if round(k) % 2 == 0 else "t"
-    return "rotation"
-
-
-def count_circuit(circuit) -> GateCounts:
-    """Exact GateCounts of a circuit after native lowering (see `count_lowered`)."""
-    return count_lowered(circuit)[0]
-
-
-def count_lowered(circuit) -> tuple[GateCounts, int]:
-    r"""(counts, emitter_rotations): exact GateCounts of a circuit after native lowering (``backends.qasm3.lower``): counted
-    recursively over the named gate definitions, each distinct block once (memoized) and multiplied
-    by its uses. `rotations` must equal the emitter's own count (``EmitResult.rotations``), returned
-    beside it as a cross-check of the two independent classifications."""
-    from .qasm3 import lower
-
-    body, emitter_rot, _lw = lower(circuit, basis="native")
-    memo: dict[str, GateCounts] = {}
-
-    def walk(qc) -> GateCounts:
-        total = GateCounts.zero()
-        for inst in qc.data:
-            op = inst.operation
-            name = op.name
-            if name in ("rz", "ry", "rx", "p", "u1"):
-                cls = _angle_class(float(op.params[0]))
-                total += GateCounts(t=1) if cls == "t" else (
-                    GateCounts(rotations=1) if cls == "rotation" else GateCounts(cliffords=1))
-            elif name in ("t", "tdg"):
-                total += GateCounts(t=1)
-            elif name in ("ccx",):
-                total += GateCounts(toffoli=1)
-            elif name in _CLIFFORD_NAMES:
-                total += GateCounts(cliffords=1)
-            elif op.definition is not None:
-                if name not in memo:
-                    memo[name] = walk(op.definition)
-                total += memo[name]
-            else:  # pragma: no cover - lower() emits only the native basis and blocks
-                raise ValueError(f"cannot count gate '{name}'")
-        return total
-
-    n = body.num_qubits
-    return (walk(body) + GateCounts(measurements=n)).with_qubits(n), int(emitter_rot)
-
-
-# ---------------------------------------------------------------------------------------------
-# estimated: the symbolic model
-# ---------------------------------------------------------------------------------------------
-
-# the symbols of the formulas
-n, T, N, eps, s = sp.symbols("n T N eps s", positive=True)
-K, p_idle = sp.symbols("K p", nonnegative=True)     # distinct transfer matrices, idle steps
-D, m, m_t, kappa, d, b = sp.symbols("D m m_t kappa d b", positive=True)
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """What the estimator needs (no matrices): sizes, conditioning and sparsity of one model.
-
-    `kappa` is κ′ of the block-encoded system (default: the dissipative bound 2(T+1));
-    `classes` the number of distinct transfer matrices (sgd: distinct batches, ≤ T)."""
-
-    n: int
-    steps: int
-    order: int
-    eps: float
-    sparsity: int
-    basis: str = "kronecker"
-    idle: int = 0
-    classes: int = 1
-    kappa: float | None = None
-    kappa_source: str = "bound 2(T+1) (‖I+F_1‖ ≤ 1)"
-    degree_q: int | None = None
-
-
-def carleman_dim(n_: int, order: int, basis: str) -> int:
-    """Σ_{j=0..N} n^j (kronecker) or C(n+N, N) (symmetric), exact integers (nothing built)."""
-    if basis == "kronecker":
-        return sum(n_ ** j for j in range(order + 1))
-    return math.comb(n_ + order, order)
-
-
-def _clog2(x: int) -> int:
-    """⌈log₂ x⌉ for a positive integer (exact, any size)."""
-    return max(0, (int(x) - 1).bit_length())
-
-
-def _formulas(block_encoding: str, basis: str) -> dict:
-    r"""The symbolic model: a dict name → SymPy expression (in n, T, N, eps, s, K, p and the
-    derived D, m, m_t, kappa, d, b). GateCounts of the whole solver under key "total"."""
-    f: dict = {}
-    f["D"] = (sp.Sum(n ** sp.Symbol("j"), (sp.Symbol("j"), 0, N)) if basis == "kronecker"
-              else sp.binomial(n + N, N))
-    f["m"] = sp.ceiling(sp.log(D, 2))
-    f["m_t"] = sp.ceiling(sp.log(sp.Max(T + 1 + p_idle, 2), 2))
-    f["kappa"] = 2 * (T + 1)
-    f["d"] = kappa * sp.log(8 / eps)
-    lg_s = sp.ceiling(sp.log(s, 2))
-    increment = GateCounts(toffoli=m_t, cliffords=2 * m_t)
-    prep = GateCounts(rotations=2, cliffords=2)               # RY(±2 atan √β) on `sel`
-    if block_encoding == "sparse":
-        f["b"] = sp.ceiling(sp.log(d * s / eps, 2))
-        uniform = GateCounts(toffoli=2 * lg_s, cliffords=2 * lg_s)
-        index_oracle = GateCounts(toffoli=2 * (2 * m + m_t), cliffords=4 * m)
-        entry_oracle = GateCounts(toffoli=2 * ((N - 1) * b ** 2 + m + b) + b, cliffords=2 * b)
-        be_M = 2 * uniform + 2 * index_oracle + entry_oracle + GateCounts(cliffords=2 * m)  # + swap
-        be_L = prep + increment + be_M + GateCounts(toffoli=2 * m_t)  # idle/zero time patterns
-        anc = 4 + lg_s                      # sel, flag, rotation target, dilation + slot register
-        qubits = (m + m_t) + 1 + lg_s + m + 3 * b + 3
-        state_prep = GateCounts(toffoli=N * sp.ceiling(sp.log(n + 1, 2)) * b)
-    else:
-        dil = GateCounts(rotations=DENSE_ROTATIONS_PER_4K * 4 ** (m + 2),
-                         cliffords=sp.Rational(1, 4) * 4 ** (m + 2))
-        pattern = GateCounts(toffoli=2 * m_t, cliffords=4 * m_t)   # flag on/off for one class
-        be_L = prep + increment + K * (dil + pattern) + 2 * pattern  # + idle/zero patterns
-        anc = 3                             # sel, dil, flag
-        qubits = (m + m_t) + anc + 1
-        state_prep = GateCounts(rotations=2 ** m, cliffords=2 ** m)
-    zero_flip = GateCounts(toffoli=2 * (anc - 1), cliffords=2 * anc)   # MCX on anc controls
-    phase = 2 * zero_flip + GateCounts(rotations=1)
-    total = (d * be_L + (d + 1) * phase + GateCounts(rotations=1, cliffords=2) + state_prep
-             + GateCounts(measurements=qubits))
-    f["block_encoding_L"] = be_L
-    f["projector_phase"] = phase
-    f["total"] = total.with_qubits(qubits)
-    return f
-
-
-def _odd_ceil(x: float) -> int:
-    k = max(1, math.ceil(x))
-    return k if k % 2 else k + 1
-
-
-def estimate(inp: ModelInputs, *, block_encoding: str = "sparse") -> dict:
-    r"""Evaluate the symbolic model for `inp`: {"counts": GateCounts (numbers), "values": the
-    derived sizes, "formulas": strings, "t_count", "logical_qubits", "t_per_rotation"}.
-    Exact integer arithmetic for D, m, m_t (works for n = 10^8 and beyond)."""
-    f = _formulas(block_encoding, inp.basis)
-    Dv = carleman_dim(int(inp.n), int(inp.order), inp.basis)
-    mv = _clog2(Dv)
-    mtv = _clog2(max(inp.steps + 1 + inp.idle, 2))
-    kv = float(inp.kappa) if inp.kappa is not None else 2.0 * (inp.steps + 1)
-    dv = _odd_ceil(kv * math.log(8.0 / inp.eps))
-    base = {n: int(inp.n), T: int(inp.steps), N: int(inp.order), eps: sp.Float(inp.eps, 30),
-            s: int(max(inp.sparsity, 1)), K: int(inp.classes), p_idle: int(inp.idle)}
-    vals = {D: Dv, m: mv, m_t: mtv, kappa: sp.Float(kv, 30), d: dv}
-    if "b" in f:
-        bv = _clog2(math.ceil(dv * max(inp.sparsity, 1) / inp.eps))
-        vals[b] = bv
-    allv = {**base, **vals}
-    counts = f["total"].subs(allv)
-    counts = GateCounts(*(_num(sp.simplify(getattr(counts, x.name))) if isinstance(getattr(counts, x.name), sp.Basic)
-                          else getattr(counts, x.name) for x in fields(counts)))
-    rot = counts.rotations
-    t_rot = t_per_rotation(inp.eps / rot) if rot else 0.0
-    t_total = counts.t_count(t_rot)
-    formulas = {"D": str(f["D"]), "m": str(f["m"]), "m_t": str(f["m_t"]),
-                "kappa": str(f["kappa"]) if inp.kappa is None else f"{kv:.6g} ({inp.kappa_source})",
-                "d": str(f["d"]) + "  (rounded up to odd)",
-                "system_qubits": "m + m_t"}
-    if "b" in f:
-        formulas["b"] = str(f["b"])
-    tot = f["total"]
-    formulas.update({
-        "toffoli": str(tot.toffoli), "rotations": str(tot.rotations), "t": str(tot.t),
-        "logical_qubits": str(tot.qubits),
-        "t_per_rotation": "3*log2(rotations/eps) + 2",
-        "t_count": "t + 4*toffoli + rotations*t_per_rotation",
-        "block_encoding_L": str(f["block_encoding_L"].t_count(sp.Symbol("t_rot"))),
-    })
-    values = {"D": Dv, "m": mv, "m_t": mtv, "system_qubits": mv + mtv, "kappa": kv, "d": dv,
-              "block_encoding_calls": dv}
-    if "b" in f:
-        values["b"] = vals[b]
-    return {"counts": counts, "values": values, "formulas": formulas, "t_per_rotation": t_rot,
-            "t_count": int(math.ceil(t_total)) if t_total < 1e300 else t_total,
-            "logical_qubits": int(counts.qubits), "block_encoding": block_encoding}
-
-
-# ---------------------------------------------------------------------------------------------
-# physical: surface code
-# ---------------------------------------------------------------------------------------------
-
-def surface_code(logical_qubits: int, t_count: float, constants: dict = SURFACE_CODE) -> dict:
-    r"""Smallest odd code distance d with memory failure Q_tiles·cycles·p_L(d) and distillation
-    failure T·p_T within the budget, p_L(d) = A·(p/p_th)^{(d+1)/2}; 15-to-1 distillation with
-    p_T = 35p³ (one level) or 35(35p³)³ (two levels, when one is not enough)."""
-    c = constants
-    p, pth, A = c["physical_error_rate"], c["threshold"], c["prefactor"]
-    budget = c["failure_budget"]
-    mem_budget = budget * c["memory_budget_fraction"]
-    dist_budget = budget - mem_budget
-    t_count = float(max(t_count, 0))
-    p1 = 35 * p ** 3
-    levels = 1 if t_count * p1 <= dist_budget else 2
-    p_t = p1 if levels == 1 else 35 * p1 ** 3
-    tiles = math.ceil(c["routing_overhead"] * logical_qubits)
-    nf = c["factories"]
-    for dist in range(3, 201, 2):
-        cycles_per_state = 6 * dist
-        cycles = max(t_count * cycles_per_state / nf, dist)        # T states are the bottleneck
-        p_l = A * (p / pth) ** ((dist + 1) / 2)
-        mem_fail = tiles * cycles * p_l
-        # the factories' own logical patches must also be quiet for the same time
-        f_tiles = nf * c["factory_tiles_level1"] * (1 if levels == 1 else c["level2_level1_factories"] + 1)
-        fac_fail = f_tiles * cycles * p_l
-        if mem_fail + fac_fail <= mem_budget:
-            break
-    per_tile = 2 * dist * dist
-    data_q = tiles * per_tile
-    factory_q = f_tiles * per_tile
-    runtime = cycles * c["code_cycle_seconds"]
-    return {"code_distance": dist, "physical_qubits": int(data_q + factory_q),
-            "data_physical_qubits": int(data_q), "factory_physical_qubits": int(factory_q),
-            "runtime_seconds": float(runtime), "code_cycles": float(cycles),
-            "distillation_levels": levels, "t_state_error": p_t, "logical_error_per_cycle": p_l,
-            "failure_probability": float(mem_fail + fac_fail + t_count * p_t),
-            "data_tiles": tiles, "factories": nf}
+def t_states(counts, rotations: int, eps: float) -> tuple[int, float]:
+    """(T states, T per rotation): t + tdg + 4·ccx + T_rot(ε/rotations)·rotations."""
+    t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
+    total = counts.get("t", 0) + counts.get("tdg", 0) + T_PER_TOFFOLI * counts.get("ccx", 0) \
+        + t_rot * rotations
+    return int(math.ceil(total)), t_rot
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,7 +76,7 @@ class ResourceReport:
     method: str
     logical_qubits: int
     t_count: int
-    counts: GateCounts
+    counts: dict
     physical: dict
     inputs: dict
     formulas: dict = field(default_factory=dict)
@@ -435,41 +87,47 @@ class ResourceReport:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "method": self.method, "logical_qubits": int(self.logical_qubits),
-                "t_count": _jsonable(self.t_count), "counts": self.counts.to_dict(),
+                "t_count": int(self.t_count), "counts": dict(self.counts),
                 "physical": self.physical, "inputs": self.inputs, "formulas": self.formulas,
                 "assumptions": self.assumptions, "details": self.details, "notes": list(self.notes)}
 
     def render(self) -> str:
         i, ph, c = self.inputs, self.physical, self.counts
+        rot = self.details.get("rotations", 0)
         rows = [
             ("model", f"{self.model} ({self.method}; solver {i.get('solver')}, "
-                      f"block-encoding {i.get('block_encoding')})"),
+                      f"block-encoding {i.get('construction')}, gates {i.get('gate_basis')})"),
             ("parameters n", f"{i['n']:,}"), ("steps T", f"{i['T']}"),
             ("Carleman order N / basis", f"{i['N']} / {i['basis']}"),
             ("Carleman dimension D", _big(i["carleman_dim"])),
-            ("system qubits (m + m_t)", f"{i['system_qubits']}"),
-            ("κ′ (source)", f"{i['kappa']:.6g} ({i['kappa_source']})"),
-            ("sparsity s", f"{i['sparsity']}"), ("ε", f"{i['eps']:g}"),
-            ("QSVT degree / block-encoding calls", f"{i.get('degree')}"),
+            ("system qubits", f"{i['system_qubits']}"),
+            ("κ′ (source)", f"{i['kappa_prime']:.6g} ({i['kappa_source']})"),
+            ("ε", f"{i['eps']:g}"),
+            *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
+                                 "qram": "QRAM queries (assumed, not built)"}[i["access"]])]
+              if "access" in i else []),
+            ("QSVT degree = block-encoding queries", f"{i.get('degree')}"
+             + (f"   (Dalzell 56κ′+1.05κ′ln(1/ε): {_big(i['dalzell_queries'])})" if i.get("dalzell_queries") else "")),
             ("logical qubits", f"{self.logical_qubits:,}"),
-            ("T count", _big(self.t_count)),
-            ("  Toffolis / rotations / exact T", f"{_big(c.toffoli)} / {_big(c.rotations)} / {_big(c.t)}"),
-            ("  T per rotation", f"{self.details.get('t_per_rotation', 0):.1f}"),
+            ("Toffolis / rotations / T gates", f"{_big(c.get('ccx', 0))} / {_big(rot)} / "
+                                               f"{_big(c.get('t', 0) + c.get('tdg', 0))}"),
+            ("T count" if i.get("gate_basis") == "clifford+t" else "T states (4 per Toffoli)",
+             _big(self.t_count)),
             ("code distance", f"{ph['code_distance']}"),
             ("physical qubits", _big(ph["physical_qubits"])),
             ("runtime", _duration(ph["runtime_seconds"])),
         ]
+        if i.get("gate_basis") != "clifford+t" and rot:
+            rows.insert(-4, ("  T per rotation", f"{self.details.get('t_per_rotation', 0):.1f}"))
         w = max(len(r[0]) for r in rows)
         out = [f"fault-tolerant resources of `{self.model}`", "-" * (w + 40)]
         out += [f"{k.ljust(w)}  {v}" for k, v in rows]
-        out += ["", "assumptions: p = 1e-3, p_th = 1e-2, p_L = 0.1·(p/p_th)^((d+1)/2), 1 % failure budget, "
-                f"{SURFACE_CODE['factories']} 15-to-1 factories, 1 µs cycles, routing ×1.5 (see --json)"]
+        out += ["", summary(ph)]
         out += [f"note: {x}" for x in self.notes]
         return "\n".join(out)
 
 
 def _big(v) -> str:
-    v = _num(v) if isinstance(v, sp.Basic) else v
     if isinstance(v, float) and not v.is_integer():
         return f"{v:.3e}"
     v = int(v)
@@ -525,136 +183,170 @@ def _model_eps(c) -> float:
     return float(e) if e is not None else 1e-3
 
 
-def _lifted_sparsity(c, cert: dict) -> tuple[int, str]:
-    sps = cert.get("sparsity") or {}
-    M = sps.get("M")
-    if M and M.get("s"):
-        return int(M["s"]), "certificate: row/column sparsity of the transfer matrix M"
-    # not built: every F_ℓ's sparsity enters each of the N factors of a Carleman row
-    q = sum(int(v["s"]) for k, v in sps.items() if k.startswith("F_") and v)
-    return max(1, 1 + c.order * q), "bound 1 + N·Σ_ℓ s(F_ℓ) (M too large for the certificate)"
+def _physical(counts: dict, qubits: int, rotations: int, eps: float, backend: str) -> dict:
+    """The surface-code estimate of native or Clifford+T counts (`backends.physical`): rotations
+    enter as the T gates qdsl's own Clifford+T emission would synthesize them into (gridsynth,
+    T_rot(ε/rotations) each), so both physical backends see the same T states and Toffolis."""
+    t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
+    t = counts.get("t", 0) + counts.get("tdg", 0) + t_rot * rotations
+    lc = LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
+                       ccz_count=int(counts.get("ccx", 0)), measurement_count=int(qubits))
+    return physical_estimate(lc, backend=backend)
 
 
-def resources(c, *, params=None, steps=None, eps=None, block_encoding: str | None = None,
-              count: bool | None = None) -> ResourceReport:
-    r"""Fault-tolerant resources of a Compilation `c` (SPEC §4, §5).
+def _rotations_of(counts: dict) -> int:
+    return int(counts.get("ry", 0) + counts.get("rz", 0))
 
-    Without `params`/`steps` and when the padded history system has dimension ≤ 4096 the circuit
-    is built and counted (``method="counted"``); otherwise the symbolic QSVT model is evaluated for
-    n = `params`, T = `steps` (``method="estimated"``; nothing is built at the projected size).
-    `eps`: target precision (default: the model's solver eps, else 1e-3). `block_encoding`
-    ("sparse" | "dense") picks the estimator's block-encoding model (default sparse). `count`
-    forces (True) or forbids (False) building the circuit."""
+
+def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
+              access: str = "qrom", physical: str = "builtin") -> ResourceReport:
+    r"""Fault-tolerant resources of a Compilation `c` (docs/cli.md; module docstring).
+
+    Without `params`/`steps`: the circuit is built and its emitted file counted
+    (``method="counted"``, in `c.options.gate_basis`), and the cost functions are evaluated beside
+    it (``details["estimated"]``, equal for every native gate kind); ``count=False`` skips the
+    build (``method="estimated"``). With `params`/`steps`: the structured circuit is projected to
+    n = `params`, T = `steps` without building anything, under the `access` model ("qrom" — what
+    qdsl builds — or "qram"). `eps`: target precision (default: the model's). `physical`:
+    "builtin" or "qdk" (Microsoft's estimator on the same logical counts)."""
     params, steps, eps = _check_options(params, steps, eps)
+    from qdsl.synthesis.projection import ACCESS_MODELS
+
+    if access not in ACCESS_MODELS:
+        _bad("E0605", f"unknown access model `{access}`", "use --access qrom or --access qram")
     system = c.system
     n0, T0 = int(system.n), int(system.dynamics.steps)
-    nv = params if params is not None else n0
-    Tv = steps if steps is not None else T0
-    if steps is not None and steps != T0 and c.options.steps is None:
-        pass  # the compilation keeps its own T; the projection uses `steps`
     epsv = eps if eps is not None else _model_eps(c)
-    N_, basis = int(c.order), c.basis
-    idle = int(c.idle)
-    D0 = carleman_dim(n0, N_, basis)
-    padded = (1 << _clog2(D0)) * (1 << _clog2(max(T0 + 1 + idle, 2)))
     projecting = params is not None or steps is not None
-    solver = c.solver
-    if count is None:
-        count = (not projecting) and padded <= COUNT_LIMIT_DIM and solver in ("qsvt", "hhl")
-    cert = c.certificate.to_dict()
-    s_val, s_src = _lifted_sparsity(c, cert)
-    classes = 1
-    if system.kind == "sgd" and system.step_F:
-        distinct = {tuple(f.tobytes() if hasattr(f, "tobytes") else
-                          (f.toarray().tobytes() if hasattr(f, "toarray") else repr(f)) for f in Ft)
-                    for Ft in system.step_F}
-        classes = min(len(distinct), Tv)
-    norm = cert.get("transfer_norm")
-    if system.kind == "flow":
-        dissipative_norm = cert.get("log_norm") is not None and cert["log_norm"] <= 0
-    else:
-        dissipative_norm = norm is not None and norm <= 1 + 1e-12
-    notes = []
-    if dissipative_norm:
-        kap, ksrc = None, "bound 2(T+1): ‖I+F_1‖ ≤ 1"
-    else:
-        kap0 = None
-        if padded <= COUNT_LIMIT_DIM:
-            try:
-                kap0 = float(c.linear_system.kappa)
-            except Exception:  # noqa: BLE001 - the certificate never blocks an estimate
-                kap0 = None
-        if kap0 is None or not math.isfinite(kap0):
-            kap, ksrc = None, "bound 2(T+1) (‖I+F_1‖ > 1 and κ not measured: optimistic)"
-            notes.append("‖I+F_1‖ > 1: κ may grow exponentially in T; the 2(T+1) bound used is optimistic")
-        else:
-            kap = kap0 * (Tv + 1) / (T0 + 1)
-            ksrc = f"measured κ = {kap0:.4g} at T = {T0}, scaled by (T+1)/{T0 + 1}"
-    inp = ModelInputs(n=nv, steps=Tv, order=N_, eps=epsv, sparsity=s_val, basis=basis, idle=idle,
-                      classes=classes, kappa=kap, kappa_source=ksrc, degree_q=int(system.degree))
-    be = block_encoding or "sparse"
-    est = estimate(inp, block_encoding=be)
-    inputs = {"n": nv, "T": Tv, "N": N_, "basis": basis, "q": int(system.degree), "eps": epsv,
-              "kappa": est["values"]["kappa"], "kappa_source": ksrc, "sparsity": s_val,
-              "sparsity_source": s_src, "transfer_classes": classes, "idle": idle,
-              "carleman_dim": est["values"]["D"],
-              "history_dim": est["values"]["D"] * (Tv + 1 + idle),
-              "system_qubits": est["values"]["system_qubits"], "solver": "qsvt",
-              "block_encoding": be, "degree": est["values"]["d"],
-              "compiled": {"n": n0, "T": T0}}
+    basis = c.options.gate_basis
+    from qdsl.lowering.carleman import carleman_dimension
+    inputs = {"n": params or n0, "T": steps or T0, "N": int(c.order), "basis": c.basis,
+              "eps": epsv, "gate_basis": basis, "solver": c.solver, "compiled": {"n": n0, "T": T0},
+              "carleman_dim": carleman_dimension(params or n0, int(c.order), c.basis)}
     assumptions = {"surface_code": dict(SURFACE_CODE),
-                   "gridsynth": "T per rotation = 3*log2(1/delta) + 2, delta = eps / rotations",
-                   "error_budget": "eps for the polynomial (δ = eps/4 relative), eps for rotation "
-                                   "synthesis, entries to b = ceil(log2(d*s/eps)) bits",
-                   "sparsity": "the sparsity s of the transfer matrix M stays fixed as n grows",
-                   "oracle_access": "QRAM-style access to the nonzeros of F_ℓ: one index/entry query "
-                                    "costs O(address bits + b) Toffolis (the paper's model)",
-                   "kappa": ksrc}
+                   "t_states": "t + 4·Toffoli + (3·log2(rotations/eps) + 2)·rotations",
+                   "rotations": "synthesized into T gates as the Clifford+T emission does (gridsynth, "
+                                "3·log2(rotations/eps) + 2 each) before the physical estimate"}
+    notes = []
     if projecting:
-        notes.append(f"projected from the compiled model (n = {n0}, T = {T0}) with its sparsity "
-                     f"s = {s_val} held fixed; nothing was built at the projected size")
-    if solver == "hhl":
-        notes.append("the estimator models the QSVT solver (HHL's phase estimation scales as κ²/ε "
-                     "and is not projected)")
-    details = {"estimate": {"t_count": est["t_count"], "logical_qubits": est["logical_qubits"],
-                            "counts": est["counts"].to_dict(), "values": est["values"]},
-               "t_per_rotation": est["t_per_rotation"]}
-    if count:
-        return _counted(c, inp, est, inputs, assumptions, details, notes, epsv)
-    ph = surface_code(est["logical_qubits"], est["t_count"])
-    if not projecting:
-        notes.append(f"too large to build (padded history dimension {padded:,} > {COUNT_LIMIT_DIM}); "
-                     "estimated")
-    return ResourceReport(method="estimated", logical_qubits=est["logical_qubits"],
-                          t_count=est["t_count"], counts=est["counts"], physical=ph, inputs=inputs,
-                          formulas=est["formulas"], assumptions=assumptions, details=details,
-                          notes=tuple(notes), model=c.model.name)
+        return _projected(c, params or n0, steps or T0, epsv, access, physical, inputs, assumptions,
+                          notes)
+    if c.solver != "qsvt":
+        count = True if count is None else count
+        if not count:
+            _bad("E0606", "only the QSVT solver's cost is estimated without building the circuit",
+                 "drop --no-build, or use --solver qsvt")
+    est = _estimated_here(c, epsv) if c.solver == "qsvt" else None
+    if count is None or count:
+        em = c.emitted
+        prog = c.program
+        counts = dict(em.counts)
+        rot = int(em.rotations)
+        qubits = int(em.num_qubits)
+        details = {"rotations": rot, "gate_definitions": em.gate_definitions,
+                   "qasm_bytes": len(em.text.encode())}
+        if basis == "clifford+t":
+            t_count = int(counts.get("t", 0) + counts.get("tdg", 0))
+            details.update(rotation_precision=em.precision, synthesis_error_bound=em.error_bound)
+            ph = _physical(counts, qubits, 0, epsv, physical)
+        else:
+            t_count, t_rot = t_states(counts, rot, epsv)
+            details["t_per_rotation"] = t_rot
+            ph = _physical(counts, qubits, rot, epsv, physical)
+        if est is not None:
+            details["estimated"] = est["counts"].to_dict()
+            if basis == "native":
+                details["estimated_equals_counted"] = est["counts"] == counts
+                if not details["estimated_equals_counted"]:
+                    notes.append("the cost functions disagree with the emitted file: please report this "
+                                 "as a bug in qdsl")
+        inputs.update(_solver_inputs(prog.meta, c))
+        return ResourceReport("counted", qubits, t_count, counts, ph, inputs, _formulas(),
+                              assumptions, details, tuple(notes), c.model.name)
+    counts = est["counts"].to_dict()
+    rot = _rotations_of(counts)
+    t_count, t_rot = t_states(counts, rot, epsv)
+    ph = _physical(counts, est["qubits"], rot, epsv, physical)
+    inputs.update(est["inputs"])
+    notes.append("estimated from the blocks' cost functions (nothing built); rotations counted by "
+                 "gate, whatever their angle")
+    return ResourceReport("estimated", est["qubits"], t_count, counts, ph, inputs, _formulas(),
+                          assumptions, {"rotations": rot, "t_per_rotation": t_rot}, tuple(notes),
+                          c.model.name)
 
 
-def _counted(c, inp, est, inputs, assumptions, details, notes, epsv) -> ResourceReport:
-    prog = c.program
-    counts, emitter_rot = count_lowered(prog.circuit)
-    rot = int(counts.rotations)
-    delta = epsv / rot if rot else 1.0
-    t_rot = t_per_rotation(delta) if rot else 0.0
-    t_total = int(math.ceil(counts.t_count(t_rot)))
-    dense = estimate(inp, block_encoding="dense")
-    meta = prog.meta
-    inputs = dict(inputs, solver=prog.solver, block_encoding=meta.get("block_encoding", {}).get(
-        "method", prog.solver), degree=meta.get("degree"), kappa=float(meta.get("kappa_prime", meta.get("kappa", 0))),
-        kappa_source="measured κ′ = α‖L⁻¹‖ of the built system" if "kappa_prime" in meta else
-        "measured κ of the built system")
-    details = dict(details, t_per_rotation=t_rot, rotation_precision=delta, emitter_rotations=emitter_rot,
-                   estimate_dense={"t_count": dense["t_count"], "logical_qubits": dense["logical_qubits"],
-                                   "counts": dense["counts"].to_dict(), "values": dense["values"]},
-                   estimate_over_counted={"t_count": dense["t_count"] / max(t_total, 1),
-                                          "logical_qubits": dense["logical_qubits"] / counts.qubits},
-                   declared=dict(prog.declared))
-    formulas = {"t_per_rotation": "3*log2(rotations/eps) + 2",
-                "t_count": "t + 4*toffoli + rotations*t_per_rotation (counted gates)",
-                "estimator": est["formulas"]}
-    ph = surface_code(int(counts.qubits), t_total)
-    return ResourceReport(method="counted", logical_qubits=int(counts.qubits), t_count=t_total,
-                          counts=counts, physical=ph, inputs=inputs, formulas=formulas,
-                          assumptions=assumptions, details=details, notes=tuple(notes),
-                          model=c.model.name)
+def _solver_inputs(meta: dict, c) -> dict:
+    kp = float(meta.get("kappa_prime", float("nan")))
+    out = {"construction": meta.get("construction", meta.get("block_encoding", {}).get("construction")
+                                    if isinstance(meta.get("block_encoding"), dict) else None),
+           "degree": meta.get("degree"), "kappa_prime": kp,
+           "kappa_source": meta.get("inverse_norm_source", "measured"),
+           "system_qubits": len(c.program.system_qubits)}
+    if math.isfinite(kp):
+        out["dalzell_queries"] = int(math.ceil(56 * kp + 1.05 * kp * math.log(1 / float(meta.get("eps", 1e-3)))))
+    return out
+
+
+def _estimated_here(c, eps: float) -> dict:
+    """The QSVT cost at the compiled size from the cost functions alone (no circuit)."""
+    from qdsl.synthesis.qsvt import qsvt_cost, qsvt_plan
+
+    construction = c.construction
+    ls = c.linear_system
+    if construction == "structured":
+        from qdsl.synthesis.structured import structured_history
+        enc = structured_history(c.system, ls, c.order, build=False)
+    elif construction == "sparse-access":
+        from qdsl.synthesis.structured import sparse_access_history
+        enc = sparse_access_history(ls, build=False)
+    else:
+        enc = c.encoding   # the dense dilation is synthesized: its cost is its circuit's
+    plan = qsvt_plan(ls, enc.alpha, eps=eps)
+    d = plan["degree"]
+    counts = qsvt_cost(enc, ls, d)
+    return {"counts": counts, "qubits": int(counts.qubits),
+            "inputs": {"construction": construction, "degree": d, "kappa_prime": plan["kappa_prime"],
+                       "kappa_source": plan["inverse_norm_source"],
+                       "system_qubits": len(enc.system),
+                       "dalzell_queries": int(math.ceil(56 * plan["kappa_prime"] + 1.05 * plan["kappa_prime"]
+                                                        * math.log(1 / eps)))}}
+
+
+def _formulas() -> dict:
+    return {"t_states": "t + tdg + 4*ccx + rotations*(3*log2(rotations/eps) + 2)",
+            "qsvt": "prep + d*U_L + 2(d+1)*zero_flip + (d+2) rz + 2 h",
+            "degree": "smallest odd d = 2m-1 with 1/T_m((1+a^2)/(1-a^2)) <= eps/4, a = 1/kappa'"}
+
+
+def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> ResourceReport:
+    from qdsl.synthesis.projection import project_structured
+
+    if c.basis != "kronecker":
+        _bad("E0606", "projections model the structured construction, which uses the Kronecker basis",
+             "drop `basis symmetric` from the model to project it")
+    pr = project_structured(c, params=n, steps=T, eps=eps, access=access)
+    counts = pr["counts"].to_dict()
+    rot = _rotations_of(counts)
+    t_count, t_rot = t_states(counts, rot, eps)
+    ph = _physical(counts, pr["sizes"]["logical_qubits"], rot, eps, physical)
+    kp = pr["kappa_prime"]
+    inputs.update({"construction": "structured", "degree": pr["degree"], "kappa_prime": kp,
+                   "kappa_source": pr["kappa_source"], "system_qubits": pr["sizes"]["system_qubits"],
+                   "access": access, "sizes": pr["sizes"],
+                   "dalzell_queries": int(math.ceil(56 * kp + 1.05 * kp * math.log(1 / eps))),
+                   "gate_basis": "native"})
+    assumptions.update(access={
+        "qrom": "QROM: every lookup of the F_ℓ nonzeros is a unary iteration over them (what qdsl "
+                "builds): O(nnz) Toffolis per query",
+        "qram": f"QRAM (assumed, not built): one query costs 2·(address bits) + b Toffolis, "
+                f"b = {pr['entry_bits']} entry bits"}[access],
+        scaling="nonzeros of every F_ℓ per parameter, colours and entry maxima kept from the "
+                "compiled model; the Carleman order, degree and sgd classes kept")
+    notes.append(f"projected from the compiled model (n = {inputs['compiled']['n']}, "
+                 f"T = {inputs['compiled']['T']}); nothing was built at the projected size")
+    details = {"rotations": rot, "t_per_rotation": t_rot,
+               "block_encoding_per_query": pr["block_encoding"].to_dict(),
+               "state_preparation": pr["state_preparation"].to_dict(),
+               "sizes": pr["sizes"]}
+    return ResourceReport("estimated", pr["sizes"]["logical_qubits"], t_count, counts, ph, inputs,
+                          _formulas(), assumptions, details, tuple(notes), c.model.name)

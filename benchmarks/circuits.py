@@ -1,7 +1,10 @@
 """For every example (and solver), the circuit qdsl builds: qubits, depth, gate counts, OpenQASM 3
-size, compile seconds, simulate seconds (emitted file loaded back, numpy statevector), fidelity.
+size, compile seconds, simulate seconds (emitted file loaded back, exact statevector: dense numpy up
+to 14 qubits, the sparse simulator above), fidelity.
 
     python benchmarks/circuits.py [EXAMPLE ...]      (default: every example under examples/)
+    python benchmarks/circuits.py --clifford-t [EXAMPLE ...]
+        compile to Clifford+T instead: seconds, T count (the t/tdg written), file size
 """
 import os
 import sys
@@ -35,6 +38,28 @@ def row(name, solver):
             f"{t1 - t0:>9.1f} {t2 - t1:>9.1f} {r.sim.fidelity:>10.6f}")
 
 
+def clifford_t_row(name, solver):
+    t0 = time.perf_counter()
+    c = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver,
+                     gate_basis="clifford+t")
+    qasm = c.qasm
+    t1 = time.perf_counter()
+    em = c.emitted
+    return (f"{name:<16} {solver:<5} {em.num_qubits:>6} {em.t_count:>12,} {em.rotations:>9,} "
+            f"{len(qasm.encode()) / 1e6:>8.2f} {t1 - t0:>9.1f}")
+
+
+def main_clifford_t(names):
+    print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'T count':>12} {'rotations':>9} {'MB':>8} "
+          f"{'compile s':>9}", flush=True)
+    for name in names:
+        for solver in ["qsvt"] + (["hhl"] if name in HHL_TOO else []):
+            try:
+                print(clifford_t_row(name, solver), flush=True)
+            except CompileError as e:
+                print(f"{name:<16} {solver:<5} refused: {e.diagnostics[0].code} {e.diagnostics[0].message}")
+
+
 def main(names):
     print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'depth':>8} {'cx':>8} {'gates':>9} {'qasm kB':>9} "
           f"{'compile s':>9} {'sim s':>9} {'fidelity':>10}", flush=True)
@@ -48,4 +73,7 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or sorted(p.stem for p in (ROOT / "examples").glob("*.qd")))
+    args = sys.argv[1:]
+    ct = "--clifford-t" in args
+    names = [a for a in args if a != "--clifford-t"] or sorted(p.stem for p in (ROOT / "examples").glob("*.qd"))
+    (main_clifford_t if ct else main)(names)

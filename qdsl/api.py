@@ -28,6 +28,7 @@ class Options:
     idle: int | None = None
     values: tuple = ()          # (name, value) pairs from --set
     gate_basis: str = "native"  # native | clifford+t
+    block_encoding: str | None = None  # structured | sparse-access | dense (default by basis)
 
 
 def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
@@ -47,7 +48,7 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
 
 
 class Compilation:
-    """One model of one source file, carried through the stages on demand (SPEC §5)."""
+    """One model of one source file, carried through the stages on demand (docs/api.md)."""
 
     def __init__(self, source: SourceFile, options: Options = Options()):
         self.source = source
@@ -99,7 +100,7 @@ class Compilation:
 
     @cached_property
     def certificate(self):
-        """The certificate of SPEC §3 (symbolic constants without values are solved for)."""
+        """The certificate of docs/maths.md (symbolic constants without values are solved for)."""
         from .semantics.certificate import certify
         from .semantics.derive import derive
         vals = self.values
@@ -176,9 +177,42 @@ class Compilation:
             from .synthesis.qsvt import synthesize_qsvt
             eps = self.options.eps or self._solver_arg("eps")
             kw = {"eps": float(eps)} if eps is not None else {}
-            return synthesize_qsvt(self.linear_system, **kw)
+            return synthesize_qsvt(self.linear_system, self.encoding, **kw)
         raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
                                       help="use qsvt, hhl or classical"))
+
+    @property
+    def construction(self) -> str:
+        """The block-encoding construction: `--block-encoding`, else "structured" for the
+        Kronecker basis and "sparse-access" for the symmetric one."""
+        c = self.options.block_encoding
+        if c is None:
+            return "structured" if self.basis == "kronecker" else "sparse-access"
+        if c not in CONSTRUCTIONS:
+            raise CompileError(Diagnostic("E0511", f"unknown block-encoding construction `{c}`",
+                                          file=self.source.name,
+                                          help="use structured, sparse-access or dense"))
+        if c == "structured" and self.basis != "kronecker":
+            raise CompileError(Diagnostic(
+                "E0511", "the structured block-encoding is built on the Kronecker slots; this model "
+                         f"uses the {self.basis} basis", file=self.source.name,
+                help="use --block-encoding sparse-access (M's own nonzeros) or dense"))
+        return c
+
+    @cached_property
+    def encoding(self):
+        """The block-encoding of the history matrix L (a `synthesis.blocks.base.BlockEncoding`)."""
+        c = self.construction
+        ls = self.linear_system
+        if c == "structured":
+            from .synthesis.structured import structured_history
+            return structured_history(self.system, ls, self.order)
+        if c == "sparse-access":
+            from .synthesis.structured import sparse_access_history
+            return sparse_access_history(ls)
+        from .synthesis.block_encoding import dense_history
+        eps = self.options.eps or self._solver_arg("eps")
+        return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))
 
     @property
     def circuit(self):
@@ -197,7 +231,7 @@ class Compilation:
 
     @cached_property
     def report(self) -> dict:
-        """The report of SPEC §4."""
+        """The report of docs/cli.md."""
         from .report import build_report
         return build_report(self)
 
@@ -216,28 +250,79 @@ class Compilation:
         return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
 
 
+#: the block-encoding constructions of the history matrix (docs/cli.md "Circuits that scale")
+CONSTRUCTIONS = ("structured", "sparse-access", "dense")
+
+
+class SystemCompilation(Compilation):
+    """The stages after the front end for a PolynomialSystem that did not come from a `.qd` file
+    (`qdsl.PolynomialSystem.from_tensors`, `qdsl.torch.extract`): certificate, Carleman lift,
+    history system, circuit, report, resources — the same stages as for a file. The Carleman
+    order must be given (a system carries none); the solver defaults to qsvt."""
+
+    def __init__(self, system, options: Options):
+        if options.order is None:
+            raise TypeError("qdsl.compile(system=...) needs order= (the Carleman truncation level)")
+        super().__init__(SourceFile(f"<system {system.model}>", "", Path.cwd()), options)
+        if options.steps is not None:
+            dyn = system.dynamics
+            dyn = replace(dyn, steps=options.steps, time=dyn.dt * options.steps if dyn.dt else dyn.time)
+            system = replace(system, dynamics=dyn)
+            system.verify()
+        self.__dict__["system"] = system  # the cached_property's slot
+
+    @cached_property
+    def model(self):
+        return _SystemModel(self.system.model, self.options.order, self.options.basis or "kronecker")
+
+    @cached_property
+    def certificate(self):
+        from .semantics.certificate import certify
+        return certify(self.system, None, carleman_order=self.order, basis=self.basis,
+                       steps=self.options.steps)
+
+
+@dataclass(frozen=True)
+class _SystemModel:
+    """What the stages read from a checked model, for a system given directly."""
+    name: str
+    carleman_order: int
+    basis: str
+    solver: None = None
+    symbols: dict = field(default_factory=dict)
+    consts: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+
 def _midpoint(info):
     """The domain's midpoint, as an exact rational (so the exact symbolic path stays exact)."""
     from fractions import Fraction
     return (Fraction(repr(info.lo)) + Fraction(repr(info.hi))) / 2
 
 
-def compile(path=None, *, source: str | None = None, name: str | None = None, model: str | None = None,
-            order: int | None = None, basis: str | None = None, steps: int | None = None,
-            solver: str | None = None, eps: float | None = None, clock: int | None = None,
-            idle: int | None = None, values: dict | None = None, gate_basis: str = "native") -> Compilation:
-    """Compile a `.qd` file (a path) or source text (`source=...`).
+def compile(path=None, *, source: str | None = None, system=None, name: str | None = None,
+            model: str | None = None, order: int | None = None, basis: str | None = None,
+            steps: int | None = None, solver: str | None = None, eps: float | None = None,
+            clock: int | None = None, idle: int | None = None, values: dict | None = None,
+            gate_basis: str = "native", block_encoding: str | None = None) -> Compilation:
+    """Compile a `.qd` file (a path), source text (`source=...`) or a PolynomialSystem built in
+    Python (`system=...`, with `order=`).
 
     The returned Compilation exposes the stages lazily: `.system`, `.certificate`, `.carleman`,
     `.linear_system`, `.circuit`, `.qasm`, `.report`, `.run(...)`. Keyword arguments override the
-    file (`order` the Carleman order, `steps` T, `values` the symbolic constants, …). The front end
+    file (`order` the Carleman order, `steps` T, `values` the symbolic constants, `block_encoding`
+    "structured" | "sparse-access" | "dense", …). The front end
     runs immediately, so syntax and name errors raise `CompileError` here."""
-    if (path is None) == (source is None):
-        raise TypeError("give exactly one of path or source=")
-    src = load_source(path, source, name)
+    if sum(x is not None for x in (path, source, system)) != 1:
+        raise TypeError("give exactly one of path, source= or system=")
     opts = Options(model=model, order=order, basis=basis, steps=steps, solver=solver, eps=eps,
                    clock=clock, idle=idle, values=tuple(sorted((values or {}).items())),
-                   gate_basis=gate_basis)
+                   gate_basis=gate_basis, block_encoding=block_encoding)
+    if system is not None:
+        if values:
+            raise TypeError("values= sets symbolic constants of a .qd model; a system has none")
+        return SystemCompilation(system, opts)
+    src = load_source(path, source, name)
     c = Compilation(src, opts)
     c.model  # noqa: B018 — parse and check now
     return c

@@ -1,4 +1,4 @@
-"""The `qdsl` command line (SPEC §4): thin over `qdsl.api`; imports stages only when needed.
+"""The `qdsl` command line (docs/cli.md): thin over `qdsl.api`; imports stages only when needed.
 
 Exit status: 0 success; 1 the model fails its conditions (check) or the quantum answer fails
 verification (run); 2 bad input, reported as a diagnostic; 3 a valid request over a size limit;
@@ -66,6 +66,10 @@ def _compile_options(p):
     p.add_argument("--steps", type=int, help="override the number of steps T")
     p.add_argument("--eps", type=float, help="solver precision (QSVT: relative error of the state)")
     p.add_argument("--clock", type=int, help="HHL clock qubits")
+    p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
+                   help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
+                        "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
+                        "symmetric basis) or dense (a gate-by-gate unitary dilation: small systems)")
     p.add_argument("--readout", choices=["amplitudes", "signed"],
                    help="amplitudes: the compiled circuit only; signed: also the measurement circuits "
                         "that give the sign of θ from shots (compile default amplitudes; run --shots "
@@ -82,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("check", help="certificate: dissipativity, R, learning-rate window, sparsity",
-                       description="The certificate of SPEC §3. Exit 1 when training is not dissipative.")
+                       description="The certificate: dissipativity, R, learning-rate window, sparsity (docs/maths.md). "
+                                   "Exit 1 when training is not dissipative.")
     _common(p)
     p.add_argument("--order", type=int, help="Carleman order for the sparsity of M and L")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"])
@@ -126,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=float, help="project to this many parameters")
     p.add_argument("--steps", type=int, help="project to this many steps")
     p.add_argument("--eps", type=float, help="target precision")
+    p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
+                   help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl[qdk]')")
+    p.add_argument("--basis", choices=["native", "clifford+t"], default="native",
+                   help="count the circuit emitted in this gate set (clifford+t: the T count is the "
+                        "t/tdg gates written)")
+    p.add_argument("--solver", choices=["qsvt", "hhl"], help="override the file's solver")
+    p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
+                   help="how L is block-encoded (see `qdsl compile --help`)")
+    p.add_argument("--access", choices=["qrom", "qram"], default="qrom",
+                   help="projections: lookups as built (QROM, O(nnz) per query; default) or a QRAM "
+                        "assumption (O(log n) per query)")
+    p.add_argument("--no-build", action="store_true",
+                   help="estimate from the blocks' cost functions without building the circuit")
 
     p = sub.add_parser("decode", help="θ_t from a compiled program's output (statevector, counts, Qiskit result)",
                        description="Decode θ_t by the report's readout: amplitudes from a statevector (.npy), "
@@ -167,7 +185,8 @@ def _compilation(args):
                    basis=getattr(args, "carleman_basis", None), steps=getattr(args, "steps", None),
                    solver=getattr(args, "solver", None), eps=getattr(args, "eps", None),
                    clock=getattr(args, "clock", None), values=tuple(sorted(_values(args).items())),
-                   gate_basis=getattr(args, "basis", "native") or "native")
+                   gate_basis=getattr(args, "basis", "native") or "native",
+                   block_encoding=getattr(args, "block_encoding", None))
     for flag in ("order", "steps", "clock"):
         v = getattr(opts, flag)
         if v is not None and v < 1:
@@ -331,8 +350,11 @@ def cmd_run(args) -> int:
 
 def cmd_resources(args) -> int:
     from .backends.resources import resources
+    projected_steps, args.steps = args.steps, None   # --steps projects; the model compiles as written
     c = _compilation(args)
-    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps)
+    args.steps = projected_steps
+    rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
+                    access=args.access, count=False if args.no_build else None)
     if args.json:
         _emit_json(rep.to_dict())
     else:

@@ -87,7 +87,7 @@ class SizeLimitError(CompileError):
     exit_status = 3
 
 
-class InternalError(Exception):
+class InternalError(RuntimeError):
     """A self-check of qdsl's own work failed: a bug in qdsl, not in the user's input (exit 70).
 
     Raised instead of `assert` / `AssertionError` by every internal consistency check, so the

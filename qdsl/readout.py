@@ -60,19 +60,26 @@ def _system_index(indices: np.ndarray, readout: dict) -> tuple[np.ndarray, np.nd
     return keep, k
 
 
-def system_amplitudes(statevector, readout: dict) -> tuple[np.ndarray, float]:
+def system_amplitudes(statevector, readout: dict, *, indices=None, num_qubits: int | None = None
+                      ) -> tuple[np.ndarray, float]:
     r"""(sub, p): sub[k] the amplitude of system basis state k with every ancilla at its
-    post-selected value (unnormalized), p = ‖sub‖² the success probability."""
+    post-selected value (unnormalized), p = ‖sub‖² the success probability. `statevector` is the
+    full state, or — with `indices` (and `num_qubits`) — the amplitudes of those basis states only
+    (a sparse simulator's nonzero entries)."""
     sv = np.asarray(statevector, complex).reshape(-1)
-    nq = int(round(math.log2(sv.size)))
-    if 1 << nq != sv.size:
-        raise ValueError(f"a statevector has a power-of-two length, not {sv.size}")
+    if indices is None:
+        nq = int(round(math.log2(sv.size))) if sv.size else 0
+        if 1 << nq != sv.size:
+            raise ValueError(f"a statevector has a power-of-two length, not {sv.size}")
+        indices = np.arange(sv.size)
+    else:
+        nq = int(num_qubits)
     qubits = [int(q) for q in readout["system_qubits"]] + [int(q) for q in readout["postselect"]]
     if sorted(qubits) != list(range(nq)):
         raise ValueError(f"the readout names qubits {sorted(qubits)}, the statevector has {nq} qubits")
-    keep, k = _system_index(np.arange(sv.size), readout)
+    keep, k = _system_index(indices, readout)
     sub = np.zeros(1 << len(readout["system_qubits"]), complex)
-    sub[k[keep]] = sv[keep]
+    np.add.at(sub, k[keep], sv[keep])
     return sub, float(np.vdot(sub, sub).real)
 
 

@@ -6,8 +6,9 @@ measures. The checks and their bounds are defined in `qdsl.verification`; "verif
 three hold.
 
 With ``shots=K`` the emitted circuit and the signed-readout circuits (`qdsl.readout`) each run K
-times on Aer; the signed θ come with simultaneous 95 % intervals, and (b) becomes "the intervals
-contain the exact values"; (a) is not observable from counts.
+times (on Aer, or drawn from the exact state with the statevector backend); the signed θ come with
+simultaneous 95 % intervals, and (b) becomes "the intervals contain the exact values"; (a) is not
+observable from counts.
 """
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
             # p from counts: its lower 95 % limit keeps 2δ/√p an upper bound
             p_low = max(sim.success_probability - 2 * sim.success_probability_err, 1.0 / sim.shots)
             eps_a = V.state_tolerance(eps, parts["total"], p_low, ref["solve_error"])
-            signed, b = _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta)
+            signed, b = _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta, backend)
         else:
             b = Check("b", "decoded trajectory vs Carleman", None, None, False,
                       "magnitudes only: compile the signed-readout circuits (--readout signed)",
@@ -229,7 +230,7 @@ def signed_section(c, theta="T", amplitudes_file: str | None = None, files=None)
             "circuits": circuits}
 
 
-def _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta):
+def _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta, backend):
     """Sample every signed-readout circuit: the simulated circuit (the emitted file loaded back)
     with the measurement gates appended — the same program as the signed files, which are the
     emitted text with those gates inserted before the measurements (`readout.with_gates`)."""
@@ -246,7 +247,7 @@ def _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta):
         circ = body.copy()
         for g in sc.gates:
             getattr(circ, g[0])(*g[1:])
-        counts.append(sample_counts(circ, shots, base + 1 + k))
+        counts.append(sample_counts(circ, shots, base + 1 + k, backend))
     est = signed_estimates(sim.counts, counts, plan, c.program.readout, c.linear_system.expansion_point)
     check = V.shots_check(est, ref, eps_a)
     rows, z = simultaneous_rows(est, check.details["level"])

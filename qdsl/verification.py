@@ -101,7 +101,7 @@ def circuit_error(program, emitted) -> dict:
     synthesizer reports in ``program.meta["circuit_error_bound"]`` (dense pieces, measured where
     they are built) and the Clifford+T rotation synthesis (rotations × precision)."""
     G = int(sum(int(v) for k, v in emitted.counts.items() if k not in ("measure", "barrier")))
-    parts = {"gates": G, "rounding": tol.statevector_error(G),
+    parts = {"gates": G, "rounding": tol.statevector_error(G, width=3),   # ccx: 3 qubits
              "synthesis": float(program.meta.get("circuit_error_bound", 0.0) or 0.0),
              "rotation_synthesis": float(getattr(emitted, "error_bound", 0.0) or 0.0)}
     parts["total"] = parts["rounding"] + parts["synthesis"] + parts["rotation_synthesis"]

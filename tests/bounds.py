@@ -19,12 +19,14 @@ def exact(ls) -> dict:
             "A": np.linalg.norm(Y) / np.abs(blocks[:, ls.const_index])}
 
 
-def decode_by_readout(sv, readout: dict, expansion_point) -> tuple[np.ndarray, float]:
-    """The SPEC §4 readout, written out: keep the basis states whose `postselect` qubits hold their
-    values, index the system register little-endian by `system_qubits`, and decode
-    θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}]). Returns (θ, success probability)."""
+def decode_by_readout(sv, readout: dict, expansion_point, *, indices=None
+                      ) -> tuple[np.ndarray, float]:
+    """The readout contract (docs/formats.md), written out: keep the basis states whose
+    `postselect` qubits hold their values, index the system register little-endian by
+    `system_qubits`, and decode θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}]). `sv` is the full state,
+    or the amplitudes at `indices` (a sparse state). Returns (θ, success probability)."""
     sv = np.asarray(sv)
-    idx = np.arange(sv.size)
+    idx = np.arange(sv.size) if indices is None else np.asarray(indices, np.int64)
     keep = np.ones(sv.size, bool)
     for q, v in readout["postselect"].items():
         keep &= ((idx >> int(q)) & 1) == v
@@ -32,7 +34,7 @@ def decode_by_readout(sv, readout: dict, expansion_point) -> tuple[np.ndarray, f
     for b, q in enumerate(readout["system_qubits"]):
         k |= ((idx >> q) & 1) << b
     a = np.zeros(2 ** len(readout["system_qubits"]), complex)
-    a[k[keep]] = sv[keep]
+    np.add.at(a, k[keep], sv[keep])
     theta = np.array([[(a[j] / a[readout["const_index"][t]]).real for j in row]
                       for t, row in enumerate(readout["theta_index"])])
     return theta + np.asarray(expansion_point, float), float(np.sum(np.abs(a) ** 2))

@@ -73,7 +73,7 @@ def test_corrupted_phase_sequence_fails_check_a(monkeypatch, capsys):
     import qdsl.synthesis.qsvt as qsvt
 
     original = qsvt.synthesize_qsvt
-    monkeypatch.setattr(qsvt, "synthesize_qsvt", lambda ls, **kw: _corrupt_phases(original(ls, **kw)))
+    monkeypatch.setattr(qsvt, "synthesize_qsvt", lambda *a, **kw: _corrupt_phases(original(*a, **kw)))
     rc = main(["run", str(EXAMPLE)])
     out = capsys.readouterr().out
     assert rc == 1, out

@@ -1,4 +1,4 @@
-r"""Carleman lowering: PolynomialSystem → CarlemanSystem (SPEC §3).
+r"""Carleman lowering: PolynomialSystem → CarlemanSystem (docs/maths.md).
 
 The lift is y = (1, u, u^{⊗2}, …, u^{⊗N}) — the constant first, then u_0..u_{n−1}.
 

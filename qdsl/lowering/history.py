@@ -1,4 +1,4 @@
-r"""LinearSystem: the history-state linear system L·Y = B over all time steps (SPEC §3).
+r"""LinearSystem: the history-state linear system L·Y = B over all time steps (docs/maths.md).
 
 For T steps and p idle steps, with transfer matrices M_t (D × D, constant component first):
     L = Σ_t |t⟩⟨t|⊗I − Σ_{t=1..T} |t⟩⟨t−1|⊗M_{t−1} − Σ_{t=T+1..T+p} |t⟩⟨t−1|⊗I,   B = |0⟩⊗y_0.
@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 @dataclass(frozen=True, eq=False)
 class LinearSystem:
-    """L·Y = B of SPEC §3.
+    """L·Y = B of docs/maths.md.
 
     Attributes: `matrix` (L, sparse, (T+1+p)·D square), `rhs` (B), `transfers` (M_0..M_{T−1}),
     `steps` (T), `idle` (p), `block_dim` (D), `const_index` (index of the constant component inside
@@ -33,6 +33,7 @@ class LinearSystem:
     expansion_point: np.ndarray
     kappa: float
     kappa_method: str
+    inverse_norm_estimate: float = float("nan")   # ‖L⁻¹‖ when `kappa` was estimated (reused)
 
     @property
     def num_blocks(self) -> int:
@@ -79,7 +80,7 @@ class LinearSystem:
         return float(np.linalg.norm(self.matrix @ Y - self.rhs) / max(np.linalg.norm(self.rhs), 1e-300))
 
     def decode(self, Y) -> np.ndarray:
-        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (SPEC §3 readout), shape (T+1, n)."""
+        r"""θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (docs/maths.md readout), shape (T+1, n)."""
         Yb = self.blocks(Y)[: self.steps + 1]
         ratio = Yb[:, self.theta_index] / Yb[:, [self.const_index]]
         return self.expansion_point[None, :] + np.real(ratio)
@@ -240,15 +241,15 @@ def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_po
     B[:D] = y0
     L = assemble_history(transfers, steps, idle)
     xs = car.expansion_point if expansion_point is None else np.asarray(expansion_point, float)
-    value, method = condition_number(L, transfers, steps, idle, kappa)
+    value, method, inv = condition_number(L, transfers, steps, idle, kappa, with_inverse=True)
     return LinearSystem(L, B, transfers, steps, idle, D, int(car.const_index),
-                        np.asarray(car.linear_index), np.asarray(xs, float), value, method)
+                        np.asarray(car.linear_index), np.asarray(xs, float), value, method, inv)
 
 
 LANCZOS_MAX_DIM = 50_000  # above this, κ comes from a fixed number of power iterations
 
 
-def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[float, str]:
+def condition_number(L, transfers, steps, idle, how: str = "auto", *, with_inverse: bool = False):
     r"""κ(L) = σ_max(L)·σ_max(L^{−1}).
 
     "exact": a dense SVD (the default up to dim 2000). "estimate": both norms from the normal
@@ -264,16 +265,26 @@ def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[floa
         how = "auto"
     if how not in ("auto", "exact", "estimate", "none"):
         raise ValueError(f"kappa must be 'auto', 'exact', 'estimate' or 'none', not {how!r}")
+    nan = float("nan")
     if how == "none":
-        return float("nan"), "skipped"
+        return (nan, "skipped", nan) if with_inverse else (nan, "skipped")
     if how == "exact" or (how == "auto" and dim <= 2000):
         s = np.linalg.svd(L.toarray(), compute_uv=False)
-        return float(s[0] / s[-1]), "exact"
+        out = (float(s[0] / s[-1]), "exact")
+        return out + (float(1.0 / s[-1]),) if with_inverse else out
+    LT = L.T.tocsr()
+    fwd = (lambda x: LT @ (L @ x))
+    inv = _inverse_norm_estimate(transfers, steps, idle)
+    out = (float(_top_norm(fwd, dim) * inv), "estimate")
+    return out + (inv,) if with_inverse else out
+
+
+def _substitutions(transfers, steps, idle):
+    """(L⁻¹·, L⁻ᵀ·) by forward and backward substitution (exact, T sparse products each)."""
     D = transfers[0].shape[0]
     K = steps + 1 + idle
     Ts = [transfers[t] if len(transfers) > 1 else transfers[0] for t in range(steps)]
     TsT = [M.T.tocsr() for M in Ts] if len(transfers) > 1 else [transfers[0].T.tocsr()] * steps
-    LT = L.T.tocsr()
 
     def inv(b):
         B = b.reshape(K, D)
@@ -291,21 +302,67 @@ def condition_number(L, transfers, steps, idle, how: str = "auto") -> tuple[floa
             Z[t] = B[t] + (TsT[t] @ Z[t + 1] if t < steps else Z[t + 1])
         return Z.ravel()
 
+    return inv, inv_t
+
+
+def _top_norm(normal, dim) -> float:
+    """‖X‖₂ from the top eigenvalue of the normal operator XᵀX: Lanczos (ARPACK, tol 1e-10) up to
+    LANCZOS_MAX_DIM, else (or when ARPACK fails) 40 power iterations (a lower bound)."""
     v0 = np.random.default_rng(0).standard_normal(dim)
-    fwd = (lambda x: LT @ (L @ x))
-    bwd = (lambda x: inv_t(inv(x)))
     if dim <= LANCZOS_MAX_DIM:
         from scipy.sparse.linalg import LinearOperator, eigsh
         try:
-            top = []
-            for f in (fwd, bwd):
-                op = LinearOperator((dim, dim), matvec=lambda x, f=f: f(np.ravel(x)), dtype=float)
-                top.append(float(eigsh(op, k=1, which="LA", tol=1e-10, v0=v0,
+            op = LinearOperator((dim, dim), matvec=lambda x: normal(np.ravel(x)), dtype=float)
+            return float(np.sqrt(eigsh(op, k=1, which="LA", tol=1e-10, v0=v0,
                                        return_eigenvectors=False)[0]))
-            return float(np.sqrt(top[0] * top[1])), "estimate"
         except Exception:  # ARPACK did not converge: fall through to power iterations
             pass
-    return float(_power_norm(fwd, v0) * _power_norm(bwd, v0)), "estimate"
+    return _power_norm(normal, v0)
+
+
+def _inverse_norm_estimate(transfers, steps, idle) -> float:
+    inv, inv_t = _substitutions(transfers, steps, idle)
+    dim = (steps + 1 + idle) * transfers[0].shape[0]
+    return _top_norm(lambda x: inv_t(inv(x)), dim)
+
+
+#: largest history dimension whose ‖L⁻¹‖ is computed exactly (dense SVD) by `inverse_norm`
+EXACT_INVERSE_DIM = 2048
+
+
+def transfer_norm_bound(M) -> tuple[float, str]:
+    r"""An upper bound on ‖M‖₂ and how it was obtained: the exact 2-norm (dense SVD) for
+    D ≤ 2000, else √(‖M‖₁·‖M‖_∞) (Hölder; sparse, rigorous)."""
+    D = M.shape[0]
+    if D <= 2000:
+        return float(np.linalg.norm(M.toarray(), 2)), "2-norm"
+    a = abs(M)
+    return float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max())), "sqrt(‖M‖₁‖M‖∞)"
+
+
+def inverse_norm(ls, how: str = "auto") -> tuple[float, str]:
+    r"""‖L⁻¹‖₂ of a history system and the method:
+
+    * ``"exact"`` — a dense SVD, only where affordable (dim ≤ EXACT_INVERSE_DIM);
+    * ``"bound"`` — certified: if ‖M_t‖₂ ≤ 1 for every step (`transfer_norm_bound`), then
+      L⁻¹ = Σ_{k=0}^{T+p} (S·M̄)^k has ‖L⁻¹‖ ≤ T+1+p (the shift is nilpotent after T+p steps);
+    * ``"estimate"`` — Lanczos on L⁻ᵀL⁻¹ applied by forward and backward substitution (sparse, no
+      matrix inverse formed; an estimate from below, tolerance 1e-10 on the eigenvalue).
+
+    `how`: "auto" (exact where affordable, else bound where certified, else estimate), "cheap"
+    (bound where certified, else estimate: no dense algebra), or one of the three names."""
+    if how in ("auto", "exact") and (how == "exact" or ls.dim <= EXACT_INVERSE_DIM):
+        s = np.linalg.svd(ls.matrix.toarray(), compute_uv=False)
+        return float(1.0 / s[-1]), "exact (dense SVD)"
+    if how in ("auto", "cheap", "bound"):
+        worst = max(transfer_norm_bound(M) for M in ls.transfers)
+        if worst[0] <= 1.0 + 1e-12:
+            return float(ls.steps + 1 + ls.idle), f"bound T+1+p (‖M‖₂ ≤ 1 by {worst[1]})"
+        if how == "bound":
+            raise ValueError("no certified bound: ‖M‖₂ may exceed 1")
+    if np.isfinite(ls.inverse_norm_estimate):   # computed with κ when the system was lowered
+        return float(ls.inverse_norm_estimate), "estimate (Lanczos on L⁻ᵀL⁻¹)"
+    return _inverse_norm_estimate(ls.transfers, ls.steps, ls.idle), "estimate (Lanczos on L⁻ᵀL⁻¹)"
 
 
 def _power_norm(normal, v, iters: int = 40) -> float:

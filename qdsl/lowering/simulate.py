@@ -1,7 +1,7 @@
 r"""The classical reference (`qdsl simulate`): true trajectory vs. Carleman trajectories.
 
 For each order N' = 1..N the Carleman system is lowered, its history-state system L·Y = B is
-solved (forward substitution, exact for the block-bidiagonal L) and decoded by the SPEC §3 readout
+solved (forward substitution, exact for the block-bidiagonal L) and decoded by the docs/maths.md readout
 θ_t = θ* + Re(Y[t, u]/Y[t, 1]). The true trajectory is the direct iteration of the polynomial map
 (flows: its forward-Euler steps); for flows the ODE solution from `scipy.integrate.solve_ivp` at
 the same times is kept as a note. For flows the Carleman system takes Euler steps in the *lifted*
@@ -51,7 +51,7 @@ class SimulationResult:
         return sorted(self.carleman)
 
     def to_dict(self) -> dict:
-        """The `simulate --json` document (SPEC §4)."""
+        """The `simulate --json` document (docs/cli.md)."""
         d = {
             "model": self.model,
             "names": list(self.names),

@@ -1,4 +1,4 @@
-r"""The certificate of `qdsl check` (SPEC §3): is training dissipative and sparse enough?
+r"""The certificate of `qdsl check` (docs/maths.md): is training dissipative and sparse enough?
 
 Linear part F_1 = −η·H (a loss; H the Hessian at θ*) or the Jacobian of the rates.
 Discrete kinds (gd, sgd): spectral radius ρ(I+F_1) and norm ‖I+F_1‖₂, dissipative when ρ < 1
@@ -168,7 +168,7 @@ def conditions(system: PolynomialSystem, F1=None) -> dict:
 
 def certify(system: PolynomialSystem, model: CheckedModel | None = None, *, values=None,
             carleman_order: int | None = None, basis: str = "kronecker", steps: int | None = None) -> Certificate:
-    """All checks of SPEC §3 for one numeric system (plus symbolic intervals when `model` has
+    """All checks of docs/maths.md for one numeric system (plus symbolic intervals when `model` has
     symbolic constants without values). Linear algebra that breaks down on the model's numbers
     (coefficients near the float64 range: eigenvalues that do not converge, overflowing Gram
     matrices) becomes diagnostic E0223."""

@@ -1,4 +1,4 @@
-r"""The derivation: CheckedModel → PolynomialSystem (SPEC §3).
+r"""The derivation: CheckedModel → PolynomialSystem (docs/maths.md).
 
 Expressions are evaluated straight from the AST into sparse polynomials in u = θ − θ* (see
 `poly.py`), truncated at total degree d+1 for a loss (so that the update has degree d) when the

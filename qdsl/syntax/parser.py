@@ -802,7 +802,7 @@ what was found and what could have followed. Common causes: a missing operator (
         loss = 2 x        # error: expected an operator, found 'x'
     }
 
-Fix the statement to match one of the forms of SPEC §2:
+Fix the statement to match one of the statement forms (docs/language.md):
 `param`, `const`, `data`, `loss`, `rate`, `evolve`, `expand`, `carleman`, `solver`.""",
     "E0101": """\
 No model in the file.

@@ -6,11 +6,11 @@ Little-endian with the block qubits first:
 
     basis index k = t·D_pad + d,    system_qubits = (block qubits b_0..b_{n_d−1}, time qubits),
 
-so `solution_map[t·D + d] = t·D_pad + d` (SPEC §4 readout). Padded rows of the padded matrix are
+so `solution_map[t·D + d] = t·D_pad + d` (docs/cli.md readout). Padded rows of the padded matrix are
 identity rows with a zero right-hand side, and no real block is coupled to a padded one, so the
 padded solution is the true solution with zeros in the padding.
 
-Readout (SPEC §3): θ_t[i] = θ*_i + Re(a(t, u_i) / a(t, 1)).
+Readout (docs/maths.md): θ_t[i] = θ*_i + Re(a(t, u_i) / a(t, 1)).
 """
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def classical_solution(ls) -> np.ndarray:
 
 def linear_system_from_transfers(transfers, y0, *, idle: int = 0, theta_index=None,
                                  expansion_point=None, kappa: float | None = None):
-    r"""Build the history-state LinearSystem of SPEC §3 from transfer matrices M_0..M_{T−1}:
+    r"""Build the history-state LinearSystem of docs/maths.md from transfer matrices M_0..M_{T−1}:
     L = I − Σ_{t=1..T} |t⟩⟨t−1|⊗M_{t−1} − Σ_{t=T+1..T+p} |t⟩⟨t−1|⊗I, B = |0⟩⊗y_0.
     (A reference constructor for tests and synthesis; the lowering stage has its own.)"""
     from qdsl.lowering.history import LinearSystem
@@ -211,7 +211,7 @@ def postselected_amplitudes(statevector, program) -> tuple[np.ndarray, float]:
 
 
 def decode_trajectory(ls, Y) -> np.ndarray:
-    """θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (SPEC §3), shape (T+1, n)."""
+    """θ_t[i] = θ*_i + Re(Y[t, u_i] / Y[t, 1]) for t = 0..T (docs/maths.md), shape (T+1, n)."""
     D = ls.block_dim
     Y = np.asarray(Y).reshape(ls.num_blocks, D)[: ls.steps + 1]
     ratio = Y[:, np.asarray(ls.theta_index)] / Y[:, [ls.const_index]]

@@ -10,7 +10,7 @@ from linear_systems import cubic_system, scalar_system
 def cubic_program():
     from qdsl.synthesis.hhl import synthesize_hhl
 
-    return synthesize_hhl(cubic_system(), clock=6)
+    return synthesize_hhl(cubic_system(), clock=6, variant="oracle")
 
 
 @pytest.fixture(scope="session")
@@ -24,4 +24,4 @@ def cubic_qasm(cubic_program):
 def scalar_program():
     from qdsl.synthesis.hhl import synthesize_hhl
 
-    return synthesize_hhl(scalar_system(), clock=3)
+    return synthesize_hhl(scalar_system(), clock=3, variant="oracle")

@@ -154,13 +154,14 @@ def test_examples_end_to_end(example):
 def test_size_limit_is_a_diagnostic():
     from qdsl.diagnostics import SizeLimitError
 
-    M = np.eye(65) * 0.5
-    M[0, 0] = 1.0
-    ls = linear_system_from_transfers([M], np.r_[1.0, np.zeros(64)], kappa=1.0)
-    ls = linear_system_from_transfers([M] * 40, np.r_[1.0, np.zeros(64)], kappa=1.0)
+    # a growing map: ‖L⁻¹‖ ≈ 1.3^40 ≈ 4e4, so κ′·ln(8/ε) is far over the circuit's degree limit,
+    # refused before any polynomial or circuit is built
+    M = np.diag([1.0, 1.3])
+    ls = linear_system_from_transfers([M] * 40, np.r_[1.0, 0.5], kappa=1.0)
     with pytest.raises(SizeLimitError) as exc:
         synthesize_qsvt(ls)
-    assert exc.value.exit_status == 3
+    assert exc.value.exit_status == 3 and exc.value.diagnostics[0].code == "E0507"
+    assert "κ′" in exc.value.diagnostics[0].message
 
 
 @pytest.mark.parametrize("T,idle", [(0, 0), (1, 2)])
