@@ -92,37 +92,8 @@ def mutated_example(draw):
     return "".join(parts)
 
 
-#: Known, owned elsewhere: on the large κ′ of growing or marginal dynamics QSP overflows
-#: (OverflowError), asks numpy for tens of GiB (MemoryError) or walks the polynomial degree up for
-#: minutes (the CPU limit stops it inside qsp.py) — issue 11; the fix (refuse κ′ and degree over
-#: the limit before anything is built) belongs to qdsl/synthesis/qsp.py and qsvt.py. While True,
-#: the fuzzer tolerates exactly those outcomes when they stop inside qsp.py, and the regression
-#: tests below are strict xfails; when the fix is merged they XPASS — set this to False then,
-#: which restores the fuzzer's full rule.
-KNOWN_QSP_CRASH = True
-
-
-#: Known, owned by the synthesis rewrite: the block-encoding self-check `verify_block` compares the
-#: simulated block with a bare 1e-9, which rounding and dense synthesis exceed on some tiny models
-#: (it raises AssertionError). The fix is its tolerance from `tolerances.block_encoding_error`
-#: (with the synthesis error measured where the dense pieces are built) and an InternalError
-#: instead of AssertionError; set this to False with it.
-KNOWN_BLOCK_CHECK = True
-
-
-def _known_qsp_crash(out) -> bool:
-    return (KNOWN_QSP_CRASH and out.status in (70, "memory", "timeout")
-            and "synthesis/qsp.py" in out.where)
-
-
-def _known_block_check(out) -> bool:
-    return KNOWN_BLOCK_CHECK and out.status == 70 and "synthesis/block_encoding.py" in out.where
-
-
 def check_case(text: str) -> None:
     out = limited(pipeline_cases.compile_qasm, text, str(ROOT / "examples"), seconds=10, memory=2 * GiB)
-    if _known_qsp_crash(out) or _known_block_check(out):
-        return
     assert out.status in (0, 2, 3), f"{out.status}: {out.message} at {out.where}\n--- model ---\n{text}"
     if out.status:
         assert out.codes and all(code[0] == "E" for code in out.codes), out
@@ -158,10 +129,9 @@ def test_long_mutated_examples(text):
     check_case(text)
 
 
-# ------------------------------------------------------------------- regressions (issue 11)
-
-QSP_FIX = ("QSP phase finding: a growing flow's κ′ must be refused (E05xx) before phases or a "
-           "Chebyshev interpolant are computed — the QSP helper's fix to qdsl/synthesis/qsp.py")
+# ------------------------------------------------------------------- regressions (issue 11, the fuzzer)
+# Growing and marginal flows: QSP once overflowed (OverflowError), asked numpy for tens of GiB, or
+# walked the polynomial degree up for minutes; they must compile or be refused naming κ′/degree.
 
 GROWING_FAST = """model grow {
     param u = 0.5
@@ -188,7 +158,6 @@ MARGINAL = """model marginal {
 """
 
 
-@pytest.mark.xfail(KNOWN_QSP_CRASH, strict=True, reason=QSP_FIX)
 @pytest.mark.parametrize("text", [GROWING_FAST, GROWING_LONG], ids=["rate-8u-kappa-1e16", "rate-2u-40-steps"])
 def test_growing_flows_are_refused_with_their_cause(text):
     out = limited(pipeline_cases.compile_qasm, text, str(ROOT / "examples"), seconds=10, memory=2 * GiB)
@@ -197,7 +166,6 @@ def test_growing_flows_are_refused_with_their_cause(text):
     assert "κ" in out.message or "kappa" in out.message or "degree" in out.message, out.message
 
 
-@pytest.mark.xfail(KNOWN_QSP_CRASH, strict=True, reason=QSP_FIX)
 def test_marginal_flow_compiles_or_is_refused_within_ten_seconds():
     """u ← u − 2u·dt with dt = 1 (|1 + dt·λ| = 1): the degree walk of the QSVT polynomial must
     not spend minutes on it."""
@@ -215,8 +183,7 @@ TINY_BLOCK = """model fuzz {
 """
 
 
-@pytest.mark.xfail(KNOWN_BLOCK_CHECK, strict=True,
-                   reason="verify_block's bare 1e-9 (synthesis rewrite: tolerances.block_encoding_error)")
 def test_block_encoding_self_check_tolerance():
+    """Found by this fuzzer: the block-encoding self-check once compared with a bare 1e-9."""
     out = limited(pipeline_cases.compile_qasm, TINY_BLOCK, None, seconds=10, memory=2 * GiB)
     assert out.status == 0, out
