@@ -317,7 +317,7 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
     circuits, as `simulate` computes it) sampled by a seeded multinomial draw — shots from the
     exact distribution, for circuits too wide for a dense sampler."""
     if backend == "statevector":
-        idx, amps, _ = _state_entries(circuit, "statevector", seed)
+        idx, amps, _, _ = _state_entries(circuit, "statevector", seed)
         prob = np.abs(np.asarray(amps)) ** 2
         draws = np.random.default_rng(seed).multinomial(int(shots), prob / prob.sum())
         hit = np.nonzero(draws)[0]
@@ -384,7 +384,7 @@ def _flat_length(circuit) -> int:
 
 
 def _state_entries(circuit, backend: str, seed):
-    """(basis indices, amplitudes, "sparse" | "dense") of the final state: every entry of a dense
+    """(basis indices, amplitudes, "sparse" | "dense", pruned norm) of the final state: every entry of a dense
     simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
     the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
     stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
@@ -401,9 +401,9 @@ def _state_entries(circuit, backend: str, seed):
             raise SizeLimitError(Diagnostic(
                 "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
                 help="simulate a smaller model (fewer steps or a lower order)")) from None
-        return st.keys, st.amps, "sparse"
+        return st.keys, st.amps, "sparse", st.dropped
     sv = _statevector(circuit, backend, seed)
-    return np.arange(sv.size, dtype=np.int64), sv, "dense"
+    return np.arange(sv.size, dtype=np.int64), sv, "dense", 0.0
 
 
 def _errors(traj, exact):
@@ -455,7 +455,7 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        idx, sv, meta["simulator"] = _state_entries(circuit, backend, seed)
+        idx, sv, meta["simulator"], meta["pruned_norm"] = _state_entries(circuit, backend, seed)
         sub, p = system_amplitudes(sv, readout, indices=idx, num_qubits=nq)
         amps = sub[smap]
         fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0

@@ -176,7 +176,7 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
                    solution_map=prog.solution_map)
     true = c.system.trajectory(ls.steps)
     ref = V.reference(ls)
-    parts = V.circuit_error(prog, c.emitted)
+    parts = V.circuit_error(prog, c.emitted, pruned=sim.meta.get("pruned_norm", 0.0))
     eps = V.promised_eps(prog)
     carleman_check = V.check_carleman(c, ref)
     signed = None

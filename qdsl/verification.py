@@ -95,16 +95,18 @@ def _jsonable(v):
 
 # ----------------------------------------------------------------------------- the pieces
 
-def circuit_error(program, emitted) -> dict:
-    r"""δ, the operator-norm error of the circuit as simulated against the ideal one: rounding of
-    its G flattened gates (`tolerances.statevector_error`), plus the synthesis error the
-    synthesizer reports in ``program.meta["circuit_error_bound"]`` (dense pieces, measured where
-    they are built) and the Clifford+T rotation synthesis (rotations × precision)."""
+def circuit_error(program, emitted, pruned: float = 0.0) -> dict:
+    r"""δ, the error of the state as simulated against the ideal circuit's: rounding of its G
+    flattened gates (`tolerances.statevector_error`), the synthesis error the synthesizer reports
+    in ``program.meta["circuit_error_bound"]`` (dense pieces, measured where they are built), the
+    Clifford+T rotation synthesis (rotations × precision), and `pruned`, the 2-norm of the
+    amplitudes a sparse simulator dropped (`backends.sparse_sim`)."""
     G = int(sum(int(v) for k, v in emitted.counts.items() if k not in ("measure", "barrier")))
     parts = {"gates": G, "rounding": tol.statevector_error(G, width=3),   # ccx: 3 qubits
              "synthesis": float(program.meta.get("circuit_error_bound", 0.0) or 0.0),
-             "rotation_synthesis": float(getattr(emitted, "error_bound", 0.0) or 0.0)}
-    parts["total"] = parts["rounding"] + parts["synthesis"] + parts["rotation_synthesis"]
+             "rotation_synthesis": float(getattr(emitted, "error_bound", 0.0) or 0.0),
+             "pruning": float(pruned)}
+    parts["total"] = parts["rounding"] + parts["synthesis"] + parts["rotation_synthesis"] + parts["pruning"]
     return parts
 
 
