@@ -9,16 +9,19 @@ compares with the classical solve of L·Y = B:
 * ``fidelity`` = |⟨Ŷ, a⟩|² / ‖a_all‖², Ŷ = Y/‖Y‖ the classical solution, a its entries' amplitudes
   (at `solution_map`) and a_all every post-selected system amplitude — amplitude that lands on a
   padded index outside `solution_map` lowers the fidelity;
-* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (docs/maths.md) beside ``exact_trajectory``
-  decoded the same way from the classical Y.
+* ``trajectory`` θ_t[i] = θ*_i + Re(a(t, u_i)/a(t, 1)) (docs/maths.md), decoded by the report's
+  readout dict alone (`qdsl.readout`), beside ``exact_trajectory`` decoded from the classical Y by
+  the linear system's own indices — two routes, so a wrong readout contract shows.
 
-Shots mode (``shots=K``): Aer samples K measurement outcomes of every qubit (seeded).  Counts in the
+Shots mode (``shots=K``): K measurement outcomes of every qubit, seeded — sampled by Aer (backend
+"aer") or drawn from the exact final state (backend "statevector": dense, or sparse for wide
+circuits; `sample_counts`).  Counts in the
 computational basis carry **magnitudes only**: the mode estimates p, |a_j| and the ratios
 |a(t, u_i)|/|a(t, 1)| = |θ_t[i] − θ*_i| with binomial / delta-method standard errors, and the
-"magnitude fidelity" (Σ_j |Ŷ_j|·√q̂_j)², an upper bound of the fidelity that ignores phases.  It
-does **not** estimate signs or the signed trajectory (that would need interference measurements,
-e.g. Hadamard tests against the constant component), so ``trajectory`` and ``fidelity`` are None
-in shots mode; nothing is borrowed from the exact statevector.
+"magnitude fidelity" (Σ_j |Ŷ_j|·√q̂_j)², an upper bound of the fidelity that ignores phases, so
+``trajectory`` and ``fidelity`` are None in shots mode; nothing is borrowed from the exact
+statevector.  Signed θ from shots comes from the signed-readout circuits (`qdsl.readout`,
+`sample_counts`), which `qdsl run --shots` runs beside this one.
 
 A qubit limit (default 26, environment variable QDSL_MAX_QUBITS) refuses larger dense simulations
 up front with SizeLimitError E0501. The "statevector" backend switches to the exact sparse
@@ -307,7 +310,18 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     return np.ascontiguousarray(psi).reshape(-1) * phase
 
 
-def _sample(circuit, shots: int, seed):
+def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
+    """{outcome: count} of `shots` runs of `circuit`, every qubit measured (bit q of the outcome =
+    qubit q), seeded by `seed`; final measurements already in the circuit are replaced. Backend
+    "aer": Aer's sampler. Backend "statevector": the exact final state (dense, or sparse for wide
+    circuits, as `simulate` computes it) sampled by a seeded multinomial draw — shots from the
+    exact distribution, for circuits too wide for a dense sampler."""
+    if backend == "statevector":
+        idx, amps, _, _ = _state_entries(circuit, "statevector", seed)
+        prob = np.abs(np.asarray(amps)) ** 2
+        draws = np.random.default_rng(seed).multinomial(int(shots), prob / prob.sum())
+        hit = np.nonzero(draws)[0]
+        return {int(idx[k]): int(draws[k]) for k in hit}
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
@@ -370,7 +384,7 @@ def _flat_length(circuit) -> int:
 
 
 def _state_entries(circuit, backend: str, seed):
-    """(basis indices, amplitudes, "sparse" | "dense") of the final state: every entry of a dense
+    """(basis indices, amplitudes, "sparse" | "dense", pruned norm) of the final state: every entry of a dense
     simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
     the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
     stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
@@ -387,27 +401,9 @@ def _state_entries(circuit, backend: str, seed):
             raise SizeLimitError(Diagnostic(
                 "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
                 help="simulate a smaller model (fewer steps or a lower order)")) from None
-        return st.keys, st.amps, "sparse"
+        return st.keys, st.amps, "sparse", st.dropped
     sv = _statevector(circuit, backend, seed)
-    return np.arange(sv.size, dtype=np.int64), sv, "dense"
-
-
-def _system_index(nq: int, readout, idx=None):
-    """(keep mask over the basis states `idx` (default: all 2^nq), system index of each)."""
-    idx = np.arange(2 ** nq, dtype=np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
-    keep = np.ones(idx.size, bool)
-    for q, v in readout["postselect"].items():
-        keep &= ((idx >> int(q)) & 1) == int(v)
-    k = np.zeros(idx.size, np.int64)
-    for b, q in enumerate(readout["system_qubits"]):
-        k |= ((idx >> int(q)) & 1) << b
-    return keep, k
-
-
-def _decode(ls, Y):
-    from qdsl.synthesis.common import decode_trajectory
-
-    return decode_trajectory(ls, Y)
+    return np.arange(sv.size, dtype=np.int64), sv, "dense", 0.0
 
 
 def _errors(traj, exact):
@@ -433,7 +429,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     statevector, an integer K for K sampled runs (Aer, seeded by `seed`; magnitudes only, see the
     module docstring); solution_map: Y index → system basis index (taken from the program, the
     readout's "solution_map", or the standard layout of `qdsl.synthesis.common`)."""
-    from qdsl.synthesis.common import classical_solution
+    from qdsl.readout import decode_amplitudes, magnitudes, system_amplitudes
+    from qdsl.synthesis.common import classical_solution, decode_trajectory
 
     if backend not in ("statevector", "aer"):
         raise CompileError(Diagnostic("E0510", f"unknown backend '{backend}'",
@@ -441,7 +438,7 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     circuit, readout, ls, smap = _resolve(program_or_circuit, readout, linear_system, solution_map)
     nq = circuit.num_qubits
     limit = max_qubits()
-    sparse_ok = backend == "statevector" and shots is None
+    sparse_ok = backend == "statevector"
     if nq > (62 if sparse_ok else limit):
         if sparse_ok:
             raise SizeLimitError(Diagnostic(
@@ -453,19 +450,16 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
                  "--order, or raise the limit with QDSL_MAX_QUBITS (memory grows as 16·2^n bytes)"))
     Y = classical_solution(ls)
     Yn = Y / np.linalg.norm(Y)
-    exact_traj = _decode(ls, Y)
-    nsys = len(readout["system_qubits"])
+    exact_traj = decode_trajectory(ls, Y)
+    xs = np.asarray(ls.expansion_point, float)
     meta = {"qubit_limit": limit}
 
     if shots is None:
-        idx, sv, meta["simulator"] = _state_entries(circuit, backend, seed)
-        keep, kidx = _system_index(nq, readout, idx)
-        sub = np.zeros(2 ** nsys, complex)
-        np.add.at(sub, kidx[keep], sv[keep])
-        p = float(np.sum(np.abs(sub) ** 2))
+        idx, sv, meta["simulator"], meta["pruned_norm"] = _state_entries(circuit, backend, seed)
+        sub, p = system_amplitudes(sv, readout, indices=idx, num_qubits=nq)
         amps = sub[smap]
         fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0
-        traj = _decode(ls, amps)
+        traj = decode_amplitudes(sub, readout, xs)
         terr, tTerr = _errors(traj, exact_traj)
         reps, rounds = _rounds(p)
         meta["leakage"] = float(max(0.0, 1.0 - np.sum(np.abs(amps) ** 2) / p)) if p > 0 else None
@@ -476,39 +470,23 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
             repetitions=reps, amplification_rounds=rounds, trajectory_error=terr,
             theta_T_error=tTerr, meta=meta)
 
-    keep, kidx = _system_index(nq, readout)
     shots = int(shots)
     if shots <= 0:
         raise CompileError(Diagnostic("E0510", "--shots must be a positive integer"))
-    counts = _sample(circuit, shots, seed)
-    outcomes = np.fromiter(counts.keys(), np.int64)
-    hits = np.fromiter(counts.values(), np.int64)
-    sel = keep[outcomes]
-    n_sys = np.zeros(2 ** nsys, np.int64)
-    np.add.at(n_sys, kidx[outcomes[sel]], hits[sel])
-    n_post = int(n_sys.sum())
-    p = n_post / shots
-    p_err = math.sqrt(max(p * (1 - p), 1.0 / shots) / shots)
+    counts = sample_counts(circuit, shots, seed, backend)
+    mag = magnitudes(counts, readout)
+    n_sys, n_post = mag["system_counts"], mag["postselected_shots"]
     q = n_sys / max(n_post, 1)
     absamp = np.sqrt(q)
     absamp_err = np.where(n_sys > 0, 0.5 * np.sqrt((1 - q) / max(n_post, 1)) / np.maximum(absamp, 1e-300),
                           1.0 / math.sqrt(max(n_post, 1)))
-    n_Y = n_sys[smap].astype(float)
-    D = ls.block_dim
-    nb = ls.steps + 1
-    nY = n_Y.reshape(ls.num_blocks, D)[:nb]
-    c0 = nY[:, [ls.const_index]]
-    ci = nY[:, np.asarray(ls.theta_index)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(c0 > 0, np.sqrt(ci / c0), np.nan)
-        ratio_err = np.where((c0 > 0) & (ci > 0), 0.5 * ratio * np.sqrt(1 / np.maximum(ci, 1) + 1 / c0),
-                             np.where(c0 > 0, np.sqrt(1.0 / c0), np.nan))
-    mag_fid = float(np.sum(np.abs(Yn) * np.sqrt(q[smap])) ** 2)
+    ratio, ratio_err = mag["abs_theta_minus_expansion_point"], mag["standard_error"]
+    p = mag["success_probability"]
     reps, rounds = _rounds(p)
-    exact_abs = np.abs(exact_traj - np.asarray(ls.expansion_point)[None, :])
-    meta.update(postselected_shots=n_post, sampler="qiskit-aer",
-                note="shots give magnitudes only: trajectory_abs = |θ_t − θ*| with standard errors; "
-                     "signs and the fidelity need interference measurements",
+    exact_abs = np.abs(exact_traj - xs[None, :])
+    meta.update(postselected_shots=n_post, sampler="qiskit-aer" if backend == "aer" else "exact state, multinomial",
+                note="computational-basis shots give magnitudes |θ_t − θ*| only; signed θ needs the "
+                     "signed-readout circuits (`--readout signed`)",
                 trajectory_abs_error=float(np.nanmax(np.abs(ratio - exact_abs)) /
                                            max(float(np.max(exact_abs)), 1e-300)) if n_post else None)
     return SimulationResult(
@@ -516,5 +494,6 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
         fidelity=None, trajectory=None, exact_trajectory=exact_traj, exact_solution=Y,
         amplitudes=None, postselected_state=None, repetitions=reps, amplification_rounds=rounds,
         trajectory_error=None, theta_T_error=None, counts=dict(sorted(counts.items())),
-        success_probability_err=p_err, abs_amplitudes=absamp[smap], abs_amplitudes_err=absamp_err[smap],
-        trajectory_abs=ratio, trajectory_abs_err=ratio_err, magnitude_fidelity=mag_fid, meta=meta)
+        success_probability_err=mag["success_probability_err"], abs_amplitudes=absamp[smap],
+        abs_amplitudes_err=absamp_err[smap], trajectory_abs=ratio, trajectory_abs_err=ratio_err,
+        magnitude_fidelity=float(np.sum(np.abs(Yn) * np.sqrt(q[smap])) ** 2), meta=meta)

@@ -14,7 +14,9 @@ complex amplitudes — and each gate is one vectorized numpy operation on them:
   the pairs are merged (``np.unique`` + ``np.bincount``) and amplitudes with
   |a| ≤ `PRUNE` (= 1e-14, exact cancellations left at rounding level) are dropped. Each drop
   changes the state by at most PRUNE in 2-norm per dropped entry, so a circuit of G gates whose
-  splits drop at most k entries each is exact to G·k·PRUNE (≤ 1e-8 for 10^5 gates and k ≤ 10).
+  splits drop at most k entries each is exact to G·k·PRUNE (≤ 1e-8 for 10^5 gates and k ≤ 10);
+  the state records the exact 2-norm of what it dropped (`SparseState.dropped`), which
+  `qdsl run` adds to the error it allows the simulated state.
 
 Named gates are expanded once into flat instruction lists (memoized per definition). Any other
 multi-qubit gate is applied from its matrix on the bits it touches. The simulator is written for
@@ -36,9 +38,10 @@ _PHASE = {"z": np.pi, "s": np.pi / 2, "sdg": -np.pi / 2, "t": np.pi / 4, "tdg": 
 class SparseState:
     """Indices `keys` (int64) and amplitudes `amps` (complex) of the nonzero entries."""
 
-    def __init__(self, keys, amps):
+    def __init__(self, keys, amps, dropped: float = 0.0):
         self.keys = np.asarray(keys, dtype=np.int64)
         self.amps = np.asarray(amps, dtype=complex)
+        self.dropped = float(dropped)   # 2-norm of the amplitudes pruned on the way (≤ PRUNE each)
 
     def to_dense(self, num_qubits: int) -> np.ndarray:
         out = np.zeros(1 << num_qubits, complex)
@@ -112,7 +115,12 @@ def _merge(keys, amps):
     im = np.bincount(inv, weights=amps.imag, minlength=u.size)
     a = re + 1j * im
     keep = np.abs(a) > PRUNE
+    if not keep.all():
+        _DROPPED[0] += float(np.sum(np.abs(a[~keep]) ** 2))
     return u[keep], a[keep]
+
+
+_DROPPED = [0.0]   # Σ|a|² pruned during the current `run` (one simulation at a time per process)
 
 
 def _apply_1q(keys, amps, q, U):
@@ -161,6 +169,7 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
     """Apply a flat instruction list to a sparse state; OverflowError when the number of nonzero
     amplitudes exceeds `max_support`."""
     keys, amps = state.keys.copy(), state.amps.copy()
+    _DROPPED[0] = state.dropped ** 2
     one = np.int64(1)
     for name, qs, par in ops:
         if name == "x":
@@ -210,7 +219,7 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
                 raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
         else:  # pragma: no cover - _flatten only emits the names above
             raise ValueError(f"sparse simulator: unknown instruction {name}")
-    return SparseState(keys, amps)
+    return SparseState(keys, amps, float(np.sqrt(_DROPPED[0])))
 
 
 def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None) -> SparseState:

@@ -8,12 +8,12 @@ Heavy modules (SymPy, SciPy, Qiskit) are imported only when a stage needs them.
 """
 from __future__ import annotations
 
-from .diagnostics import CompileError, Diagnostic, SizeLimitError
+from .diagnostics import CompileError, Diagnostic, InternalError, SizeLimitError
 
 __version__ = "0.1.0"
 
-__all__ = ["compile", "CompileError", "SizeLimitError", "Diagnostic", "PolynomialSystem", "carleman",
-           "history_system", "Model", "resources", "__version__"]
+__all__ = ["compile", "CompileError", "SizeLimitError", "InternalError", "Diagnostic",
+           "PolynomialSystem", "carleman", "history_system", "Model", "resources", "__version__"]
 
 
 def __getattr__(name):  # lazy: `qdsl --help` must not import SciPy or Qiskit

@@ -249,11 +249,13 @@ class Compilation:
         return build_report(self)
 
     def run(self, backend: str = "statevector", shots: int | None = None, seed: int | None = None,
-            from_qasm: bool = True):
+            from_qasm: bool = True, readout: str | None = None, theta="T"):
         """Simulate the compiled circuit (by default: the emitted OpenQASM 3, loaded back), decode
-        θ_t by the readout contract and compare with classical training."""
+        θ_t by the readout contract and verify it (`qdsl.verification`): with `shots`, the
+        signed-readout circuits for `theta` ("T", "all" or a step) run beside it."""
         from .run import run_compilation
-        return run_compilation(self, backend=backend, shots=shots, seed=seed, from_qasm=from_qasm)
+        return run_compilation(self, backend=backend, shots=shots, seed=seed, from_qasm=from_qasm,
+                               readout=readout, theta=theta)
 
     def simulate(self, orders=None):
         """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""

@@ -1,7 +1,8 @@
 """The `qdsl` command line (docs/cli.md): thin over `qdsl.api`; imports stages only when needed.
 
 Exit status: 0 success; 1 the model fails its conditions (check) or the quantum answer fails
-verification (run); 2 bad input, reported as a diagnostic; 3 a valid request over a size limit.
+verification (run); 2 bad input, reported as a diagnostic; 3 a valid request over a size limit;
+70 an internal error (a bug in qdsl: one line; the traceback with QDSL_DEBUG=1).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_SIZE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_SIZE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
 DESCRIPTION = """\
 qdsl compiles the training dynamics of a model (.qd file) into Carleman-linearized quantum
@@ -24,9 +25,12 @@ examples:
   qdsl simulate examples/quartic.qd --plot traj.png
   qdsl compile examples/quartic.qd -o quartic.qasm --report quartic.json
   qdsl run examples/ridge.qd                quantum answer vs. gradient descent
+  qdsl run examples/quartic.qd --shots 20000   signed θ_T from shots, with intervals
+  qdsl decode quartic.json --counts counts.json
   qdsl explain E0203
 
-exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit, 70 internal error"""
+exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit,
+70 internal error (a bug in qdsl)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,9 +42,14 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _quiet(p):
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on stderr")
+
+
 def _common(p, json_flag=True, values=True):
     p.add_argument("file", help="the .qd file")
     p.add_argument("--model", help="the model to use when the file holds several")
+    _quiet(p)
     if json_flag:
         p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     if values:
@@ -61,6 +70,12 @@ def _compile_options(p):
                    help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
                         "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
                         "symmetric basis) or dense (a gate-by-gate unitary dilation: small systems)")
+    p.add_argument("--readout", choices=["amplitudes", "signed"],
+                   help="amplitudes: the compiled circuit only; signed: also the measurement circuits "
+                        "that give the sign of θ from shots (compile default amplitudes; run --shots "
+                        "default signed)")
+    p.add_argument("--theta", default="T", metavar="T|all|t",
+                   help="which θ_t the signed readout measures: T (default), all, or a step t")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,8 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _compile_options(p)
     p.add_argument("--backend", choices=["statevector", "aer"], default="statevector")
-    p.add_argument("--shots", type=int, help="sample K shots instead of reading the statevector")
-    p.add_argument("--seed", type=int, default=0, help="seed for --shots")
+    p.add_argument("--shots", type=int, help="sample K shots of each circuit (Aer) instead of reading the "
+                                             "statevector; signed θ with simultaneous 95 %% intervals")
+    p.add_argument("--seed", type=int, default=0, help="seed for --shots (circuit k uses seed + k)")
+    p.add_argument("--save-counts", metavar="JSON", help="with --shots: write the counts (the compiled circuit's, "
+                                                        "then each signed-readout circuit's) for `qdsl decode`")
     p.add_argument("-o", "--output", help="also write the OpenQASM 3 file here")
     p.add_argument("--report", metavar="JSON", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite existing files not written by qdsl")
@@ -126,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "assumption (O(log n) per query)")
     p.add_argument("--no-build", action="store_true",
                    help="estimate from the blocks' cost functions without building the circuit")
+
+    p = sub.add_parser("decode", help="θ_t from a compiled program's output (statevector, counts, Qiskit result)",
+                       description="Decode θ_t by the report's readout: amplitudes from a statevector (.npy), "
+                                   "or shot counts of the compiled circuit and of the signed-readout circuits "
+                                   "(JSON, in the manifest's order) with error bars.")
+    p.add_argument("report", help="the report (compile --report) or signed-readout manifest (*.signed.json)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--statevector", metavar="SV.npy", help="full-register statevector (numpy .npy)")
+    src.add_argument("--counts", metavar="COUNTS.json",
+                     help="counts: {bitstring: n}, a list of them, or {\"counts\": [...]}")
+    src.add_argument("--result", metavar="RESULT.json", help="a Qiskit Result.to_dict() document")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    _quiet(p)
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
@@ -203,7 +234,7 @@ def cmd_simulate(args) -> int:
     if args.plot:
         out = _output_path(args.plot, c, force=True)
         res.plot(out)
-        print(f"wrote {out}", file=sys.stderr)
+        _say(f"wrote {out}")
     if args.json:
         _emit_json(res.to_dict())
     else:
@@ -221,26 +252,92 @@ def _synthesis_warnings(c):
 def cmd_compile(args) -> int:
     c = _compilation(args)
     out = args.output or (Path(args.file).stem + ".qasm")
+    signed = args.readout == "signed"
+    if signed and out == "-":
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0002", "--readout signed writes several files; it needs -o PATH, not -o -",
+                                      help="e.g. -o quartic.qasm (the signed-readout circuits go beside it)"))
+    theta = _theta(args)
     qasm = _with_header(c)
     _synthesis_warnings(c)
+    report = c.report
     if out == "-":
         sys.stdout.write(qasm)
     else:
         _write(out, qasm, c, args.force)
-        print(f"wrote {out} ({c.program.num_qubits} qubits, {len(qasm.encode()) / 1e3:.1f} kB)", file=sys.stderr)
+        _say(f"wrote {out} ({c.program.num_qubits} qubits, {len(qasm.encode()) / 1e3:.1f} kB)")
+    if signed:
+        report = dict(report, signed_readout=_write_signed(c, out, theta, args.force))
     if args.report:
-        _write(args.report, json.dumps(c.report, indent=2, default=_json_default) + "\n", c, args.force)
-        print(f"wrote {args.report}", file=sys.stderr)
+        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+        _say(f"wrote {args.report}")
     return EXIT_OK
+
+
+def _theta(args):
+    """--theta: "T", "all" or a step t (checked against the readout when it is used)."""
+    v = getattr(args, "theta", "T") or "T"
+    if v in ("T", "all"):
+        return v
+    try:
+        t = int(v)
+        if t < 0:
+            raise ValueError
+        return t
+    except ValueError:
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0002", f"--theta takes T, all or a step number, not `{v}`")) from None
+
+
+def _write_signed(c, out, theta, force) -> dict:
+    """Write the signed-readout circuits beside `out` and their manifest; return the manifest's
+    `signed_readout` section (also stored in the report)."""
+    from .run import signed_circuits, signed_section
+
+    stem = str(out)[:-5] if str(out).endswith(".qasm") else str(out)
+    try:
+        pairs = signed_circuits(c, theta, header=_with_header(c))
+    except ValueError as exc:
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0002", str(exc))) from None
+    files = []
+    for sc, text in pairs:
+        path = f"{stem}.signed.t{sc.t}.i{sc.i}.qasm"
+        _write(path, text, c, force)
+        files.append(path)
+    section = signed_section(c, theta, Path(out).name, [Path(f).name for f in files])
+    manifest = f"{stem}.signed.json"
+    doc = {"generator": "qdsl", "version": __import__("qdsl").__version__, "model": c.system.model,
+           "parameters": list(c.system.names),
+           "expansion_point": [float(v) for v in c.system.expansion_point],
+           "readout": c.program.readout, "signed_readout": dict(section, manifest=Path(manifest).name)}
+    _write(manifest, json.dumps(doc, indent=2, default=_json_default) + "\n", c, force)
+    _say(f"wrote {len(files)} signed-readout circuit(s) {Path(stem).name}.signed.t*.i*.qasm and {manifest}")
+    return doc["signed_readout"]
 
 
 def cmd_run(args) -> int:
     c = _compilation(args)
+    theta = _theta(args)
+    if args.save_counts and not args.shots:
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0002", "--save-counts needs --shots K"))
     if args.output:
         _write(args.output, _with_header(c), c, args.force)
+    res = c.run(backend=args.backend, shots=args.shots, seed=args.seed, readout=args.readout, theta=theta)
     if args.report:
-        _write(args.report, json.dumps(c.report, indent=2, default=_json_default) + "\n", c, args.force)
-    res = c.run(backend=args.backend, shots=args.shots, seed=args.seed)
+        report = c.report
+        if res.signed is not None:
+            from .run import signed_section
+            report = dict(report, signed_readout=signed_section(c, theta))
+        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+    if args.save_counts:
+        from .readout import counts_to_json
+        n = c.program.num_qubits
+        doc = {"generator": "qdsl", "model": c.system.model, "shots_per_circuit": args.shots, "seed": args.seed,
+               "order": "the compiled circuit, then the signed-readout circuits in the manifest's order",
+               "counts": [counts_to_json(k, n) for k in (res.signed["counts"] if res.signed else [res.sim.counts])]}
+        _write(args.save_counts, json.dumps(doc, indent=1) + "\n", c, args.force)
     _synthesis_warnings(c)
     if args.plot:
         res.plot(_output_path(args.plot, c, force=True))
@@ -263,6 +360,60 @@ def cmd_resources(args) -> int:
     else:
         print(rep.render())
     return EXIT_OK
+
+
+def cmd_decode(args) -> int:
+    from .diagnostics import CompileError, Diagnostic
+    from .readout import decode_document, parse_counts, render_decoded
+
+    def load_json(path, what):
+        try:
+            return json.loads(Path(path).read_text())
+        except OSError as exc:
+            raise CompileError(Diagnostic("E0207", f"cannot read {what} {path}: {exc.strerror}", file=str(path)))
+        except ValueError as exc:
+            raise CompileError(Diagnostic("E0207", f"{what} {path} is not JSON: {exc}", file=str(path)))
+
+    doc = load_json(args.report, "report")
+    if not isinstance(doc, dict) or "readout" not in doc:
+        raise CompileError(Diagnostic("E0207", f"{args.report} has no `readout` section", file=args.report,
+                                      help="give the report written by `qdsl compile --report` or a *.signed.json manifest"))
+    try:
+        if args.statevector:
+            import numpy as np
+            try:
+                sv = np.load(args.statevector, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise CompileError(Diagnostic("E0207", f"cannot read the statevector {args.statevector}: {exc}",
+                                              file=args.statevector))
+            d = decode_document(doc, statevector=sv)
+        else:
+            path = args.counts or args.result
+            raw = load_json(path, "counts" if args.counts else "result")
+            if args.result and isinstance(raw, dict) and raw.get("results") and \
+                    "statevector" in (raw["results"][0].get("data") or {}):
+                d = decode_document(doc, statevector=_statevector_from_result(raw))
+            else:
+                d = decode_document(doc, counts=parse_counts(raw))
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise CompileError(Diagnostic("E0207", f"cannot decode: {exc}", file=args.report,
+                                      help="the data must come from the circuits of this report")) from None
+    if args.json:
+        _emit_json(d)
+    else:
+        print(render_decoded(d))
+    return EXIT_OK
+
+
+def _statevector_from_result(raw):
+    """The first experiment's statevector in a Qiskit result document: [re, im] pairs or
+    {"re": [...], "im": [...]}."""
+    import numpy as np
+    v = raw["results"][0]["data"]["statevector"]
+    if isinstance(v, dict):
+        return np.asarray(v["re"], float) + 1j * np.asarray(v["im"], float)
+    a = np.asarray(v, float)
+    return a[:, 0] + 1j * a[:, 1] if a.ndim == 2 else a.astype(complex)
 
 
 def cmd_explain(args) -> int:
@@ -318,12 +469,18 @@ def _write(path, text, c, force):
         raise CompileError(Diagnostic("E0004", f"cannot write {path}: {exc.strerror}"))
 
 
+def _say(text: str) -> None:
+    """A line on stderr, after whatever stdout holds (so the two never share a line)."""
+    sys.stdout.flush()
+    print(text, file=sys.stderr, flush=True)
+
+
 def _print_diag(d):
-    print(d.render(), file=sys.stderr)
+    _say(d.render())
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
-            "resources": cmd_resources, "explain": cmd_explain}
+            "resources": cmd_resources, "decode": cmd_decode, "explain": cmd_explain}
 
 
 def main(argv=None) -> int:
@@ -339,26 +496,40 @@ def main(argv=None) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     from .diagnostics import CompileError
+    from .progress import set_quiet
+    set_quiet(getattr(args, "quiet", False))
     try:
         return COMMANDS[args.command](args)
     except CompileError as e:
-        print(e.render(), file=sys.stderr)
+        _say(e.render())
         return e.exit_status
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say("interrupted")
         return 130
     except RecursionError:
-        print("error[E0005]: the input nests too deeply to process", file=sys.stderr)
+        _say("error[E0005]: the input nests too deeply to process")
         return EXIT_INPUT
     except MemoryError:
-        print("error[E0006]: out of memory\n  = help: lower the Carleman order, the number of steps, "
-              "or use `carleman order N basis symmetric`", file=sys.stderr)
+        _say("error[E0006]: ran out of memory before a size guard refused the request\n  = help: lower the "
+             "model's size (parameters, steps, Carleman order, eps); please also report it: qdsl should "
+             "have refused this up front")
         return EXIT_SIZE
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # an internal bug: say so plainly, with what to report
+    except Exception as exc:  # an internal bug (InternalError or not): one line, with what to report
         if os.environ.get("QDSL_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\n  = note: this is a bug in qdsl, not in your "
-              f"file; rerun with QDSL_DEBUG=1 for the traceback and report it", file=sys.stderr)
-        return 70
+        _say(internal_error_line(exc))
+        return EXIT_INTERNAL
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line an internal error gets: what failed, that it is qdsl's bug, what to send."""
+    from .diagnostics import InternalError
+    if isinstance(exc, InternalError):
+        what = exc.summary()
+    else:
+        text = " ".join(str(exc).split())
+        what = f"internal error: {type(exc).__name__}" + (f": {text[:300]}" if text else "")
+    return (f"error[E0070]: {what} — a bug in qdsl, not in your input; please report it with the "
+            f".qd file and the command (QDSL_DEBUG=1 shows the traceback)")

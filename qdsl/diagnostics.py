@@ -3,7 +3,8 @@
 A `Diagnostic` carries a code (E01xx syntax, E02xx names/types/shapes, E03xx model conditions,
 E04xx lowering, E05xx synthesis, W.... warnings), a message, the span it points at, notes and a
 help line. `CompileError` carries a list of them (user errors, exit status 2); `SizeLimitError`
-is a valid request over a size limit (exit 3). Internal bugs are ordinary Python exceptions.
+is a valid request over a size limit (exit 3). `InternalError` is a failed self-check of qdsl's own
+work — a bug in qdsl, never the user's input (exit status 70, reported in one line).
 """
 from __future__ import annotations
 
@@ -86,6 +87,28 @@ class SizeLimitError(CompileError):
     exit_status = 3
 
 
+class InternalError(RuntimeError):
+    """A self-check of qdsl's own work failed: a bug in qdsl, not in the user's input (exit 70).
+
+    Raised instead of `assert` / `AssertionError` by every internal consistency check, so the
+    command line can report it as what it is — one line naming the check, with what to send —
+    and never as a traceback (unless QDSL_DEBUG=1). `check` names the self-check that failed;
+    `details` holds the numbers behind it (measured value, tolerance, …)."""
+
+    exit_status = 70
+
+    def __init__(self, message: str, *, check: str | None = None, details: dict | None = None):
+        self.message = message
+        self.check = check
+        self.details = dict(details or {})
+        super().__init__(message)
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        where = f" [{self.check}]" if self.check else ""
+        return f"internal error{where}: {self.message}"
+
+
 class DiagnosticSink:
     """Collects the diagnostics of one stage so all of them are reported together."""
 
@@ -112,7 +135,3 @@ def did_you_mean(name: str, candidates) -> str | None:
 
     best = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{best[0]}`?" if best else None
-
-
-class InternalError(RuntimeError):
-    """A failed internal self-check: a bug in qdsl, not in the user's input (CLI exit 70)."""

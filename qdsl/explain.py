@@ -14,7 +14,11 @@ GENERAL = {
              "file. Choose another path with -o / --report, or pass --force to overwrite.",
     "E0005": "The input nests too deeply (thousands of parentheses) to be processed.",
     "E0006": "The request ran out of memory before a size guard caught it. Lower the Carleman order "
-             "or the number of steps, or use `carleman order N basis symmetric`.",
+             "or the number of steps, or use `carleman order N basis symmetric` — and please report "
+             "it: every size qdsl cannot handle should be refused up front (exit 3).",
+    "E0070": "An internal error: one of qdsl's self-checks of its own work failed, or qdsl raised an "
+             "exception it should not have. This is a bug in qdsl, not in your input (exit status 70). "
+             "Please report it with the .qd file and the command; QDSL_DEBUG=1 prints the traceback.",
 }
 
 SEMANTICS = {
@@ -67,11 +71,16 @@ SEMANTICS = {
              "coefficient of the update (e.g. 1e300 raised to a power). Rescale the parameters, data "
              "or constants; qdsl computes the F_ℓ in float64.",
     "E0222": "The model is out of reach before any expansion is done, and is refused up front (exit 3): "
-             "a sum/mean over more than 10^7 terms; sgd with steps × batch above 2·10^6 (each sgd step "
-             "has its own update rule, derived from its batch); an untruncated power of degree above 64; "
-             "or an update whose symmetric tensors F_ℓ would hold more than 10^7 entries (a polynomial "
-             "of degree d in v parameters can hold v^d). Lower the degree with `expand order d`, the "
-             "number of coupled parameters, the steps or the size, or use gd on the full batch.",
+             "more than 10^6 parameters, or a data array over 10^7 entries (both checked from the "
+             "declared shape or the data file's header, before any array is made); a derivation that "
+             "would evaluate more than 5·10^6 expression terms with its sums and means unrolled (e.g. a "
+             "sum over 10^7 terms, or three nested sums of 1000); sgd with steps × batch above 2·10^6 "
+             "(each sgd step has its own update rule, derived from its batch); an untruncated power of "
+             "degree above 64; or an update whose symmetric tensors F_ℓ would hold more than 10^7 "
+             "entries (a polynomial of degree d in v parameters can hold v^d). Lower the degree with "
+             "`expand order d`, the number of coupled parameters or samples, the steps or the size, or "
+             "use gd on the full batch; `qdsl resources --params N` on a small version of the model "
+             "projects the quantum cost at scale without building anything.",
     "E0223": "The certificate's linear algebra failed on this model (eigenvalues did not converge), "
              "usually because its coefficients span too many orders of magnitude. Rescale the "
              "parameters, data or constants.",
@@ -90,8 +99,10 @@ LOWERING = {
     "E0401": "The Carleman system would exceed a size limit (dimension or nonzeros) of this machine. "
              "Use `carleman order N basis symmetric` (dimension C(n+N, N) instead of Σ n^j), a lower "
              "order, or raise the limit with QDSL_MAX_NNZ / QDSL_MAX_DIM if you have the memory.",
-    "E0402": "The history-state linear system would exceed a size limit: lower the number of "
-             "steps (--steps) or the order.",
+    "E0402": "The history-state linear system — (T+1+p) blocks of the Carleman dimension, about "
+             "T·nnz(M) nonzeros — would exceed the memory limits of the Carleman stage (QDSL_MAX_DIM, "
+             "QDSL_MAX_NNZ); it is refused before `simulate` iterates or anything is assembled. Lower "
+             "the number of steps (the message says how many fit: --steps T) or the order.",
     "W0401": "The Carleman trajectory drifts away from the true trajectory (relative error past "
              "the threshold, or growing with t). Raise the order, shorten the horizon, or expand "
              "about a point closer to the trajectory.",

@@ -51,6 +51,7 @@ def flat_depth(circuit) -> int:
 def build_report(c) -> dict:
     """The report dict of a Compilation: model, dynamics, Carleman, linear system, circuit, readout."""
     from .semantics.certificate import sparsity
+    from .verification import promises
 
     system, car, ls, prog = c.system, c.carleman, c.linear_system, c.program
     em = c.emitted
@@ -79,6 +80,7 @@ def build_report(c) -> dict:
         "circuit": circuit,
         "solver": _jsonable(prog.meta),
         "readout": prog.readout,
+        "verification": _jsonable(promises(c)),
     }
 
 

@@ -1,11 +1,14 @@
 """`qdsl run`: simulate the compiled circuit, decode θ_t by the readout contract, and verify the
-quantum answer against the exact Carleman solution and against classical training.
+quantum answer — (a) the state against the exact solution within what the user's eps promises,
+(b) the decoded trajectory against the Carleman solution within the bound that follows from (a),
+(c) the Carleman trajectory against true training within the truncation error `simulate`
+measures. The checks and their bounds are defined in `qdsl.verification`; "verified" means all
+three hold.
 
-Verification (exit 1 when it fails): the decoded trajectory within 2 % (of its largest entry) of
-the exact solution of L·Y = B, θ_T within 5 %, and fidelity ≥ 0.99 — the quantum solver is judged
-against the linear system it solves; the Carleman truncation error against true gradient descent
-is reported beside it (it is the order's property, not the circuit's). With --shots, only
-magnitudes are observable: |θ_t − θ*| is checked within 4 standard errors + 2 %.
+With ``shots=K`` the emitted circuit and the signed-readout circuits (`qdsl.readout`) each run K
+times (on Aer, or drawn from the exact state with the statevector backend); the signed θ come with
+simultaneous 95 % intervals, and (b) becomes "the intervals contain the exact values"; (a) is not
+observable from counts.
 """
 from __future__ import annotations
 
@@ -13,75 +16,106 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-TRAJ_TOL, THETA_T_TOL, FIDELITY_MIN = 0.02, 0.05, 0.99
+from .verification import Check
 
 
 @dataclass(frozen=True, eq=False)
 class RunResult:
-    """θ trajectories (true, Carleman, quantum), fidelity, success probability, verification."""
+    """θ trajectories (true, Carleman, quantum), fidelity, success probability, the checks."""
     model: str
     names: tuple
     solver: str
     true: np.ndarray
     carleman: np.ndarray
     sim: object                      # backends.qiskit_sim.SimulationResult
-    verified: bool
-    checks: dict = field(default_factory=dict)
+    checks: tuple                    # verification.Check, (a), (b), (c)
     circuit: dict = field(default_factory=dict)
+    signed: dict | None = None       # shots: the signed estimate, intervals, plan, counts
 
     @property
     def quantum(self):
         return self.sim.trajectory
 
+    @property
+    def verified(self) -> bool:
+        return all(ch.passed for ch in self.checks)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"({ch.key}) {ch.title}" for ch in self.checks if not ch.passed]
+
     def to_dict(self) -> dict:
         s = self.sim
+        quantum_T = None if s.trajectory is None else s.trajectory[-1].tolist()
+        if self.signed is not None:
+            quantum_T = [None if v is None else float(v) for v in self.signed["theta_T"]]
         d = {"model": self.model, "parameters": list(self.names), "solver": self.solver,
              "backend": s.backend, "shots": s.shots,
              "fidelity": s.fidelity, "success_probability": s.success_probability,
              "repetitions": s.repetitions, "amplification_rounds": s.amplification_rounds,
              "theta_T": {"true": self.true[-1].tolist(), "carleman": self.carleman[-1].tolist(),
-                         "quantum": None if s.trajectory is None else s.trajectory[-1].tolist()},
+                         "quantum": quantum_T},
              "trajectory": {"true": self.true.tolist(), "carleman": self.carleman.tolist(),
                             "quantum": None if s.trajectory is None else s.trajectory.tolist()},
-             "errors": self.checks, "verified": self.verified, "circuit": self.circuit}
+             "checks": [ch.to_dict() for ch in self.checks], "failures": self.failures,
+             "verified": self.verified, "circuit": self.circuit}
         if s.shots:
-            d["shots_estimate"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
-                                   "standard_error": _nan_list(s.trajectory_abs_err),
-                                   "success_probability_err": s.success_probability_err,
-                                   "magnitude_fidelity": s.magnitude_fidelity,
-                                   "note": s.meta.get("note")}
+            d["success_probability_err"] = s.success_probability_err
+            d["magnitudes"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
+                               "standard_error": _nan_list(s.trajectory_abs_err),
+                               "magnitude_fidelity": s.magnitude_fidelity}
+        if self.signed is not None:
+            d["signed"] = {k: v for k, v in self.signed.items() if k != "counts"}
         return d
 
     def render(self) -> str:
         s = self.sim
+        shots = ""
+        if s.shots:
+            n_circ = 1 + (len(self.signed["rows"]) if self.signed else 0)
+            shots = f", {s.shots} shots × {n_circ} circuit{'s' if n_circ > 1 else ''}"
         L = [f"model {self.model}: {self.solver.upper()} on {self.circuit.get('num_qubits')} qubits, "
-             f"{s.backend}{f', {s.shots} shots' if s.shots else ''}"]
-        T = len(self.true) - 1
-        head = f"  {'θ_T':<12} {'gradient descent':>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}"
-        L.append(head)
-        q = s.trajectory[-1] if s.trajectory is not None else None
-        for i, name in enumerate(self.names):
-            if q is not None:
-                qs, dq = f"{q[i]:>17.6f}", f"{abs(q[i] - self.carleman[-1, i]):>10.2e}"
-            else:
-                a, e = s.trajectory_abs[-1, i], s.trajectory_abs_err[-1, i]
-                qs, dq = f"{'|Δ|=' + f'{a:.4f}±{e:.4f}':>17}", f"{'':>10}"
-            L.append(f"  {name:<12} {self.true[-1, i]:>17.6f} {self.carleman[-1, i]:>17.6f} {qs} {dq}")
-        c = self.checks
+             f"{s.backend}{shots}"]
+        if self.signed is not None:
+            L += self._render_signed()
+        else:
+            L.append(f"  {'θ_T':<12} {'gradient descent':>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}")
+            q = s.trajectory[-1] if s.trajectory is not None else None
+            for i, name in enumerate(self.names):
+                if q is not None:
+                    qs, dq = f"{q[i]:>17.6f}", f"{abs(q[i] - self.carleman[-1, i]):>10.2e}"
+                else:
+                    a, e = s.trajectory_abs[-1, i], s.trajectory_abs_err[-1, i]
+                    qs, dq = f"{'|Δ|=' + f'{a:.4f}±{e:.4f}':>17}", f"{'':>10}"
+                L.append(f"  {name:<12} {self.true[-1, i]:>17.6f} {self.carleman[-1, i]:>17.6f} {qs} {dq}")
         if s.fidelity is not None:
             L.append(f"  fidelity (post-selected state vs exact normalized solution)  {s.fidelity:.6f}")
         L.append(f"  success probability  {s.success_probability:.4g}"
                  + (f" ± {s.success_probability_err:.2g}" if s.success_probability_err else "")
-                 + f"   → about {s.repetitions:.3g} repetitions, or {s.amplification_rounds} rounds of "
-                   f"amplitude amplification")
-        if c.get("trajectory_error") is not None:
-            L.append(f"  decoded trajectory error vs Carleman  {c['trajectory_error']:.2e} of its largest entry "
-                     f"(θ_T: {c['theta_T_error']:.2e})")
-        L.append(f"  Carleman truncation error vs gradient descent  {c['carleman_vs_true']:.2e} "
-                 f"(max over t = 0..{T}, absolute)")
-        L.append("verified: quantum answer matches the linear-system solution" if self.verified else
-                 "NOT verified: " + "; ".join(c.get("failures", [])))
+                 + f"   → about {s.repetitions:.3g} repetitions, or {s.amplification_rounds} "
+                   f"round{'' if s.amplification_rounds == 1 else 's'} of amplitude amplification")
+        L.append("checks (measured ≤ bound)")
+        L += [ch.line() for ch in self.checks]
+        if self.verified:
+            L.append("verified: (a), (b) and (c) hold" if self.checks[0].observable else
+                     "verified: (b) and (c) hold; (a) is not observable from counts")
+        else:
+            L.append("NOT verified: " + "; ".join(self.failures))
         return "\n".join(L)
+
+    def _render_signed(self) -> list[str]:
+        from .readout import format_signed
+
+        sg = self.signed
+        L = [f"  {'θ_t':<12} {'t':>3} {'gradient descent':>17} {'Carleman (exact)':>17} "
+             f"{'quantum (signed)':>24}"]
+        for r in sg["rows"]:
+            q = format_signed(r)
+            L.append(f"  {r['parameter']:<12} {r['t']:>3} {self.true[r['t'], r['i']]:>17.6f} "
+                     f"{self.carleman[r['t'], r['i']]:>17.6f} {q:>24} {'✓' if r['inside'] else '✗'}")
+        L.append(f"  intervals: simultaneous {100 * sg['level']:g} % (z = {sg['z']:.3f}·σ, Bonferroni over "
+                 f"{len(sg['rows'])}); {sg['total_shots']} shots in all, {sg['postselected_shots']} post-selected")
+        return L
 
     def plot(self, path) -> None:
         """Trajectories per parameter: gradient descent, Carleman, quantum."""
@@ -100,12 +134,17 @@ class RunResult:
             ax.plot(t, self.carleman[:, i], "b--", label="Carleman (exact)")
             if self.quantum is not None:
                 ax.plot(t, self.quantum[:, i], "ro", ms=4, label="quantum (decoded)")
+            if self.signed is not None:
+                rows_i = [r for r in self.signed["rows"] if r["i"] == i and r["theta"] is not None]
+                ax.errorbar([r["t"] for r in rows_i], [r["theta"] for r in rows_i],
+                            yerr=[r["half_width"] for r in rows_i], fmt="ro", ms=4, label="quantum (shots)")
             ax.set_title(name)
             ax.set_xlabel("step t")
         for j in range(n, rows * cols):
             axes[j // cols][j % cols].axis("off")
         axes[0][0].legend(fontsize=7)
-        fig.suptitle(f"{self.model}: {self.solver}, fidelity {self.sim.fidelity if self.sim.fidelity is not None else float('nan'):.4f}")
+        fid = self.sim.fidelity
+        fig.suptitle(f"{self.model}: {self.solver}" + (f", fidelity {fid:.4f}" if fid is not None else ""))
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
@@ -117,9 +156,13 @@ def _nan_list(a):
     return [[None if not np.isfinite(v) else float(v) for v in row] for row in np.asarray(a)]
 
 
-def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qasm=True) -> RunResult:
-    """Compile (if not yet), simulate the emitted OpenQASM 3 loaded back (or the circuit object),
-    decode and verify."""
+def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qasm=True,
+                    readout: str | None = None, theta="T") -> RunResult:
+    """Simulate the emitted OpenQASM 3 loaded back (or the circuit object), decode, verify.
+
+    `readout`: with shots, "signed" (default) runs the signed-readout circuits for the θ chosen
+    by `theta` ("T", "all" or a step t); "amplitudes" gives magnitudes only (not verifiable)."""
+    from . import verification as V
     from .backends.qiskit_sim import simulate
 
     prog = c.program
@@ -128,33 +171,93 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
     if from_qasm:
         from .backends.qasm3 import load
         circuit = load(c.qasm)
-    sim = simulate(circuit, prog.readout, ls, backend=backend, shots=shots, seed=seed,
+    readout_dict = prog.readout
+    sim = simulate(circuit, readout_dict, ls, backend=backend, shots=shots, seed=seed,
                    solution_map=prog.solution_map)
     true = c.system.trajectory(ls.steps)
-    carleman = sim.exact_trajectory
-    checks = {"carleman_vs_true": float(np.max(np.abs(carleman - true)))}
-    failures = []
+    ref = V.reference(ls)
+    parts = V.circuit_error(prog, c.emitted, pruned=sim.meta.get("pruned_norm", 0.0))
+    eps = V.promised_eps(prog)
+    carleman_check = V.check_carleman(c, ref)
+    signed = None
     if sim.trajectory is not None:
-        checks.update(trajectory_error=sim.trajectory_error, theta_T_error=sim.theta_T_error,
-                      fidelity=sim.fidelity,
-                      quantum_vs_true=float(np.max(np.abs(sim.trajectory - true))))
-        if not sim.fidelity >= FIDELITY_MIN:
-            failures.append(f"fidelity {sim.fidelity:.4f} < {FIDELITY_MIN}")
-        if not sim.trajectory_error <= TRAJ_TOL:
-            failures.append(f"trajectory error {sim.trajectory_error:.3g} > {TRAJ_TOL}")
-        if not sim.theta_T_error <= THETA_T_TOL:
-            failures.append(f"θ_T error {sim.theta_T_error:.3g} > {THETA_T_TOL}")
+        eps_a = V.state_tolerance(eps, parts["total"], sim.success_probability, ref["solve_error"])
+        checks = (V.check_state(sim.postselected_state, ref["Y"], prog.solution_map, eps_a,
+                                dict(parts, eps=eps, solve_error=ref["solve_error"])),
+                  V.check_readout(sim.trajectory, ref, eps_a), carleman_check)
     else:
-        exact_abs = np.abs(carleman - np.asarray(ls.expansion_point)[None, :])
-        est, err = sim.trajectory_abs, sim.trajectory_abs_err
-        scale = max(float(np.max(exact_abs)), 1e-300)
-        ok = np.abs(est - exact_abs) <= 4 * np.nan_to_num(err, nan=np.inf) + TRAJ_TOL * scale
-        checks.update(magnitude_fidelity=sim.magnitude_fidelity,
-                      magnitudes_within_error_bars=float(np.mean(ok)))
-        if not np.all(ok):
-            failures.append(f"{int(np.sum(~ok))} decoded magnitudes outside 4σ + 2 %")
-    checks["failures"] = failures
+        unobservable = Check("a", "state vs exact normalized solution", None, None, True,
+                             "counts carry no phases", observable=False)
+        if (readout or "signed") == "signed":
+            # p from counts: its lower 95 % limit keeps 2δ/√p an upper bound
+            p_low = max(sim.success_probability - 2 * sim.success_probability_err, 1.0 / sim.shots)
+            eps_a = V.state_tolerance(eps, parts["total"], p_low, ref["solve_error"])
+            signed, b = _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta, backend)
+        else:
+            b = Check("b", "decoded trajectory vs Carleman", None, None, False,
+                      "magnitudes only: compile the signed-readout circuits (--readout signed)",
+                      observable=False)
+        checks = (unobservable, b, carleman_check)
     circuit_info = {"num_qubits": prog.num_qubits, "qasm_bytes": len(c.qasm.encode()),
                     "counts": dict(c.emitted.counts)}
-    return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, carleman, sim,
-                     not failures, checks, circuit_info)
+    return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, ref["theta"], sim,
+                     checks, circuit_info, signed)
+
+
+def signed_circuits(c, theta="T", header: str | None = None) -> list[tuple]:
+    """[(SignedCircuit, OpenQASM 3 text)] of the signed readout (`qdsl.readout`) for `theta`:
+    the emitted program (or `header`, the same text as written to disk) with the measurement
+    gates inserted before its final measurements."""
+    from .readout import signed_plan, with_gates
+
+    plan = signed_plan(c.program.readout, c.system.names, theta)
+    text = c.qasm if header is None else header
+    return [(sc, with_gates(text, sc.gates)) for sc in plan]
+
+
+def signed_section(c, theta="T", amplitudes_file: str | None = None, files=None) -> dict:
+    """The report's / manifest's `signed_readout` section: the compiled circuit first (its counts
+    give |a_0|²), then one entry per signed-readout circuit with its (t, i), measurement gates,
+    interfering qubit, pattern and post-selection."""
+    from .readout import signed_plan
+
+    ro = c.program.readout
+    plan = signed_plan(ro, c.system.names, theta)
+    files = list(files) if files is not None else [None] * len(plan)
+    circuits = [dict({"role": "amplitudes"}, **({"file": amplitudes_file} if amplitudes_file else {}))]
+    circuits += [sc.to_dict(file=f, postselect=ro["postselect"]) for sc, f in zip(plan, files)]
+    return {"theta": theta, "formula": "Re(a_i a_0*) = (P(x,0) − P(x,1))/2, θ_t[i] = θ*_i + Re(a_i a_0*)/|a_0|²",
+            "circuits": circuits}
+
+
+def _signed_shots(c, circuit, sim, ref, eps_a, shots, seed, theta, backend):
+    """Sample every signed-readout circuit: the simulated circuit (the emitted file loaded back)
+    with the measurement gates appended — the same program as the signed files, which are the
+    emitted text with those gates inserted before the measurements (`readout.with_gates`)."""
+    from . import verification as V
+    from .backends.qiskit_sim import sample_counts
+    from .progress import progress
+    from .readout import signed_estimates, signed_plan, simultaneous_rows
+
+    plan = signed_plan(c.program.readout, c.system.names, theta)
+    base = 0 if seed is None else int(seed)
+    counts = []
+    body = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+    for k, sc in enumerate(progress(plan, desc="signed readout", unit="circuit")):
+        circ = body.copy()
+        for g in sc.gates:
+            getattr(circ, g[0])(*g[1:])
+        counts.append(sample_counts(circ, shots, base + 1 + k, backend))
+    est = signed_estimates(sim.counts, counts, plan, c.program.readout, c.linear_system.expansion_point)
+    check = V.shots_check(est, ref, eps_a)
+    rows, z = simultaneous_rows(est, check.details["level"])
+    for r, ins, bias in zip(rows, check.details["inside"], check.details["bias_bound"]):
+        r.update(inside=bool(ins), bias_bound=float(bias), exact=float(ref["theta"][r["t"], r["i"]]))
+    T = c.linear_system.steps
+    by_i = {r["i"]: r["theta"] for r in rows if r["t"] == T}
+    signed = {"rows": rows, "z": z, "level": check.details["level"],
+              "total_shots": est.shots, "postselected_shots": est.postselected_shots,
+              "shots_per_circuit": int(shots), "seed": base,
+              "theta_T": [by_i.get(i) for i in range(len(c.system.names))],
+              "counts": [sim.counts] + counts}
+    return signed, check

@@ -160,3 +160,41 @@ def test_run_regression_file_json(capsys):
     q, c = d["theta_T"]["quantum"], d["theta_T"]["carleman"]
     scale = max(abs(v) for v in c)
     assert max(abs(a - b) for a, b in zip(q, c)) <= 0.05 * scale
+
+
+def test_stdout_and_stderr_never_share_a_line(tmp_path):
+    """With both streams in one pipe (a terminal, `2>&1`), every stdout line ends before a
+    diagnostic starts: qdsl flushes stdout before writing to stderr."""
+    f = tmp_path / "m.qd"
+    f.write_text("model m {\n    param x = 0.5\n    param y = 0.5\n    loss = 0.2*x^2 + 0.2*y^2 + 2*x*y\n"
+                 "    evolve flow(time = 2, dt = 0.5)\n    carleman order 2\n    solver hhl(clock = 4)\n}\n")
+    merged = subprocess.run([sys.executable, "-m", "qdsl", "run", str(f)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True).stdout
+    lines = merged.splitlines()
+    assert any(line.startswith("warning[W050") for line in lines), merged
+    assert any(line.startswith("model m: HHL") for line in lines), merged
+    assert any(line.startswith("checks (measured ≤ bound)") for line in lines), merged
+    for line in lines:  # no stdout text runs into a diagnostic on the same line
+        assert "warning[" not in line or line.startswith("warning["), line
+
+
+@pytest.mark.parametrize("exc", ["internal", "other"])
+def test_internal_errors_are_one_line_with_exit_70(exc, capsys, monkeypatch):
+    from qdsl.diagnostics import InternalError
+
+    def broken(*a, **k):
+        if exc == "internal":
+            raise InternalError("block-encoding check failed: deviation 3e-2 > 1e-12", check="verify_block")
+        raise ZeroDivisionError("float division by zero")
+
+    import qdsl.lowering.simulate as sim
+    monkeypatch.setattr(sim, "simulate", broken)
+    monkeypatch.delenv("QDSL_DEBUG", raising=False)
+    rc, out, err = run_cli(["simulate", "examples/quartic.qd"], capsys)
+    assert rc == 70 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("error[E0070]: internal error") and "bug in qdsl" in err
+    assert ("[verify_block]" in err) if exc == "internal" else ("ZeroDivisionError" in err)
+    monkeypatch.setenv("QDSL_DEBUG", "1")
+    with pytest.raises((InternalError, ZeroDivisionError)):
+        main(["simulate", "examples/quartic.qd"])

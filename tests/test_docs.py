@@ -1,4 +1,5 @@
-"""The user documentation (docs/*.md) is executed, so it cannot drift from the code.
+"""The user documentation (docs/*.md) and the README's transcripts are executed, so they cannot
+drift from the code.
 
 What runs, page by page, in a fresh temporary working directory per page (with `examples/` linked
 into it, so commands read the repository's examples and write their outputs beside them):
@@ -53,6 +54,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
+#: the pages whose blocks run: the docs and the README (its `$ qdsl …` transcripts)
+RUN_PAGES = PAGES + [ROOT / "README.md"]
 
 # ----------------------------------------------------------------------------- parsing the pages
 
@@ -280,14 +283,14 @@ def _has_slow(page: Path) -> bool:
     return any(b.slow for b in blocks(page))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", RUN_PAGES, ids=lambda p: p.name)
 def test_page(page, tmp_path):
     failures = run_page(page, workdir(tmp_path), slow=False)
     assert not failures, "\n\n".join(failures)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", [p for p in PAGES if _has_slow(p)], ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [p for p in RUN_PAGES if _has_slow(p)], ids=lambda p: p.name)
 def test_page_slow_blocks(page, tmp_path):
     failures = run_page(page, workdir(tmp_path), slow=True)
     assert not failures, "\n\n".join(failures)
@@ -297,7 +300,7 @@ def test_page_slow_blocks(page, tmp_path):
 
 def test_every_shown_command_is_run():
     """A `$ ` line anywhere but in a qdsl command block would be a command nobody checks."""
-    for page in PAGES:
+    for page in RUN_PAGES:
         for b in blocks(page):
             if b.kind != "command":
                 assert not any(ln.startswith("$ ") for ln in b.text.splitlines()), b.where()

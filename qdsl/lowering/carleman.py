@@ -358,27 +358,39 @@ class CarlemanSystem:
 
     # -- invariants and dump ---------------------------------------------------------------
     def verify(self) -> None:
-        """Shapes, finiteness, the constant row (M[0] = e_0), M = I + dt·A for flows."""
+        """Shapes, finiteness, the constant row (M[0] = e_0), M = I + dt·A for flows; a failure is
+        a bug in the lowering (InternalError)."""
+        from ..diagnostics import InternalError
+        from ..tolerances import gamma
+
+        def fail(msg):
+            raise InternalError(msg, check="CarlemanSystem.verify")
+
         D = carleman_dimension(self.n, self.order, self.basis)
         if self.matrix is not self.matrices[0]:
-            raise ValueError("matrix must be matrices[0]")
+            fail("matrix must be matrices[0]")
         for M in self.matrices:
             if M.shape != (D, D):
-                raise ValueError(f"transfer matrix has shape {M.shape}, expected {(D, D)}")
+                fail(f"transfer matrix has shape {M.shape}, expected {(D, D)}")
             if M.nnz and not np.all(np.isfinite(M.data)):
-                raise ValueError("transfer matrix has non-finite entries")
+                fail("transfer matrix has non-finite entries")
             r0 = M.getrow(0)
             if r0.nnz != 1 or r0.indices[0] != 0 or r0.data[0] != 1.0:
-                raise ValueError("the constant component must map to itself")
+                fail("the constant component must map to itself")
         if self.kind == "flow":
             if self.generator is None or self.generator.shape != (D, D):
-                raise ValueError("a flow needs its generator A")
+                fail("a flow needs its generator A")
             if D <= 200_000:
+                # an entry of A sums at most N slot terms, each merging at most N orderings (symmetric
+                # basis), and M = I + dt·A adds two roundings; M may be assembled by its own
+                # summation order: |ΔM| ≤ 2·γ_{N²+2}·(1 + dt·max|A|)
+                N = self.order
+                scale = 1.0 + abs(self.dt) * (np.max(np.abs(self.generator.data)) if self.generator.nnz else 0.0)
                 diff = self.matrix - (sp.identity(D, format="csr") + self.dt * self.generator)
-                if diff.nnz and np.max(np.abs(diff.data)) > 1e-12 * (1 + np.max(np.abs(self.matrix.data))):
-                    raise ValueError("matrix != I + dt·generator")
+                if diff.nnz and np.max(np.abs(diff.data)) > 2 * gamma(N * N + 2) * scale:
+                    fail("matrix != I + dt·generator")
         elif self.generator is not None:
-            raise ValueError("a discrete system has no generator")
+            fail("a discrete system has no generator")
 
     def dump(self, limit: int = 200) -> str:
         """Deterministic text: header, then the first `limit` nonzeros of M with component labels."""

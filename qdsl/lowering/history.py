@@ -97,18 +97,33 @@ class LinearSystem:
         return max(rows, cols)
 
     def verify(self) -> None:
-        """Shapes, identity diagonal blocks, B = |0⟩⊗y_0 with y_0[const] = 1, L·forward = B."""
+        """Shapes, identity diagonal blocks, B = |0⟩⊗y_0 with y_0[const] = 1, L·forward = B; a
+        failure is a bug in the lowering (InternalError).
+
+        Forward substitution is backward stable row by row (Higham Thm 8.5): the residual obeys
+        ‖L·Ŷ − B‖ ≤ γ_{s+1}·‖|L|·|Ŷ|‖ ≤ γ_{s+1}·√(‖L‖₁‖L‖_∞)·‖Ŷ‖, s the nonzeros per row."""
+        from ..diagnostics import InternalError
+        from ..tolerances import gamma
+
+        def fail(msg):
+            raise InternalError(msg, check="LinearSystem.verify")
+
         D, K = self.block_dim, self.num_blocks
         if self.matrix.shape != (K * D, K * D) or self.rhs.shape != (K * D,):
-            raise ValueError("L / B have the wrong shape")
+            fail("L / B have the wrong shape")
         if len(self.transfers) not in (1, self.steps) or any(M.shape != (D, D) for M in self.transfers):
-            raise ValueError("transfer matrices do not match the block size")
+            fail("transfer matrices do not match the block size")
         if self.rhs[self.const_index] != 1.0 or np.any(self.rhs[D:] != 0):
-            raise ValueError("B must be |0⟩⊗y_0 with a unit constant component")
-        if not np.allclose(self.matrix.diagonal(), 1.0):
-            raise ValueError("the diagonal blocks of L must be identities")
-        if self.dim <= 5_000_000 and self.residual(self.solve()) > 1e-9:
-            raise ValueError("forward substitution does not solve L·Y = B")
+            fail("B must be |0⟩⊗y_0 with a unit constant component")
+        if np.any(self.matrix.diagonal() != 1.0):
+            fail("the diagonal blocks of L must be identities")
+        if self.dim <= 5_000_000:
+            Y = self.solve()
+            absL = abs(self.matrix)
+            norm = float(np.sqrt(absL.sum(axis=0).max() * absL.sum(axis=1).max()))
+            bound = gamma(self.sparsity + 1) * norm * float(np.linalg.norm(Y))
+            if not np.linalg.norm(self.matrix @ Y - self.rhs) <= bound:
+                fail("forward substitution does not solve L·Y = B")
 
     def dump(self, limit: int = 40) -> str:
         lines = [f"LinearSystem steps={self.steps} idle={self.idle} block_dim={self.block_dim} "
@@ -169,6 +184,32 @@ def assemble_history(transfers, steps: int, idle: int = 0) -> sp.csr_matrix:
     return L
 
 
+def guard_history(steps: int, idle: int, block_dim: int, transfer_nnz: int, *, max_dim: int | None = None,
+                  max_nnz: int | None = None) -> tuple[int, int]:
+    r"""Refuse (SizeLimitError E0402), before anything is built or iterated, a history-state system
+    L·Y = B of (T+1+p)·D unknowns and about T·nnz(M) + (T+1+p)·D nonzeros over the limits of
+    the Carleman stage (QDSL_MAX_DIM, QDSL_MAX_NNZ): the same memory, now per time step. Returns
+    (dimension, nonzeros)."""
+    from .carleman import _limits
+
+    from ..diagnostics import Diagnostic, SizeLimitError
+
+    max_dim, max_nnz = _limits(max_dim, max_nnz)
+    T, p, D = int(steps), int(idle), max(int(block_dim), 1)
+    dim = (T + 1 + p) * D
+    nnz = T * int(transfer_nnz) + dim
+    if dim <= max_dim and nnz <= max_nnz:
+        return dim, nnz
+    per_step = D + max(int(transfer_nnz), 0)
+    fit = max(0, min(max_dim // D - 1 - p, (max_nnz - D * (1 + p)) // per_step))
+    what = (f"{dim:,} unknowns (limit {max_dim:,})" if dim > max_dim else f"{nnz:,} nonzeros (limit {max_nnz:,})")
+    raise SizeLimitError(Diagnostic(
+        "E0402", f"the history-state system of {T:,} steps × Carleman dimension {D:,} would have {what}",
+        help=(f"lower the number of steps (at most {fit:,} fit at this order: `--steps {fit}`), "
+              if fit >= 1 else "lower the Carleman order or the number of parameters, ")
+        + "or raise the limit with QDSL_MAX_DIM / QDSL_MAX_NNZ"))
+
+
 def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_point=None,
                    x0=None, y0=None, kappa: str = "auto") -> LinearSystem:
     r"""The history-state system L·Y = B of a CarlemanSystem over T steps and p idle steps.
@@ -184,6 +225,7 @@ def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_po
         if steps is None:
             raise ValueError("history_system needs the number of steps")
     steps, idle = int(steps), int(idle)
+    guard_history(steps, idle, car.dim, max(M.nnz for M in transfers))
     if len(transfers) > 1:
         if len(transfers) < steps:
             raise ValueError(f"{len(transfers)} transfer matrices for {steps} steps")

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..progress import progress
 from .carleman import carleman, guard
 from .errors import a_priori_bounds, diagnose, trajectory_errors
-from .history import history_system
+from .history import guard_history, history_system
 
 KAPPA_MAX_DIM = 200_000  # κ is estimated only for history systems up to this size
 
@@ -154,8 +155,10 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
     each obtained by solving its history-state system L·Y = B."""
     T = int(system.dynamics.steps)
     orders = sorted(set(int(N) for N in (orders if orders is not None else range(1, int(order) + 1))))
-    # refuse up front: the highest order is the largest system, so check it before building any
-    guard(system, max(orders), basis)
+    # refuse up front: the highest order is the largest system, so check it (and its history
+    # over T steps) before building any — and before iterating the true trajectory T times
+    dim, nnz = guard(system, max(orders), basis)
+    guard_history(T, idle, dim, nnz)
     timings = {}
     t0 = time.perf_counter()
     true = system.trajectory()
@@ -168,7 +171,7 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
     else:
         times = np.arange(T + 1, dtype=float)
     trajs, errors, lss = {}, {}, {}
-    for N in orders:
+    for N in progress(orders, desc="simulate: Carleman orders", unit="order"):
         t1 = time.perf_counter()
         car = carleman(system, N, basis)
         t2 = time.perf_counter()
@@ -193,7 +196,19 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
                             exact_ode=exact, linear_systems=lss, timings=timings)
 
 
+#: right-hand-side evaluations one ODE reference solve may spend (per method tried)
+ODE_BUDGET = 10_000
+
+
+class _OverBudget(Exception):
+    pass
+
+
 def _ode_solution(system, times) -> np.ndarray | None:
+    r"""The exact ODE's solution at `times` (a note beside the Euler trajectories, and the reference
+    of the PNAS a-priori check in `qdsl run`): DOP853 at rtol 1e-10, or — when that runs out of its
+    evaluation budget, as explicit methods do on stiff systems — Radau (implicit) at the same
+    tolerance; None when both give up or the solution blows up."""
     from scipy.integrate import solve_ivp
 
     cap = 1e6 * (1.0 + float(np.max(np.abs(system.x0), initial=0.0)))
@@ -202,16 +217,27 @@ def _ode_solution(system, times) -> np.ndarray | None:
         return cap - float(np.max(np.abs(u)))
 
     blow_up.terminal = True
-    try:
-        with np.errstate(all="ignore"):
-            sol = solve_ivp(lambda t, u: system.rhs(u), (times[0], times[-1]), system.x0,
-                            t_eval=times, rtol=1e-10, atol=1e-12, method="DOP853",
-                            events=blow_up)
+    for method in ("DOP853", "Radau"):
+        calls = [0]
+
+        def rhs(t, u):
+            calls[0] += 1
+            if calls[0] > ODE_BUDGET:
+                raise _OverBudget
+            return system.rhs(u)
+
+        try:
+            with np.errstate(all="ignore"):
+                sol = solve_ivp(rhs, (times[0], times[-1]), system.x0, t_eval=times, rtol=1e-10,
+                                atol=1e-12, method=method, events=blow_up)
+        except _OverBudget:
+            continue
+        except Exception:  # the ODE note is optional; a blow-up must not fail `simulate`
+            return None
         if not sol.success or sol.y.shape[1] != times.size:
             return None
         return sol.y.T + system.expansion_point
-    except Exception:  # the ODE note is optional; a blow-up must not fail `simulate`
-        return None
+    return None
 
 
 def _jsonable(x):

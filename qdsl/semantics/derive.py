@@ -24,11 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..diagnostics import CompileError, Diagnostic, SizeLimitError
+from ..progress import progress
 
 SGD_WORK_LIMIT = 2_000_000   # per-sample evaluations for the per-step sgd systems
 RANGE_LIMIT = 10_000_000     # terms of one sum/mean
 MAX_DEGREE = 64              # polynomial degree of an untruncated power
 TENSOR_LIMIT = 10_000_000    # stored entries of all F_ℓ together
+WORK_LIMIT = 5_000_000       # expression nodes evaluated by one derivation, sums unrolled (≈ 10 µs each)
 from ..syntax import ast
 from . import poly as P
 from .model import CheckedModel
@@ -331,7 +333,10 @@ class PolyEvaluator:
         if ks is None:
             ks = range(lo, hi)
         acc: dict = {}
-        for k in ks:
+        # a long outermost sum shows a progress bar (silent for short ones and off a terminal)
+        bar = progress(ks, desc=f"deriving sum over {e.var}", total=len(ks), unit="term") \
+            if not scope and len(ks) >= 20_000 else ks
+        for k in bar:
             P.accumulate(acc, self.eval(e.body, {**scope, e.var: int(k)}))
         out = P.clean(acc)
         if e.kind == "mean":
@@ -341,6 +346,59 @@ class PolyEvaluator:
                                 help="a range a..b holds a, a+1, …, b−1; make b > a")
             out = P.scale(out, Fraction(1, count))
         return out
+
+
+def guard_work(model: CheckedModel, consts: ConstEvaluator) -> int:
+    r"""Refuse (E0222) a derivation that would evaluate more than WORK_LIMIT expression nodes —
+    sums and means unrolled, `rate w[i]` once per entry — before evaluating any: a `sum` over 10^8
+    terms is refused at once instead of after minutes and gigabytes. Range bounds that depend on
+    enclosing range variables are evaluated at both ends of those ranges (exact for affine
+    bounds); bounds that cannot be evaluated here are left to the evaluation's own diagnostics."""
+    exprs = [(model.loss, 1)] if model.loss is not None else [(expr, max(len(entries), 1))
+                                                             for entries, _, expr, _ in model.rates]
+    total, worst = 0, None
+    for expr, times in exprs:
+        w, span = _work(expr, consts, [{}])
+        total += w * times
+        worst = worst or span
+    if total > WORK_LIMIT:
+        raise SizeLimitError(Diagnostic(
+            "E0222", f"deriving this model evaluates about {total:,} expression terms (sums unrolled), over "
+                     f"the limit {WORK_LIMIT:,}", worst or getattr(model.loss, "span", None) or model.decl.span,
+            help="qdsl expands sums term by term: use fewer parameters or samples; `qdsl resources "
+                 "--params N` on a small version of the model projects the cost at scale"))
+    return total
+
+
+def _work(e, consts: ConstEvaluator, scopes: list) -> tuple[int, object]:
+    """(nodes evaluated, span of the largest sum) for expression e under every scope in `scopes`."""
+    if isinstance(e, ast.Reduce):
+        size, inner = 0, []
+        for sc in scopes:
+            try:
+                lo, hi = consts.index(e.lo, sc), consts.index(e.hi, sc)
+            except EvalError:
+                return 1, None
+            if hi > lo:
+                size = max(size, hi - lo)
+                inner += [{**sc, e.var: lo}, {**sc, e.var: hi - 1}]
+        if size == 0:
+            return 1, None
+        uniq = list({tuple(sorted(sc.items())): sc for sc in inner}.values())[:16]
+        body, span = _work(e.body, consts, uniq)
+        return 1 + size * body, span or e.span
+    total, span = 1, None
+    for f in ("left", "right", "operand"):
+        child = getattr(e, f, None)
+        if child is not None:
+            w, sp = _work(child, consts, scopes)
+            total, span = total + w, span or sp
+    for child in getattr(e, "args", ()) if isinstance(e, ast.Call) else ():
+        w, sp = _work(child, consts, scopes)
+        total, span = total + w, span or sp
+    if isinstance(e, ast.Index):
+        total += len(e.indices)
+    return total, span
 
 
 def _expr_text(e) -> str:
@@ -416,6 +474,7 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
     cap = None
     if exp is not None:
         cap = exp.order + (1 if model.loss is not None else 0)
+    guard_work(model, consts)
 
     def evaluate(batch_map=None):
         ev = PolyEvaluator(model, consts, np.array(exact_point, dtype=object), cap, batch_map)
@@ -451,7 +510,11 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
     system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
                               step_F=step_F, exact=not approx, model=model.name,
                               meta={"lr_exact": lr, "polynomial_rhs": rhs})
-    system.verify()
+    try:
+        system.verify()
+    except ValueError as exc:  # the derivation built a malformed system: qdsl's bug
+        from ..diagnostics import InternalError
+        raise InternalError(str(exc), check="derive: PolynomialSystem.verify") from exc
     return system
 
 

@@ -6,13 +6,14 @@ Python: values come from the AST's numbers and from numpy's file readers.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ..diagnostics import CompileError, Diagnostic, DiagnosticSink, did_you_mean
+from ..diagnostics import CompileError, Diagnostic, DiagnosticSink, SizeLimitError, did_you_mean
 from ..source import SourceFile, Span
 from ..syntax import ast
 from .poly import NON_SMOOTH, SMOOTH_FUNCTIONS
@@ -25,6 +26,12 @@ EVOLVE_ARGS = {
 SOLVER_ARGS = {"qsvt": {"eps", "idle"}, "hhl": {"clock", "idle", "eps"}, "classical": {"idle"}}
 BASES = ("kronecker", "symmetric")
 MAX_EXPAND_ORDER = 10
+#: flat parameters of one model, and entries of one data array: the derivation works term by term
+#: in Python (about 10^5 terms a second), so larger models are refused before any array is made;
+#: `qdsl resources --params N` projects the cost of larger models without building them
+PARAM_LIMIT = 1_000_000
+DATA_LIMIT = 10_000_000
+CSV_BYTES_LIMIT = 256 * 2 ** 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,7 +239,13 @@ class _Checker:
             self.err("E0206", f"parameter `{st.name}` has an empty shape {list(shape)}", st.span,
                      help="every dimension must be a positive integer")
             return None
-        size = int(np.prod(shape)) if shape else 1
+        size = math.prod(shape) if shape else 1
+        if offset + size > PARAM_LIMIT:
+            raise SizeLimitError(Diagnostic(
+                "E0222", f"`{st.name}` brings the model to {offset + size:,} parameters, over the limit "
+                         f"{PARAM_LIMIT:,}", st.span,
+                help=f"declare a smaller model; `qdsl resources` on it with `--params {offset + size}` "
+                     f"projects the quantum cost at this size without building anything"))
         if st.init is None:
             init = np.array([Fraction(0)] * size, dtype=object)
         else:
@@ -244,7 +257,15 @@ class _Checker:
 
     def data_value(self, st: ast.Data):
         shape = tuple(st.shape) if st.shape else None
+        if shape and math.prod(shape) > DATA_LIMIT:
+            self.refuse_data(st.name, math.prod(shape), st.span)
         return self.array_value(st.value, st.name, shape, st.span)
+
+    @staticmethod
+    def refuse_data(name, entries, span, what="entries"):
+        raise SizeLimitError(Diagnostic(
+            "E0222", f"data `{name}` would hold {entries:,} {what}, over the limit {DATA_LIMIT:,} entries",
+            span, help="use a sample of the data (qdsl expands the loss term by term)"))
 
     def array_value(self, value, name, shape, span):
         """Evaluate an initializer (literal, scalar expression or load) and check its shape."""
@@ -310,6 +331,7 @@ class _Checker:
             self.err("E0207", f"data file `{node.path}` not found", node.span,
                      help=f"paths are relative to the folder of {Path(self.source.name).name}")
             return None
+        self.check_file_size(node, path, suffix)
         try:
             if suffix == ".npy":
                 arr = np.load(path, allow_pickle=False)
@@ -339,6 +361,32 @@ class _Checker:
                      help="clean the data before loading it")
             return None
         return arr.astype(object)
+
+    def check_file_size(self, node, path, suffix) -> None:
+        """Refuse a data file over DATA_LIMIT entries from its header (or its size, for .csv),
+        before reading it."""
+        import zipfile
+
+        shape = None
+        try:
+            if suffix == ".npy":
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            elif suffix == ".npz":
+                with zipfile.ZipFile(path) as z:
+                    names = [n for n in z.namelist() if n.endswith(".npy")]
+                    want = f"{node.key}.npy" if node.key is not None else (names[0] if len(names) == 1 else None)
+                    if want in names:
+                        with z.open(want) as f:
+                            major, _ = np.lib.format.read_magic(f)
+                            read = (np.lib.format.read_array_header_1_0 if major == 1
+                                    else np.lib.format.read_array_header_2_0)
+                            shape = read(f)[0]
+            elif path.stat().st_size > CSV_BYTES_LIMIT:
+                self.refuse_data(node.path, path.stat().st_size, node.span, what="bytes of text")
+        except (OSError, ValueError, zipfile.BadZipFile):
+            return  # malformed: the reader below reports it
+        if shape is not None and math.prod(shape) > DATA_LIMIT:
+            self.refuse_data(node.path, math.prod(shape), node.span)
 
     # -- constants -------------------------------------------------------------------------
     def const_number(self, expr):

@@ -145,9 +145,10 @@ class PolynomialSystem:
         u = self.x0.copy()
         out = [u.copy()]
         h = self.dynamics.dt if self.kind == "flow" else 1.0
-        for t in range(T):
-            u = u + h * self.rhs(u, t)
-            out.append(u.copy())
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported (W0401), not warned
+            for t in range(T):
+                u = u + h * self.rhs(u, t)
+                out.append(u.copy())
         return np.array(out) + self.expansion_point
 
     def dump(self) -> str:

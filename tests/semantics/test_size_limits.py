@@ -1,19 +1,23 @@
 """Requests out of reach are refused up front (E0222, exit 3) before any expansion, and numbers
 at the edge of float64 become diagnostics (E0221/E0223), never a hang, an out-of-memory kill or a
-traceback; the multiset-ordering assembly of F_ℓ matches the definition."""
+traceback; the multiset-ordering assembly of F_ℓ matches the definition. Refusals run under a hard
+limit (`limits.limited`: killed past 5 s or 1 GiB more memory) — a hang or a blow-up fails the
+test; how fast they are is measured by benchmarks/refusals.py, not asserted here."""
 from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
 
 from qdsl.api import Compilation, Options
-from qdsl.diagnostics import CompileError, SizeLimitError
+from qdsl.diagnostics import CompileError
 from qdsl.semantics import derive
 from qdsl.source import SourceFile
+
+import pipeline_cases
+from limits import limited
 
 
 def compile_text(text: str) -> Compilation:
@@ -53,13 +57,9 @@ def test_high_degree_tensor_is_symmetric_and_exact():
     ("w[0]^100", "over the limit 64"),
 ])
 def test_oversized_polynomials_are_refused_up_front(loss, fragment):
-    t = time.perf_counter()
-    with pytest.raises(SizeLimitError) as err:
-        compile_text(model(loss)).system
-    assert time.perf_counter() - t < 5
-    assert err.value.exit_status == 3
-    text = err.value.render()
-    assert "E0222" in text and fragment in text and "help:" in text, text
+    out = limited(pipeline_cases.derive, model(loss), seconds=5, memory=2 ** 30)
+    assert out.status == 3, out
+    assert "E0222" in out.codes and fragment in out.message and "help:" in out.message, out.message
 
 
 def test_high_power_under_expansion_is_a_series_not_repeated_squaring():
@@ -71,13 +71,11 @@ def test_high_power_under_expansion_is_a_series_not_repeated_squaring():
     np.testing.assert_allclose(F[1].toarray()[0, 0], -0.1 * 0.05 * 200 * 199 * 0.1 ** 198, rtol=1e-12)
 
 
-def test_astronomical_power_is_fast():
-    c = compile_text(model("0.05*(w[0]^1e300 + w[1]^2) + w[2]^2", extra="    expand order 2 about init\n"))
-    t = time.perf_counter()
-    with pytest.raises(CompileError) as err:     # C(10^300, 2)·0.1^(10^300) is inf·0 in float64
-        c.system
-    assert time.perf_counter() - t < 5
-    assert err.value.diagnostics[0].code == "E0221"
+def test_astronomical_power_is_a_diagnostic_not_a_hang():
+    # C(10^300, 2)·0.1^(10^300) is inf·0 in float64
+    text = model("0.05*(w[0]^1e300 + w[1]^2) + w[2]^2", extra="    expand order 2 about init\n")
+    out = limited(pipeline_cases.derive, text, seconds=5, memory=2 ** 30)
+    assert out.status == 2 and out.codes[0] == "E0221", out
 
 
 def test_overflowing_certificate_is_a_diagnostic():
