@@ -129,11 +129,31 @@ def _statevector(circuit, backend: str, seed):
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
+    _check_work(_flat_length(qc) * float((1 << qc.num_qubits) * (2 + AMPLITUDE_PASS)),
+                qc.num_qubits, "Aer, every gate expanded")
     sim = AerSimulator(method="statevector", seed_simulator=seed)
     qc = qc.copy()
     qc.save_statevector()
     res = sim.run(transpile(qc, sim, optimization_level=0)).result()
     return np.asarray(res.get_statevector(), complex)
+
+
+#: the simulation's work limit, in multiply-adds: applying a k-qubit unitary to an n-qubit state
+#: costs 2^n·(2^k + AMPLITUDE_PASS) (a pass over the state is worth ~32 multiply-adds; numpy does
+#: ~5·10^9 a second on one core here), so the limit is about three minutes on one core
+WORK_LIMIT = 10 ** 12
+AMPLITUDE_PASS = 32
+
+
+def _check_work(work: float, n: int, what: str) -> None:
+    """Refuse (E0501, before any state is touched) a simulation whose estimated work is over
+    WORK_LIMIT multiply-adds."""
+    if work > WORK_LIMIT:
+        raise SizeLimitError(Diagnostic(
+            "E0501", f"simulating this {n}-qubit circuit ({what}) takes about {work:.1e} "
+                     f"multiply-adds, over the limit of {WORK_LIMIT:.0e} (minutes on one core)",
+            help="simulate a smaller model: fewer steps, a lower order, a larger eps (HHL: fewer "
+                 "clock bits); `qdsl compile` still writes the circuit"))
 
 
 _SKIP = frozenset(("barrier", "delay"))
@@ -165,6 +185,8 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     memo: dict = {}     # id(definition) -> (definition, (fingerprint, program, phase))
     canon: dict = {}    # block content (with sub-blocks as fingerprints) -> fingerprint
     by_fp: dict = {}    # fingerprint -> fused program
+    dry = True          # first pass: the program's shape and the work of fusing it, no matrices
+    fuse_work = 0
 
     def matrix(op):
         """(key, matrix or None): key identifies the matrix by content (name and float parameters,
@@ -187,6 +209,7 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
 
     def fuse(items):
         """One unitary on the union of the items' qubits (applied in order)."""
+        nonlocal fuse_work
         if len(items) == 1:
             return items[0]
         S: list = []
@@ -195,6 +218,9 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
                 if q not in S:
                     S.append(q)
         m = len(S)
+        if dry:
+            fuse_work += sum(1 << (2 * m + len(qs)) for qs, _ in items)
+            return tuple(S), None
         pos = {q: i for i, q in enumerate(S)}
         T = np.eye(2 ** m, dtype=complex).reshape((2,) * m + (2 ** m,))
         for qs, G in items:
@@ -298,6 +324,12 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
 
     try:
         _, prog, phase = compile_block(qc, top=True)
+        # the dry pass's program has the real one's shape: check its work before building it
+        _check_work(fuse_work + sum((1 << n) * ((1 << len(qs)) + AMPLITUDE_PASS)
+                                    for qs, _ in prog), n, f"{len(prog):,} fused unitaries")
+        dry = False
+        memo.clear(), canon.clear(), by_fp.clear()
+        _, prog, phase = compile_block(qc, top=True)
     except ValueError:
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
@@ -327,6 +359,8 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
 
     qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit.copy()
     qc.measure_all()
+    _check_work(_flat_length(qc) * float((1 << qc.num_qubits) * (2 + AMPLITUDE_PASS)),
+                qc.num_qubits, "Aer, every gate expanded")
     sim = AerSimulator(method="automatic", seed_simulator=seed)
     counts = sim.run(transpile(qc, sim, optimization_level=0, seed_transpiler=0),
                      shots=int(shots)).result().get_counts()

@@ -168,7 +168,8 @@ def test_stdout_and_stderr_never_share_a_line(tmp_path):
     f = tmp_path / "m.qd"
     f.write_text("model m {\n    param x = 0.5\n    param y = 0.5\n    loss = 0.2*x^2 + 0.2*y^2 + 2*x*y\n"
                  "    evolve flow(time = 2, dt = 0.5)\n    carleman order 2\n    solver hhl(clock = 4)\n}\n")
-    merged = subprocess.run([sys.executable, "-m", "qdsl", "run", str(f)], stdout=subprocess.PIPE,
+    merged = subprocess.run([sys.executable, "-m", "qdsl", "run", str(f), "--clock", "4"],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True).stdout
     lines = merged.splitlines()
     assert any(line.startswith("warning[W050") for line in lines), merged

@@ -155,6 +155,21 @@ def test_qubit_limit(cubic_program, monkeypatch):
     assert simulate(cubic_program, backend="aer").fidelity > 0.99
 
 
+def test_work_limit(cubic_program, monkeypatch):
+    """A simulation whose estimated work (multiply-adds of the fused program, or Aer's expanded
+    gates times 2^n) is over WORK_LIMIT is refused before any state is built, on both backends."""
+    import qdsl.backends.qiskit_sim as qs
+
+    monkeypatch.setattr(qs, "WORK_LIMIT", 1 << cubic_program.num_qubits)
+    for backend in ("statevector", "aer"):
+        with pytest.raises(SizeLimitError) as ei:
+            simulate(cubic_program, backend=backend)
+        d = ei.value.diagnostics[0]
+        assert d.code == "E0501" and "multiply-adds" in d.message and "clock" in d.help
+    monkeypatch.setattr(qs, "WORK_LIMIT", 10 ** 12)
+    assert simulate(cubic_program).fidelity > 0.99
+
+
 def test_leakage_outside_the_solution_lowers_fidelity():
     """90 % of the post-selected weight on Y, 10 % on a padded index: fidelity 0.9."""
     from qiskit import QuantumCircuit
