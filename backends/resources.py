@@ -219,7 +219,9 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
     epsv = eps if eps is not None else _model_eps(c)
     projecting = params is not None or steps is not None
     basis = c.options.gate_basis
-    from qdsl.lowering.carleman import carleman_dimension
+    from qdsl.lowering.carleman import carleman_dimension, check_order
+
+    check_order(params or n0, int(c.order))
     inputs = {"n": params or n0, "T": steps or T0, "N": int(c.order), "basis": c.basis,
               "eps": epsv, "gate_basis": basis, "solver": c.solver, "compiled": {"n": n0, "T": T0},
               "carleman_dim": carleman_dimension(params or n0, int(c.order), c.basis)}

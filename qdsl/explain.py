@@ -98,7 +98,9 @@ CONDITIONS = {
 LOWERING = {
     "E0401": "The Carleman system would exceed a size limit (dimension or nonzeros) of this machine. "
              "Use `carleman order N basis symmetric` (dimension C(n+N, N) instead of Σ n^j), a lower "
-             "order, or raise the limit with QDSL_MAX_NNZ / QDSL_MAX_DIM if you have the memory.",
+             "order, or raise the limit with QDSL_MAX_NNZ / QDSL_MAX_DIM if you have the memory. An "
+             "order over 64 is refused outright (the truncation error falls geometrically with the "
+             "order).",
     "E0402": "The history-state linear system — (T+1+p) blocks of the Carleman dimension, about "
              "T·nnz(M) nonzeros — would exceed the memory limits of the Carleman stage (QDSL_MAX_DIM, "
              "QDSL_MAX_NNZ); it is refused before `simulate` iterates or anything is assembled. Lower "
@@ -113,8 +115,11 @@ SYNTHESIS = {
     "W0501": "HHL: the clock register has fewer labels than the Hamiltonian has distinct eigenvalues, "
              "so some eigenvalues share a label and their inversion is approximate. Pass a larger "
              "`clock` (solver hhl(clock = c) or --clock c).",
-    "E0501": "The circuit is too large to simulate here (a qubit limit, QDSL_MAX_QUBITS, default "
-             "26), or the model's solver is `classical`. `qdsl compile` still writes the circuit.",
+    "E0501": "The circuit is too large to simulate here: over the dense qubit limit "
+             "(QDSL_MAX_QUBITS, default 26), a sparse state with too many nonzero amplitudes, or an "
+             "estimated work over 10^12 multiply-adds (checked before any state is built: an HHL "
+             "clock of c bits means 2^c walk steps), or the model's solver is `classical`. "
+             "`qdsl compile` still writes the circuit.",
     "W0502": "HHL: the clock register is smaller than the requested precision needs. The walk "
              "variant's phase estimation bounds the distance between the post-selected state and "
              "the normalized solution by 2δ(c, κ̂), κ̂ = α·‖L⁻¹‖, roughly 4π²κ̂²/4^c; the warning "

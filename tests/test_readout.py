@@ -16,6 +16,9 @@ from qdsl.cli import main
 
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "examples" / "regression_file.qd"
+#: the dense reference block-encoding keeps these circuits at 9 qubits (the structured default has
+#: 18; the slow end-to-end tests run signed readout on every example's structured circuit)
+DENSE = ["--block-encoding", "dense"]
 
 
 def apply_gates(psi, gates, nq):
@@ -122,7 +125,7 @@ def test_signed_estimate_by_hand():
 def signed_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("signed")
     rc = main(["compile", str(EXAMPLE), "-o", str(d / "r.qasm"), "--report", str(d / "r.json"),
-               "--readout", "signed", "--theta", "all", "-q"])
+               "--readout", "signed", "--theta", "all", "-q", *DENSE])
     assert rc == 0
     return d
 
@@ -178,7 +181,7 @@ def test_signed_files_measure_re_a_i_a_0(signed_files):
 def test_decode_reproduces_runs_signed_table(tmp_path, capsys):
     counts, rep = tmp_path / "counts.json", tmp_path / "r.json"
     rc = main(["run", str(EXAMPLE), "--backend", "aer", "--shots", "4000", "--seed", "11", "--json",
-               "--save-counts", str(counts), "--report", str(rep), "-q"])
+               "--save-counts", str(counts), "--report", str(rep), "-q", *DENSE])
     run = json.loads(capsys.readouterr().out)
     assert rc in (0, 1) and run["shots"] == 4000
     rc = main(["decode", str(rep), "--counts", str(counts), "--json"])
@@ -210,7 +213,7 @@ def test_decode_statevector_and_result(tmp_path, capsys):
     from qiskit_aer import AerSimulator
 
     q, rep = tmp_path / "r.qasm", tmp_path / "r.json"
-    assert main(["compile", str(EXAMPLE), "-o", str(q), "--report", str(rep), "-q"]) == 0
+    assert main(["compile", str(EXAMPLE), "-o", str(q), "--report", str(rep), "-q", *DENSE]) == 0
     qc = qiskit.qasm3.loads(q.read_text())
     qc.remove_final_measurements(inplace=True)
     qc.save_statevector()
@@ -219,7 +222,7 @@ def test_decode_statevector_and_result(tmp_path, capsys):
     np.save(tmp_path / "sv.npy", sv)
     assert main(["decode", str(rep), "--statevector", str(tmp_path / "sv.npy"), "--json"]) == 0
     dec = json.loads(capsys.readouterr().out)
-    assert main(["run", str(EXAMPLE), "--json", "-q"]) == 0
+    assert main(["run", str(EXAMPLE), "--json", "-q", *DENSE]) == 0
     run = json.loads(capsys.readouterr().out)
     # two simulators of the same circuit, each within statevector_error(G) of the exact state:
     # post-selection and the readout amplify that by the stated factors (Y from scipy, here)

@@ -39,6 +39,10 @@ from ..diagnostics import Diagnostic, SizeLimitError
 BASES = ("kronecker", "symmetric")
 DEFAULT_MAX_DIM = 20_000_000      # sized for a 24 GiB machine: CSR at ~12 B/nonzero
 DEFAULT_MAX_NNZ = 300_000_000
+#: the highest Carleman order qdsl lowers: the truncation error falls geometrically with the order
+#: (docs/maths.md), so an order this high is never needed, and bounding it keeps every size
+#: estimate (O(N³) integer work) and every refusal instant
+MAX_ORDER = 64
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,17 +117,38 @@ def _limits(max_dim, max_nnz):
     return int(max_dim), int(max_nnz)
 
 
+def check_order(n: int, order: int, lower=()) -> None:
+    """Raise SizeLimitError (E0401) for a Carleman order over MAX_ORDER; `lower`: [the highest
+    order that fits the size limits], when known."""
+    if order > MAX_ORDER:
+        raise SizeLimitError(Diagnostic(
+            "E0401", f"Carleman order {order:,} is over the limit of {MAX_ORDER} (n = {n})",
+            help=(f"use a lower order (order {lower[0]} fits); " if lower else "use a lower order; ")
+            + "the truncation error falls geometrically with the order"))
+
+
 def check_size(n: int, q: int, order: int, basis: str, kind: str, *, nnz=None, row_nnz=None,
                max_dim=None, max_nnz=None) -> tuple[int, int]:
     """Raise SizeLimitError (E0401) when the Carleman system would exceed the limits."""
     max_dim, max_nnz = _limits(max_dim, max_nnz)
+
+    def fits(N):
+        return all(a <= b for a, b in zip(estimate_size(n, q, N, basis, kind, nnz=nnz, row_nnz=row_nnz),
+                                          (max_dim, max_nnz)))
+
+    def highest_fitting(top):        # sizes grow with the order: search upwards, stop at the first miss
+        N = 0
+        while N + 1 < top and fits(N + 1):
+            N += 1
+        return [N] if N else []
+
+    if order > MAX_ORDER:
+        check_order(n, order, highest_fitting(MAX_ORDER + 1))
     dim, bound = estimate_size(n, q, order, basis, kind, nnz=nnz, row_nnz=row_nnz)
     if dim <= max_dim and bound <= max_nnz:
         return dim, bound
     sym = carleman_dimension(n, order, "symmetric")
-    lower = [N for N in range(order - 1, 0, -1)
-             if all(a <= b for a, b in zip(estimate_size(n, q, N, basis, kind, nnz=nnz, row_nnz=row_nnz),
-                                           (max_dim, max_nnz)))]
+    lower = highest_fitting(order)
     if dim > max_dim:
         what = f"Carleman dimension {dim:,} (n = {n}, order {order}, basis {basis}) exceeds the limit {max_dim:,}"
     else:

@@ -153,7 +153,10 @@ def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,
              orders=None, kappa: bool = True) -> SimulationResult:
     r"""True trajectory vs. the Carleman trajectory of every order in `orders` (default 1..N),
     each obtained by solving its history-state system L·Y = B."""
+    from .carleman import check_order
+
     T = int(system.dynamics.steps)
+    check_order(system.n, max([int(order)] + [int(N) for N in (orders or ())]))
     orders = sorted(set(int(N) for N in (orders if orders is not None else range(1, int(order) + 1))))
     # refuse up front: the highest order is the largest system, so check it (and its history
     # over T steps) before building any — and before iterating the true trajectory T times

@@ -315,6 +315,32 @@ def test_size_guard_raises_before_building(monkeypatch):
         carleman(s, 2, "symmetric")
 
 
+def test_orders_over_the_limit_are_refused_at_once():
+    """An order over MAX_ORDER is refused before any size is computed (Σ n^j for order 10^8 is a
+    10^8-bit integer), naming the highest order that fits; MAX_ORDER itself is sized normally."""
+    import time
+
+    s = PolynomialSystem.from_tensors([sp.csr_matrix(np.array([[0.1], [0.0]])),
+                                       sp.csr_matrix(-0.5 * np.eye(2)),
+                                       sp.csr_matrix(np.zeros((2, 4)))], x0=np.zeros(2), kind="gd", steps=3)
+    t = time.process_time()
+    with pytest.raises(SizeLimitError) as err:
+        carleman(s, 10 ** 8, "kronecker")
+    assert time.process_time() - t < 2.0
+    d = err.value.diagnostics[0]
+    assert d.code == "E0401" and f"over the limit of {carleman_mod.MAX_ORDER}" in d.message
+    import re
+
+    N = int(re.search(r"order (\d+) fits", d.help).group(1))
+    with pytest.raises(SizeLimitError) as err:       # the next order is over the size limits
+        carleman(s, N + 1, "kronecker")
+    assert "exceeds the limit" in err.value.diagnostics[0].message or "nonzeros" in err.value.diagnostics[0].message
+    carleman_mod.check_size(2, 2, N, "kronecker", "gd", nnz=[1, 2, 0])   # and N itself is not
+    with pytest.raises(SizeLimitError) as err:       # 2^64 components: over the dimension limit
+        carleman(s, carleman_mod.MAX_ORDER, "kronecker")
+    assert "exceeds the limit" in err.value.diagnostics[0].message
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_fast_kronecker_flow_matches_the_coo_reference(seed):
     """The in-place canonical builder vs. the plain COO construction (sparse F with missing
