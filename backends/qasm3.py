@@ -227,7 +227,9 @@ class _Lowerer:
                     th = float(inst.operation.params[0])
                     if not _is_pi4(th) and th not in self.rz_cache:
                         angles.add(th)
-        for th in sorted(angles):
+        from qdsl.progress import progress
+
+        for th in progress(sorted(angles), desc="Clifford+T: gridsynth", unit="angle"):
             self.rz_word(th)
 
     def rz_word(self, theta: float) -> tuple[str, ...]:

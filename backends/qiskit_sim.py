@@ -334,7 +334,9 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
     psi[(0,) * n] = 1.0
-    for qs, U in prog:
+    from qdsl.progress import progress
+
+    for qs, U in progress(prog, desc="simulate (dense)", unit="block", total=len(prog)):
         k = len(qs)
         axes = [n - 1 - q for q in reversed(qs)]
         out = np.tensordot(U.reshape((2,) * (2 * k)), psi, axes=(list(range(k, 2 * k)), axes))

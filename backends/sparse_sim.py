@@ -171,7 +171,9 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
     keys, amps = state.keys.copy(), state.amps.copy()
     _DROPPED[0] = state.dropped ** 2
     one = np.int64(1)
-    for name, qs, par in ops:
+    from qdsl.progress import progress
+
+    for name, qs, par in progress(ops, desc="simulate (sparse)", unit="gate", total=len(ops)):
         if name == "x":
             keys ^= one << qs[0]
         elif name == "cx":

@@ -40,6 +40,27 @@ def decode_by_readout(sv, readout: dict, expansion_point, *, indices=None
     return theta + np.asarray(expansion_point, float), float(np.sum(np.abs(a) ** 2))
 
 
+def amplification(sv, readout: dict, expansion_point, *, indices=None) -> dict:
+    """The decoded state's own ratios r and readout amplification A_t = ‖a‖/|a[k_{t,1}]| (the
+    post-selected amplitudes a), for `readout_bound` when two simulations of one circuit are
+    compared: what amplifies their difference is that circuit's state, which for a deliberately
+    coarse circuit (HHL with a small clock) can be far from the exact solution."""
+    theta, _ = decode_by_readout(sv, readout, expansion_point, indices=indices)
+    sv = np.asarray(sv)
+    idx = np.arange(sv.size) if indices is None else np.asarray(indices, np.int64)
+    keep = np.ones(sv.size, bool)
+    for q, v in readout["postselect"].items():
+        keep &= ((idx >> int(q)) & 1) == v
+    k = np.zeros(sv.size, np.int64)
+    for b, q in enumerate(readout["system_qubits"]):
+        k |= ((idx >> q) & 1) << b
+    a = np.zeros(2 ** len(readout["system_qubits"]), complex)
+    np.add.at(a, k[keep], sv[keep])
+    const = np.abs(a[np.asarray(readout["const_index"])])
+    return {"ratio": theta - np.asarray(expansion_point, float)[None, :],
+            "A": np.linalg.norm(a) / np.maximum(const, 1e-300)}
+
+
 def readout_bound(ref: dict, state_error: float) -> np.ndarray:
     """Per-(t, i) bound on a decoded θ whose normalized state is within `state_error`."""
     return tol.readout_error(state_error, ref["A"], ref["ratio"]) + tol.decode_rounding(ref["ratio"])

@@ -115,17 +115,21 @@ def test_mutated_examples_compile_or_get_a_diagnostic(text):
     check_case(text)
 
 
+# the long run in parts, so that `pytest -m fuzz -n 2` (CI) keeps both cores busy: 4 × 600 random
+# models and 2 × 350 mutated examples, each part drawing its own random cases
 @pytest.mark.fuzz
-@settings(max_examples=2400, **dict(SETTINGS, derandomize=False))
+@pytest.mark.parametrize("part", range(4))
+@settings(max_examples=600, **dict(SETTINGS, derandomize=False))
 @given(tiny_model())
-def test_long_random_models(text):
+def test_long_random_models(part, text):
     check_case(text)
 
 
 @pytest.mark.fuzz
-@settings(max_examples=700, **dict(SETTINGS, derandomize=False))
+@pytest.mark.parametrize("part", range(2))
+@settings(max_examples=350, **dict(SETTINGS, derandomize=False))
 @given(mutated_example())
-def test_long_mutated_examples(text):
+def test_long_mutated_examples(part, text):
     check_case(text)
 
 
