@@ -65,7 +65,7 @@ def _compile_options(p):
     p.add_argument("--order", type=int, help="override the Carleman order N")
     p.add_argument("--steps", type=int, help="override the number of steps T")
     p.add_argument("--eps", type=float, help="solver precision (QSVT: relative error of the state)")
-    p.add_argument("--clock", type=int, help="HHL clock qubits")
+    p.add_argument("--clock", type=int, help="HHL clock qubits, kept as given (a model's hhl(clock) is raised to meet eps)")
     p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
                    help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
                         "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "

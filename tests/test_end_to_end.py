@@ -127,12 +127,18 @@ def test_compiled_file_decodes_to_the_carleman_solution(name, solver, tmp_path, 
         assert np.all(np.abs(np.array(json.loads(out)["trajectory"]) - theta) <= 2 * bound)
 
 
+_ROWS: list = []   # θ rows over all CASES (one per parameter), counted once per process
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name,solver", CASES, ids=[f"{a}-{b}" for a, b in CASES])
 def test_signed_shots_bracket_the_exact_theta_T(name, solver, capsys):
     """`qdsl run --shots 20000` (seeded; shots drawn from the exact state of the emitted file): the
-    simultaneous 95 % intervals of the signed θ_T, widened by check (b)'s bound, contain the
-    exact Carleman values of the scipy solve."""
+    signed θ_T, widened by check (b)'s bound, lie within simultaneous intervals of the exact
+    Carleman values of the scipy solve — 95 % over every row of every case here (Bonferroni over
+    all of them: each case's own 95 % intervals miss, by design, in 5 % of seeds, so fourteen
+    cases at one seed would fail together about half the time) — and `run`'s verdict is its own
+    95 % check of the same rows (exit 1 when they miss)."""
     rc = main(["run", str(ROOT / "examples" / f"{name}.qd"), "--shots", "20000", "--seed", "3", "--json",
                "-q", *options(name, solver)])
     d = json.loads(capsys.readouterr().out)
@@ -140,7 +146,15 @@ def test_signed_shots_bracket_the_exact_theta_T(name, solver, capsys):
     T = len(ref["theta"]) - 1
     rows = d["signed"]["rows"]
     assert {(r["t"], r["i"]) for r in rows} == {(T, i) for i in range(ref["theta"].shape[1])}
+    if not _ROWS:
+        _ROWS.append(sum(qdsl.compile(ROOT / "examples" / f"{a}.qd", values=SET.get(a)).system.n
+                         for a, _ in CASES))
+    z_all = tol.simultaneous_z(_ROWS[0], 0.95)
+    inside = []
     for r in rows:
-        assert abs(r["theta"] - ref["theta"][T, r["i"]]) <= r["half_width"] + r["bias_bound"], r
-    assert rc == 0 and d["verified"], d["failures"]
+        sigma = r["half_width"] / d["signed"]["z"]
+        miss = abs(r["theta"] - ref["theta"][T, r["i"]])
+        assert miss <= z_all * sigma + r["bias_bound"], r
+        inside.append(miss <= r["half_width"] + r["bias_bound"])
+    assert d["verified"] == all(inside) and rc == (0 if all(inside) else 1), d["failures"]
     assert d["signed"]["total_shots"] == 20000 * (1 + len(rows))
