@@ -19,12 +19,10 @@ def exact(ls) -> dict:
             "A": np.linalg.norm(Y) / np.abs(blocks[:, ls.const_index])}
 
 
-def decode_by_readout(sv, readout: dict, expansion_point, *, indices=None
-                      ) -> tuple[np.ndarray, float]:
-    """The readout contract (docs/formats.md), written out: keep the basis states whose
+def _system_amplitudes(sv, readout: dict, indices=None) -> np.ndarray:
+    """The post-selected amplitudes a[k] of the system register: keep the basis states whose
     `postselect` qubits hold their values, index the system register little-endian by
-    `system_qubits`, and decode θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}]). `sv` is the full state,
-    or the amplitudes at `indices` (a sparse state). Returns (θ, success probability)."""
+    `system_qubits`."""
     sv = np.asarray(sv)
     idx = np.arange(sv.size) if indices is None else np.asarray(indices, np.int64)
     keep = np.ones(sv.size, bool)
@@ -35,6 +33,16 @@ def decode_by_readout(sv, readout: dict, expansion_point, *, indices=None
         k |= ((idx >> q) & 1) << b
     a = np.zeros(2 ** len(readout["system_qubits"]), complex)
     np.add.at(a, k[keep], sv[keep])
+    return a
+
+
+def decode_by_readout(sv, readout: dict, expansion_point, *, indices=None
+                      ) -> tuple[np.ndarray, float]:
+    """The readout contract (docs/formats.md), written out: keep the basis states whose
+    `postselect` qubits hold their values, index the system register little-endian by
+    `system_qubits`, and decode θ_t[i] = θ*_i + Re(a[k_{t,i}] / a[k_{t,1}]). `sv` is the full state,
+    or the amplitudes at `indices` (a sparse state). Returns (θ, success probability)."""
+    a = _system_amplitudes(sv, readout, indices)
     theta = np.array([[(a[j] / a[readout["const_index"][t]]).real for j in row]
                       for t, row in enumerate(readout["theta_index"])])
     return theta + np.asarray(expansion_point, float), float(np.sum(np.abs(a) ** 2))
@@ -46,16 +54,7 @@ def amplification(sv, readout: dict, expansion_point, *, indices=None) -> dict:
     compared: what amplifies their difference is that circuit's state, which for a deliberately
     coarse circuit (HHL with a small clock) can be far from the exact solution."""
     theta, _ = decode_by_readout(sv, readout, expansion_point, indices=indices)
-    sv = np.asarray(sv)
-    idx = np.arange(sv.size) if indices is None else np.asarray(indices, np.int64)
-    keep = np.ones(sv.size, bool)
-    for q, v in readout["postselect"].items():
-        keep &= ((idx >> int(q)) & 1) == v
-    k = np.zeros(sv.size, np.int64)
-    for b, q in enumerate(readout["system_qubits"]):
-        k |= ((idx >> q) & 1) << b
-    a = np.zeros(2 ** len(readout["system_qubits"]), complex)
-    np.add.at(a, k[keep], sv[keep])
+    a = _system_amplitudes(sv, readout, indices)
     const = np.abs(a[np.asarray(readout["const_index"])])
     return {"ratio": theta - np.asarray(expansion_point, float)[None, :],
             "A": np.linalg.norm(a) / np.maximum(const, 1e-300)}

@@ -518,20 +518,6 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
     work = reg(work_n)
     qc = QuantumCircuit(nq, name=name) if build else None
 
-    def time_leaf(qc, c, item):
-        if item in real_items:
-            if r != sel:
-                qc.cx(c, r)
-            k = real_items[item]
-            for b in range(cw):
-                if (k >> b) & 1:
-                    qc.cx(c, klass[b])
-        elif item in idle_items:
-            if theta_idle:
-                qc.ry(theta_idle / 2, z); qc.cx(c, z); qc.ry(-theta_idle / 2, z); qc.cx(c, z)
-        else:
-            qc.cx(c, z)
-
     def real_leaf(qc, c, item):
         if r != sel:
             qc.cx(c, r)
@@ -539,6 +525,15 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
         for b in range(cw):
             if (k >> b) & 1:
                 qc.cx(c, klass[b])
+
+    def time_leaf(qc, c, item):
+        if item in real_items:
+            real_leaf(qc, c, item)
+        elif item in idle_items:
+            if theta_idle:
+                qc.ry(theta_idle / 2, z); qc.cx(c, z); qc.ry(-theta_idle / 2, z); qc.cx(c, z)
+        else:
+            qc.cx(c, z)
 
     prep = 2.0 * math.acos(math.sqrt(1.0 / alpha_L))
     controlled = None
