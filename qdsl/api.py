@@ -47,6 +47,27 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
         raise CompileError(Diagnostic("E0207", f"cannot read {path}: {exc.strerror}", file=str(path)))
 
 
+#: the most gates one block-encoding may hold to be built (Qiskit builds ~10^5–10^6 gates a second
+#: here; the block is built once and called d times, so its own size is what building costs)
+MAX_BLOCK_GATES = 500_000
+
+
+def _check_build(estimate, construction: str) -> None:
+    """Refuse (E0508) a block-encoding whose cost functions (`estimate`: a BlockEncoding built with
+    build=False) say it holds over MAX_BLOCK_GATES; `estimate` an int: a lower bound on its gates."""
+    exact = not isinstance(estimate, int)
+    gates = int(sum(int(v) for v in estimate.cost.values())) if exact else estimate
+    if gates > MAX_BLOCK_GATES:
+        raise SizeLimitError(Diagnostic(
+            "E0508", f"the {construction} block-encoding of this system would hold "
+                     f"{'' if exact else 'at least '}{gates:,} gates "
+                     f"(over the limit of {MAX_BLOCK_GATES:,} for one block; it is built once and "
+                     f"called by every solver step)",
+            help="`qdsl resources --no-build` estimates its cost without building it; or lower "
+                 "the Carleman order, or use the Kronecker basis (structured: its cost grows with "
+                 "the nonzeros of the F_ℓ, not of M)"))
+
+
 class Compilation:
     """One model of one source file, carried through the stages on demand (docs/api.md)."""
 
@@ -217,12 +238,19 @@ class Compilation:
         """The block-encoding of the history matrix L (a `synthesis.blocks.base.BlockEncoding`)."""
         c = self.construction
         ls = self.linear_system
-        if c == "structured":
-            from .synthesis.structured import structured_history
-            return structured_history(self.system, ls, self.order)
-        if c == "sparse-access":
-            from .synthesis.structured import sparse_access_history
-            return sparse_access_history(ls)
+        if c in ("structured", "sparse-access"):
+            from .synthesis.structured import sparse_access_history, structured_history
+
+            def make(build):
+                return (structured_history(self.system, ls, self.order, build=build)
+                        if c == "structured" else sparse_access_history(ls, build=build))
+
+            if c == "sparse-access":    # a unary-iteration lookup spends ≥ 1 gate per nonzero of M
+                from .synthesis.structured import transfer_classes
+
+                _check_build(sum(m.nnz for m in transfer_classes(ls)[0]), c)
+            _check_build(make(False), c)    # its cost functions first: refuse what would take minutes
+            return make(True)
         from .synthesis.block_encoding import dense_history
         eps = self.options.eps or self._solver_arg("eps")
         return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))

@@ -141,6 +141,12 @@ SYNTHESIS = {
              "refused above 9 qubits (a lifted dimension over 128). It is a reference for small "
              "systems: the structured construction (the default) scales with the nonzeros of the "
              "F_ℓ instead.",
+    "E0508": "The block-encoding of the history matrix would hold more than 500,000 gates. It is "
+             "built once (and called d times by the solver), but building a block that size takes "
+             "minutes, so it is refused up front from its cost functions. `qdsl resources "
+             "--no-build` reports its cost without building it. The sparse-access construction "
+             "(the symmetric basis) grows with the nonzeros of M, which a high Carleman order "
+             "multiplies; the structured one (Kronecker basis) grows with those of the F_ℓ.",
     "E0507": "The polynomial of the QSVT solver (≈ 1/x on [1/κ′, 1]) would need a degree over a limit, "
              "refused before anything is built: the circuit's limit (20,001 block-encoding calls; `synthesize_qsvt(max_degree=…)` in Python), or "
              "the limit on computing QSP phase factors (10^6, environment variable "

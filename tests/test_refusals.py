@@ -130,3 +130,23 @@ def test_large_sizes_are_refused_within_five_seconds_and_one_gib(case):
     assert out.status in (0, 1, 2, 3), (out, text)
     if out.status in (2, 3):
         assert out.codes and all(c[0] in "EW" for c in out.codes), out
+
+
+@pytest.mark.parametrize("basis", ["kronecker", "symmetric"])
+def test_block_encodings_over_the_build_limit_are_refused_from_their_cost(basis, monkeypatch):
+    """A block-encoding whose cost functions exceed MAX_BLOCK_GATES is refused (E0508, exit 3)
+    before it is built; the structured (kronecker) and sparse-access (symmetric) constructions."""
+    import qdsl
+    import qdsl.api as api
+    from qdsl.diagnostics import SizeLimitError
+
+    ex = Path(__file__).parents[1] / "examples" / "gd_cubic.qd"
+    built = qdsl.compile(ex, basis=basis)
+    gates = sum(int(v) for v in built.encoding.cost.values())
+    monkeypatch.setattr(api, "MAX_BLOCK_GATES", gates - 1)
+    with pytest.raises(SizeLimitError) as ei:
+        qdsl.compile(ex, basis=basis).program
+    d = ei.value.diagnostics[0]
+    assert d.code == "E0508" and f"{gates:,} gates" in d.message and ei.value.exit_status == 3
+    monkeypatch.setattr(api, "MAX_BLOCK_GATES", gates)
+    assert qdsl.compile(ex, basis=basis).program.circuit.num_qubits > 0
