@@ -128,7 +128,7 @@ SYNTHESIS = {
              "asked, with this warning; pass the named clock, a larger eps, or leave the clock out "
              "to have it chosen.",
     "E0502": "HHL over its size limits: the dense block-encoding of the padded system (at most 7 "
-             "qubits: system plus one flag), the clock register (at most 16 bits: 2^c walk steps "
+             "qubits: system plus one flag), the clock register (at most 14 bits: 2^c walk steps "
              "per phase estimation; a tiny eps at a large κ needs more), or, for the oracle "
              "reference, the dense Hermitian register. Use the QSVT solver (`--solver qsvt`), a "
              "larger eps, or a smaller model.",

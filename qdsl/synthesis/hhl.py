@@ -104,7 +104,7 @@ MAX_HERMITIAN_QUBITS = 7
 #: its controlled version, synthesized by QSD, has one qubit more (~0.45·4^8 CX at the limit)
 MAX_DENSE_BLOCK_QUBITS = 7
 #: largest clock register (2^c − 1 walk steps per phase estimation)
-MAX_CLOCK = 16
+MAX_CLOCK = 14   # 2^14 walk steps; the window and inversion blocks grow as 2^c (a 2^16 clock: 13 MB, 15 s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,6 +399,12 @@ def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm,
                         + ((f"; using clock = {need}, the smallest that meets eps (a larger eps "
                             f"keeps {c})" if clock_is_minimum else f"; clock = {need} meets eps")
                            if need is not None else ""))
+        if need is None and clock_is_minimum:     # no clock within the limit meets eps
+            raise SizeLimitError(Diagnostic(
+                "E0502",
+                f"HHL phase estimation would need more than {MAX_CLOCK} clock bits (2^{MAX_CLOCK} "
+                f"walk steps) to reach eps = {eps:g} at κ̂ = α‖L⁻¹‖ = {kappa_hat:.4g}",
+                help="raise eps, or use solver qsvt (its cost grows with log(1/eps))"))
         if need is not None and clock_is_minimum:
             c = need
             bound = solution_error_bound(c, kappa_hat)
