@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from .diagnostics import CompileError, Diagnostic, SizeLimitError
+from .diagnostics import CompileError, Diagnostic
 from .source import SourceFile
 
 
@@ -45,27 +45,6 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
         return SourceFile.from_path(p)
     except OSError as exc:
         raise CompileError(Diagnostic("E0207", f"cannot read {path}: {exc.strerror}", file=str(path)))
-
-
-#: the most gates one block-encoding may hold to be built (Qiskit builds ~10^5–10^6 gates a second
-#: here; the block is built once and called d times, so its own size is what building costs)
-MAX_BLOCK_GATES = 500_000
-
-
-def _check_build(estimate, construction: str) -> None:
-    """Refuse (E0508) a block-encoding whose cost functions (`estimate`: a BlockEncoding built with
-    build=False) say it holds over MAX_BLOCK_GATES; `estimate` an int: a lower bound on its gates."""
-    exact = not isinstance(estimate, int)
-    gates = int(sum(int(v) for v in estimate.cost.values())) if exact else estimate
-    if gates > MAX_BLOCK_GATES:
-        raise SizeLimitError(Diagnostic(
-            "E0508", f"the {construction} block-encoding of this system would hold "
-                     f"{'' if exact else 'at least '}{gates:,} gates "
-                     f"(over the limit of {MAX_BLOCK_GATES:,} for one block; it is built once and "
-                     f"called by every solver step)",
-            help="`qdsl resources --no-build` estimates its cost without building it; or lower "
-                 "the Carleman order, or use the Kronecker basis (structured: its cost grows with "
-                 "the nonzeros of the F_ℓ, not of M)"))
 
 
 class Compilation:
@@ -187,7 +166,7 @@ class Compilation:
                                           self.model.solver.span if self.model.solver else None,
                                           help="compile with --solver qsvt or --solver hhl"))
         if solver == "hhl":
-            from .synthesis.hhl import synthesize_hhl
+            from .synthesis.hhl import dense_fits, synthesize_hhl
             clock = self.options.clock or self._solver_arg("clock")
             kw = {}
             eps = self.options.eps or self._solver_arg("eps")
@@ -197,15 +176,11 @@ class Compilation:
             # the model's eps is the contract and its clock a floor; a clock passed as an option
             # (--clock, compile(clock=)) is kept exactly, with W0502 when eps needs more
             kw["clock_is_minimum"] = self.options.clock is None
-            if self.options.block_encoding is None:
-                # HHL's phase estimation multiplies what a simulator carries by 2^clock, so small
-                # systems keep the dense dilation of L (exact, few qubits) and larger ones — where
-                # it is refused (E0502) — get the construction of `--block-encoding` (structured)
-                try:
-                    return synthesize_hhl(self.linear_system, **kw)
-                except SizeLimitError as e:
-                    if e.diagnostics[0].code != "E0502":
-                        raise
+            # HHL's phase estimation multiplies what a simulator carries by 2^clock, so small
+            # systems keep the dense dilation of L (exact, few qubits) and larger ones get the
+            # construction of `--block-encoding` (structured)
+            if self.options.block_encoding is None and dense_fits(self.linear_system):
+                return synthesize_hhl(self.linear_system, **kw)
             return synthesize_hhl(self.linear_system, block_encoding=self.encoding, **kw)
         if solver == "qsvt":
             from .synthesis.qsvt import synthesize_qsvt
@@ -238,19 +213,12 @@ class Compilation:
         """The block-encoding of the history matrix L (a `synthesis.blocks.base.BlockEncoding`)."""
         c = self.construction
         ls = self.linear_system
-        if c in ("structured", "sparse-access"):
-            from .synthesis.structured import sparse_access_history, structured_history
-
-            def make(build):
-                return (structured_history(self.system, ls, self.order, build=build)
-                        if c == "structured" else sparse_access_history(ls, build=build))
-
-            if c == "sparse-access":    # a unary-iteration lookup spends ≥ 1 gate per nonzero of M
-                from .synthesis.structured import transfer_classes
-
-                _check_build(sum(m.nnz for m in transfer_classes(ls)[0]), c)
-            _check_build(make(False), c)    # its cost functions first: refuse what would take minutes
-            return make(True)
+        if c == "structured":
+            from .synthesis.structured import structured_history
+            return structured_history(self.system, ls, self.order)
+        if c == "sparse-access":
+            from .synthesis.structured import sparse_access_history
+            return sparse_access_history(ls)
         from .synthesis.block_encoding import dense_history
         eps = self.options.eps or self._solver_arg("eps")
         return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))

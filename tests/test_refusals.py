@@ -137,16 +137,16 @@ def test_block_encodings_over_the_build_limit_are_refused_from_their_cost(basis,
     """A block-encoding whose cost functions exceed MAX_BLOCK_GATES is refused (E0508, exit 3)
     before it is built; the structured (kronecker) and sparse-access (symmetric) constructions."""
     import qdsl
-    import qdsl.api as api
+    import qdsl.synthesis.structured as structured
     from qdsl.diagnostics import SizeLimitError
 
     ex = Path(__file__).parents[1] / "examples" / "gd_cubic.qd"
     built = qdsl.compile(ex, basis=basis)
     gates = sum(int(v) for v in built.encoding.cost.values())
-    monkeypatch.setattr(api, "MAX_BLOCK_GATES", gates - 1)
+    monkeypatch.setattr(structured, "MAX_BLOCK_GATES", gates - 1)
     with pytest.raises(SizeLimitError) as ei:
         qdsl.compile(ex, basis=basis).program
     d = ei.value.diagnostics[0]
     assert d.code == "E0508" and f"{gates:,} gates" in d.message and ei.value.exit_status == 3
-    monkeypatch.setattr(api, "MAX_BLOCK_GATES", gates)
+    monkeypatch.setattr(structured, "MAX_BLOCK_GATES", gates)
     assert qdsl.compile(ex, basis=basis).program.circuit.num_qubits > 0

@@ -285,6 +285,12 @@ def synthesize_hhl(ls, *, clock: int | None = None, eps: float = 1e-2, variant: 
                             inverse_norm=inverse_norm, clock_is_minimum=clock_is_minimum)
 
 
+def dense_fits(ls) -> bool:
+    """Whether the walk variant can block-encode `ls` by its dense dilation (system qubits plus one
+    flag within MAX_DENSE_BLOCK_QUBITS); otherwise it needs a `block_encoding`."""
+    return _system_layout(ls).num_system_qubits + 1 <= MAX_DENSE_BLOCK_QUBITS
+
+
 def _system_layout(ls):
     layout = layout_for(ls)
     if layout.num_system_qubits == 0:  # a 1×1 system still needs one qubit
@@ -327,7 +333,7 @@ def _synthesize_walk(ls, *, clock, eps, block_encoding, inverse_norm,
     if block_encoding is None:
         layout = _system_layout(ls)
         s = layout.num_system_qubits
-        if s + 1 > MAX_DENSE_BLOCK_QUBITS:
+        if not dense_fits(ls):
             raise SizeLimitError(Diagnostic(
                 "E0502",
                 f"HHL with the dense block-encoding needs a {s + 1}-qubit dense unitary (system "

@@ -57,6 +57,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from ..diagnostics import Diagnostic, SizeLimitError
 from .blocks.base import BlockEncoding
 from .blocks.cost import Cost
 from .blocks.diagonal import DiagonalAccess
@@ -444,6 +445,25 @@ def transfer_classes(ls) -> tuple[list, list[int]]:
     return _group([ls.transfer(t) for t in range(ls.steps)], _equal)
 
 
+#: the most gates one block-encoding may hold to be built (Qiskit builds ~10^5–10^6 gates a second
+#: here; the block is built once and called d times, so its own size is what building costs)
+MAX_BLOCK_GATES = 500_000
+
+
+def _check_build(gates: int, construction: str, exact: bool = True) -> None:
+    """Refuse (E0508) building a block-encoding of `gates` gates (by its cost functions, or a
+    lower bound when not `exact`) over MAX_BLOCK_GATES."""
+    if gates > MAX_BLOCK_GATES:
+        raise SizeLimitError(Diagnostic(
+            "E0508", f"the {construction} block-encoding of this system would hold "
+                     f"{'' if exact else 'at least '}{gates:,} gates "
+                     f"(over the limit of {MAX_BLOCK_GATES:,} for one block; it is built once and "
+                     f"called by every solver step)",
+            help="`qdsl resources --no-build` estimates its cost without building it; or lower "
+                 "the Carleman order, or use the Kronecker basis (structured: its cost grows with "
+                 "the nonzeros of the F_ℓ, not of M)"))
+
+
 def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = True) -> BlockEncoding:
     r"""The history matrix with M̄ block-encoded by the general sparse-access construction of M's
     own nonzeros (`blocks.sparse_access`), on the plain layout (any basis; the default for the
@@ -452,6 +472,8 @@ def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = Tru
     classes, step_class = transfer_classes(ls)
     if not classes:
         classes = [sp.identity(ls.block_dim, format="csr")]
+    if build:   # a unary-iteration lookup spends ≥ 1 gate per nonzero of M: refuse before colouring
+        _check_build(sum(m.nnz for m in classes), "sparse-access", exact=False)
     cw = bits_for(len(classes))
     layout = BlockLayout(ls.block_dim, max(1, bits_for(T + 1 + p)))
     nd = layout.slot_qubits
@@ -535,6 +557,30 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
         else:
             qc.cx(c, z)
 
+    # the cost, from the blocks' cost functions
+    def leaf_cost_all():
+        c = Cost()
+        for item in it_all.items:
+            if item in real_items:
+                c += Cost(cx=(p > 0) + bin(real_items[item]).count("1"))
+            elif item in idle_items:
+                c += Cost(ry=2, cx=2) if theta_idle else Cost()
+            else:
+                c += Cost(cx=1)
+        return c
+
+    real_leaves = sum((Cost(cx=(p > 0) + bin(real_items[it]).count("1")) for it in it_real.items),
+                      Cost())
+    cost = Cost(ry=2, z=1)
+    cost += it_all.cost(True) + leaf_cost_all() + it_real.cost(True) + real_leaves
+    cost += sum((f.cost() for f in factors), Cost())
+    if cnt_w:
+        cost += sum((fold_cost(f.flags, cnt_w) for f in factors[:-1]), Cost())
+    cost += increment_cost(mt)
+    cost = cost.with_qubits(nq)
+    if build:   # refuse, from the cost functions, what would take minutes to build
+        _check_build(int(sum(int(v) for v in cost.values())), construction)
+
     prep = 2.0 * math.acos(math.sqrt(1.0 / alpha_L))
     controlled = None
     if build:
@@ -559,28 +605,6 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
         controlled.compose(body, list(range(nq)), inplace=True)
         controlled.cry(-prep, nq, sel)
         controlled = _native_cry(controlled)
-
-    # the cost, from the blocks' cost functions
-    def leaf_cost_all():
-        c = Cost()
-        for item in it_all.items:
-            if item in real_items:
-                c += Cost(cx=(p > 0) + bin(real_items[item]).count("1"))
-            elif item in idle_items:
-                c += Cost(ry=2, cx=2) if theta_idle else Cost()
-            else:
-                c += Cost(cx=1)
-        return c
-
-    real_leaves = sum((Cost(cx=(p > 0) + bin(real_items[it]).count("1")) for it in it_real.items),
-                      Cost())
-    cost = Cost(ry=2, z=1)
-    cost += it_all.cost(True) + leaf_cost_all() + it_real.cost(True) + real_leaves
-    cost += sum((f.cost() for f in factors), Cost())
-    if cnt_w:
-        cost += sum((fold_cost(f.flags, cnt_w) for f in factors[:-1]), Cost())
-    cost += increment_cost(mt)
-    cost = cost.with_qubits(nq)
 
     ancillas = tuple([sel] + ([] if cnt_w else [z]) + counter + flags)
     meta = {
