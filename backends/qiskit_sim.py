@@ -129,8 +129,7 @@ def _statevector(circuit, backend: str, seed):
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
-    _check_work(_flat_length(qc) * float((1 << qc.num_qubits) * (2 + AMPLITUDE_PASS)),
-                qc.num_qubits, "Aer, every gate expanded")
+    _check_aer_work(qc)
     sim = AerSimulator(method="statevector", seed_simulator=seed)
     qc = qc.copy()
     qc.save_statevector()
@@ -154,6 +153,12 @@ def _check_work(work: float, n: int, what: str) -> None:
                      f"multiply-adds, over the limit of {WORK_LIMIT:.0e} (minutes on one core)",
             help="simulate a smaller model: fewer steps, a lower order, a larger eps (HHL: fewer "
                  "clock bits); `qdsl compile` still writes the circuit"))
+
+
+def _check_aer_work(qc) -> None:
+    """`_check_work` for Aer, which applies every gate of the expanded circuit to the whole state."""
+    _check_work(_flat_length(qc) * float((1 << qc.num_qubits) * (2 + AMPLITUDE_PASS)),
+                qc.num_qubits, "Aer, every gate expanded")
 
 
 _SKIP = frozenset(("barrier", "delay"))
@@ -361,8 +366,7 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
 
     qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit.copy()
     qc.measure_all()
-    _check_work(_flat_length(qc) * float((1 << qc.num_qubits) * (2 + AMPLITUDE_PASS)),
-                qc.num_qubits, "Aer, every gate expanded")
+    _check_aer_work(qc)
     sim = AerSimulator(method="automatic", seed_simulator=seed)
     counts = sim.run(transpile(qc, sim, optimization_level=0, seed_transpiler=0),
                      shots=int(shots)).result().get_counts()

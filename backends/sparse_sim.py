@@ -113,14 +113,7 @@ def _merge(keys, amps):
     u, inv = np.unique(keys, return_inverse=True)
     re = np.bincount(inv, weights=amps.real, minlength=u.size)
     im = np.bincount(inv, weights=amps.imag, minlength=u.size)
-    a = re + 1j * im
-    keep = np.abs(a) > PRUNE
-    if not keep.all():
-        _DROPPED[0] += float(np.sum(np.abs(a[~keep]) ** 2))
-    return u[keep], a[keep]
-
-
-_DROPPED = [0.0]   # Σ|a|² pruned during the current `run` (one simulation at a time per process)
+    return u, re + 1j * im
 
 
 def _apply_1q(keys, amps, q, U):
@@ -169,11 +162,12 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
     """Apply a flat instruction list to a sparse state; OverflowError when the number of nonzero
     amplitudes exceeds `max_support`."""
     keys, amps = state.keys.copy(), state.amps.copy()
-    _DROPPED[0] = state.dropped ** 2
+    dropped = state.dropped ** 2     # Σ|a|² of the amplitudes pruned so far
     one = np.int64(1)
     from qdsl.progress import progress
 
     for name, qs, par in progress(ops, desc="simulate (sparse)", unit="gate", total=len(ops)):
+        split = False                # a gate that splits amplitudes: merge, prune, check the support
         if name == "x":
             keys ^= one << qs[0]
         elif name == "cx":
@@ -197,31 +191,34 @@ def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
             pass
         elif name == "h":
             keys, amps = _apply_1q(keys, amps, qs[0], _H)
-            if max_support is not None and keys.size > max_support:
-                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+            split = True
         elif name in ("ry", "rx", "y"):
             U = _ry(par) if name == "ry" else (_rx(par) if name == "rx" else _Y)
             keys, amps = _apply_1q(keys, amps, qs[0], U)
-            if max_support is not None and keys.size > max_support:
-                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+            split = True
         elif name == "cry":
             sel = ((keys >> qs[0]) & 1).astype(bool)
             if sel.any():
                 k1, a1 = _apply_1q(keys[sel], amps[sel], qs[1], _ry(par))
                 keys = np.concatenate([keys[~sel], k1])
                 amps = np.concatenate([amps[~sel], a1])
-                if max_support is not None and keys.size > max_support:
-                    raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+                split = True
         elif name == "matrix":
             if len(qs) == 1:
                 keys, amps = _apply_1q(keys, amps, qs[0], par)
             else:
                 keys, amps = _apply_matrix(keys, amps, qs, par)
-            if max_support is not None and keys.size > max_support:
-                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+            split = True
         else:  # pragma: no cover - _flatten only emits the names above
             raise ValueError(f"sparse simulator: unknown instruction {name}")
-    return SparseState(keys, amps, float(np.sqrt(_DROPPED[0])))
+        if split:
+            keep = np.abs(amps) > PRUNE
+            if not keep.all():
+                dropped += float(np.sum(np.abs(amps[~keep]) ** 2))
+                keys, amps = keys[keep], amps[keep]
+            if max_support is not None and keys.size > max_support:
+                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
+    return SparseState(keys, amps, float(np.sqrt(dropped)))
 
 
 def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None) -> SparseState:
