@@ -132,3 +132,36 @@ def test_a_non_contractive_model_is_projected_with_exponential_growth():
     linear = exact_inverse_norm(ls0) * (T2 + 1) / (ls0.steps + 1)
     assert exact96 > 1e6 * linear
     assert "over T′ = 96 steps" in how
+
+
+def test_a_contractive_linear_part_does_not_bound_kappa():
+    """‖I + F_1‖ = 0.9 yet κ(L) = 66.4 > 2(T+1) = 22 (docs/maths.md, "What ‖I + F_1‖ ≤ 1 does not
+    give"); the solver's ‖L⁻¹‖ is still bounded above, from M itself."""
+    import qdsl
+
+    src = """model cubic_loss {
+    param x = 0.1
+    loss = 0.5*x^2 + 5*x^3
+    evolve gd(lr = 0.1, steps = 10)
+    carleman order 2
+    solver qsvt(eps = 1e-3)
+}
+"""
+    c = qdsl.compile(source=src)
+    ls = c.linear_system
+    F1 = c.system.F[1].toarray() if hasattr(c.system.F[1], "toarray") else np.asarray(c.system.F[1])
+    assert np.linalg.norm(np.eye(1) + F1, 2) == pytest.approx(0.9, rel=1e-12)
+    s = np.linalg.svd(ls.matrix.toarray(), compute_uv=False)
+    assert s[0] / s[-1] == pytest.approx(66.4, rel=2e-3)
+    assert s[0] / s[-1] > 2 * (ls.steps + 1)
+    assert H.inverse_norm(ls, "bound")[0] >= 1 / s[-1] * slack(ls)
+
+
+def test_no_document_says_the_linear_part_bounds_kappa():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    texts = [p.read_text() for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))]]
+    texts += [p.read_text() for p in (root / "qdsl").rglob("*.py")]
+    for t in texts:
+        assert "gives κ(L) ≤ 2(T+1)" not in t and "condition-number bound is 2(T+1)" not in t
+        assert "bound κ(L) ≤ 2(T + 1)" not in t
