@@ -166,7 +166,8 @@ SYNTHESIS = {
              "is fine: `--params 7e6` (the paper's ResNet), `--params 1e8`. Projection keeps the model's "
              "polynomial degree, Carleman order/basis and the sparsity of its transfer matrix, and builds nothing.",
     "E0602": "`steps=` passed to `qdsl.resources` must be a positive integer number of time steps T. The "
-             "history system has T+1 blocks and the condition-number bound is 2(T+1).",
+             "history system has T+1 blocks; its ‖L⁻¹‖ is bounded from the powers of the transfer "
+             "matrix over those steps (T+1 when ‖M‖₂ ≤ 1, growing exponentially when the lift grows).",
     "E0603": "`--eps` must be a precision strictly between 0 and 1: the error allowed in the post-selected "
              "solution state (it sets the QSVT degree κ′·ln(8/ε), the entry bits and the rotation-synthesis "
              "precision). Example: `--eps 1e-3`.",
@@ -183,6 +184,12 @@ SYNTHESIS = {
              "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "
              "construction, which lives on the Kronecker basis (drop `basis symmetric` from the model, "
              "or compile with basis=\"kronecker\" in Python, to project).",
+    "E0620": "A projection to more steps was refused: the certified bound on ‖L⁻¹‖ of the history "
+             "system — Σ_k max_j ‖M^j‖ over the projected steps, from the compiled transfer matrix — "
+             "passes 10^308. That happens when the Carleman lift grows (ρ(M) > 1: training is not "
+             "dissipative, or the lift's nonlinear couplings outgrow the contraction): the true ‖L⁻¹‖ "
+             "grows as ρ(M)^T, and so would the QSVT degree. Project to fewer steps (`--steps`), or "
+             "make the model dissipative (a smaller learning rate; `qdsl check` says which modes fail).",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }

@@ -143,8 +143,9 @@ def solve_error(kappa: float, nnz_per_row: int, *, solves: int = 1) -> float:
     Substitution is backward stable componentwise: (L + ΔL)Ŷ = B with |ΔL| ≤ γ_s|L|, s the
     number of nonzeros per row (Higham Thm 8.5), so ‖ΔL‖₂ ≤ γ_s·‖|L|‖₂ ≤ γ_s·√s·‖L‖₂ and, to
     first order, ‖Ŷ − Y‖/‖Y‖ ≤ κ(L)·γ_s·√s / (1 − κ(L)·γ_s·√s). `solves` solutions compared with
-    each other differ by at most the sum of their bounds. κ(L) is the condition number qdsl
-    computes for the history system (an estimate above dimension 2000; it enters linearly)."""
+    each other differ by at most the sum of their bounds. κ(L) must be an upper bound: the exact
+    condition number (dense SVD, dimension ≤ 2000) or `verification._kappa_bound` above — the
+    Lanczos estimate of κ is from below and never enters here."""
     s = max(int(nnz_per_row), 1)
     x = float(kappa) * gamma(s) * math.sqrt(s)
     if not math.isfinite(x) or x >= 1:

@@ -129,15 +129,19 @@ def reference(ls) -> dict:
     theta = decode_trajectory(ls, Y)
     A = tol.readout_amplification(Y, ls.block_dim, ls.const_index, ls.steps)
     s = int(ls.sparsity)
-    kappa = float(ls.kappa) if math.isfinite(float(ls.kappa)) else _kappa_bound(ls)
+    kappa = float(ls.kappa) if ls.kappa_method == "exact" else _kappa_bound(ls)
     return {"Y": Y, "theta": theta, "ratio": theta - np.asarray(ls.expansion_point)[None, :],
             "amplification": A, "solve_error": tol.solve_error(kappa, s), "kappa": kappa,
             "sparsity": s}
 
 
 def _kappa_bound(ls) -> float:
-    from .lowering.history import condition_number
-    return condition_number(ls.matrix, ls.transfers, ls.steps, ls.idle, "estimate")[0]
+    r"""An upper bound on κ(L) where it was not computed exactly: ‖L‖ ≤ 1 + max_t ‖M_t‖₂
+    (`transfer_norm_bound`, rigorous) times the certified ‖L⁻¹‖ (`inverse_norm`, "cheap") — the
+    Lanczos estimate of κ is from below, and a tolerance must not rest on it."""
+    from .lowering.history import inverse_norm, transfer_norm_bound
+    top = 1.0 + max(transfer_norm_bound(M)[0] for M in ls.transfers)
+    return top * inverse_norm(ls, "cheap")[0]
 
 
 def state_tolerance(eps: float, delta: float, p: float, solve_error: float) -> float:

@@ -6,6 +6,7 @@ Block t of Y is the lifted state y_t (arXiv:2303.03428 Eq. 6; PNAS 2021 Eq. 21).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -340,29 +341,55 @@ def transfer_norm_bound(M) -> tuple[float, str]:
     return float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max())), "sqrt(‖M‖₁‖M‖∞)"
 
 
+def svd_inverse_norm(singular_values) -> float:
+    r"""A certified upper bound on ‖L⁻¹‖₂ = 1/σ_min from LAPACK's singular values of L (dim n):
+    they are those of L + E with ‖E‖₂ ≤ p(n)·u·σ_max (LAPACK Users' Guide §4.9; Weyl), p(n) = 10·n
+    taken, so σ_min ≥ σ̂_min − γ_{10n}·σ̂_max·(1 + γ_{10n}); ∞ when that is not positive."""
+    from qdsl import tolerances as tol
+
+    s = np.asarray(singular_values, float)
+    g = tol.gamma(10 * s.size)
+    lo = float(s[-1]) - g * float(s[0]) * (1.0 + g)
+    return 1.0 / lo if lo > 0 else math.inf
+
+
 def inverse_norm(ls, how: str = "auto") -> tuple[float, str]:
-    r"""‖L⁻¹‖₂ of a history system and the method:
+    r"""A certified upper bound on ‖L⁻¹‖₂ of a history system, and the method — the one QSVT's
+    degree and HHL's clock are chosen from (never an estimate from below):
 
-    * ``"exact"`` — a dense SVD, only where affordable (dim ≤ EXACT_INVERSE_DIM);
-    * ``"bound"`` — certified: if ‖M_t‖₂ ≤ 1 for every step (`transfer_norm_bound`), then
-      L⁻¹ = Σ_{k=0}^{T+p} (S·M̄)^k has ‖L⁻¹‖ ≤ T+1+p (the shift is nilpotent after T+p steps);
-    * ``"estimate"`` — Lanczos on L⁻ᵀL⁻¹ applied by forward and backward substitution (sparse, no
-      matrix inverse formed; an estimate from below, tolerance 1e-10 on the eigenvalue).
+    * ``"exact"`` — a dense SVD where affordable (dim ≤ EXACT_INVERSE_DIM), with the SVD's own
+      error added (`svd_inverse_norm`);
+    * ``"bound"`` — `inverse_norm_bound`: Σ_k ‖(S·M̄)^k‖ from the norms of the transfer products
+      (T+1+p when every ‖M_t‖₂ ≤ 1; geometric on a contraction; growing as ρ^T when the lift grows);
+    * ``"certified"`` (part of auto/cheap) — the Lanczos estimate with a proven margin
+      (`certify_inverse_norm`: a block Cholesky of LᵀL − τ²I), when it is below the bound;
+    * ``"estimate"`` — Lanczos on L⁻ᵀL⁻¹ by forward and backward substitution: an estimate *from
+      below*, for reports and cross-checks only; `auto` and `cheap` never return it.
 
-    `how`: "auto" (exact where affordable, else bound where certified, else estimate), "cheap"
-    (bound where certified, else estimate: no dense algebra), or one of the three names."""
-    if how in ("auto", "exact") and (how == "exact" or ls.dim <= EXACT_INVERSE_DIM):
+    `how`: "auto" (exact where affordable, else the smaller of the certified estimate and the
+    bound), "cheap" (the same without the dense SVD of L), or "exact", "bound", "estimate"."""
+    if how not in ("auto", "cheap", "exact", "bound", "estimate"):
+        raise ValueError(f"how must be auto, cheap, exact, bound or estimate, not {how!r}")
+    if how == "exact" or (how == "auto" and ls.dim <= EXACT_INVERSE_DIM):
         s = np.linalg.svd(ls.matrix.toarray(), compute_uv=False)
-        return float(1.0 / s[-1]), "exact (dense SVD)"
-    if how in ("auto", "cheap", "bound"):
-        worst = max(transfer_norm_bound(M) for M in ls.transfers)
-        if worst[0] <= 1.0 + 1e-12:
-            return float(ls.steps + 1 + ls.idle), f"bound T+1+p (‖M‖₂ ≤ 1 by {worst[1]})"
-        if how == "bound":
-            raise ValueError("no certified bound: ‖M‖₂ may exceed 1")
-    if np.isfinite(ls.inverse_norm_estimate):   # computed with κ when the system was lowered
-        return float(ls.inverse_norm_estimate), "estimate (Lanczos on L⁻ᵀL⁻¹)"
-    return _inverse_norm_estimate(ls.transfers, ls.steps, ls.idle), "estimate (Lanczos on L⁻ᵀL⁻¹)"
+        value = svd_inverse_norm(s)
+        if math.isfinite(value) or how == "exact":
+            return value, "exact (dense SVD)"
+    if how == "estimate":
+        if np.isfinite(ls.inverse_norm_estimate):   # computed with κ when the system was lowered
+            return float(ls.inverse_norm_estimate), "estimate (Lanczos on L⁻ᵀL⁻¹, from below)"
+        return (_inverse_norm_estimate(ls.transfers, ls.steps, ls.idle),
+                "estimate (Lanczos on L⁻ᵀL⁻¹, from below)")
+    bound, how_bound = inverse_norm_bound(ls.transfers, ls.steps, ls.idle)
+    if how == "bound":
+        return bound, how_bound
+    est = (float(ls.inverse_norm_estimate) if np.isfinite(ls.inverse_norm_estimate)
+           else _inverse_norm_estimate(ls.transfers, ls.steps, ls.idle))
+    cert = certify_inverse_norm(ls.transfers, ls.steps, ls.idle, est)
+    if cert is not None and cert[0] < bound:
+        return cert[0], (f"certified (Lanczos estimate {est:.6g} with a proven margin: block "
+                         f"Cholesky of LᵀL − τ²I at δ = {cert[1]:g})")
+    return bound, how_bound
 
 
 def _power_norm(normal, v, iters: int = 40) -> float:
@@ -376,3 +403,195 @@ def _power_norm(normal, v, iters: int = 40) -> float:
             break
         v = w / lam
     return float(np.sqrt(lam))
+
+
+# ----------------------------------------------------------------------------- certified ‖L⁻¹‖
+
+#: D above which transfer products are not formed densely: the bound falls back to ‖M_t‖ factors
+POWER_BOUND_MAX_DIM = 1500
+#: D up to which the norms of the products are exact 2-norms (an SVD each); above it the cheaper
+#: min(‖P‖_F, √(‖P‖₁‖P‖_∞)), both rigorous upper bounds on ‖P‖₂
+POWER_EXACT_NORM_DIM = 400
+#: multiply-adds spent forming products M_{t+j−1}⋯M_t exactly; longer products are bounded by
+#: submultiplicativity from the ones formed
+POWER_BOUND_WORK = 2e9
+
+
+def _norm_upper(P) -> float:
+    r"""A rigorous upper bound on ‖P‖₂ of a dense D × D matrix computed in floating point.
+
+    D ≤ POWER_EXACT_NORM_DIM: the largest singular value from LAPACK, plus its error: a backward
+    stable SVD returns the singular values of P + E with ‖E‖₂ ≤ p(D)·u·‖P‖₂ (LAPACK Users' Guide
+    §4.9; Golub–Van Loan Thm 8.6.2 with Weyl's inequality), and we take p(D) = 10·D — far above the
+    modest growth LAPACK documents. Larger D: min(‖P‖_F, √(‖P‖₁‖P‖_∞)) (both ≥ ‖P‖₂), each a sum of
+    at most D² non-negative terms, so rounded up by the factor 1 + γ_{D²}."""
+    from qdsl import tolerances as tol
+
+    D = P.shape[0]
+    if D <= POWER_EXACT_NORM_DIM:
+        return float(np.linalg.norm(P, 2)) * (1.0 + tol.gamma(10 * D))
+    a = np.abs(P)
+    frob = float(np.sqrt(np.sum(a * a)))
+    holder = float(np.sqrt(a.sum(axis=0).max() * a.sum(axis=1).max()))
+    return min(frob, holder) * (1.0 + tol.gamma(D * D + 2))
+
+
+def power_norm_bounds(transfers, steps: int, jmax: int, *, period: int | None = None):
+    r"""log g_j for j = 0..jmax with g_j ≥ max_t ‖M_{t+j−1}⋯M_t‖₂ (certified), and how.
+
+    `transfers` is one M (gd, flows) or one per step (sgd); `period` (default: their number) says
+    that M_{t+period} = M_t, so start times modulo the period cover every product. The products
+    with j ≤ J are formed densely (J from POWER_BOUND_WORK) and their norms bounded above
+    (`_norm_upper`), plus the rounding of the product itself: |fl(M_j⋯M_1) − M_j⋯M_1| ≤
+    γ_{jD}·|M_j|⋯|M_1| (Higham §3.5), whose 2-norm is ≤ γ_{jD}·Π‖M_i‖_F. Longer products use
+    submultiplicativity, ‖P_{t,j}‖ ≤ ‖P_{t+a,j−a}‖·‖P_{t,a}‖, so g_j ≤ g_a^{⌊j/a⌋}·g_{j mod a} for
+    every a ≤ J; with no dense products (D > POWER_BOUND_MAX_DIM) g_j = c^j with c = max_t
+    `transfer_norm_bound`(M_t). Logarithms throughout: a non-contractive model's g_j = ρ^j·(…) may
+    pass 10³⁰⁸ and the bound must still say so (∞, never a wrapped number)."""
+    from qdsl import tolerances as tol
+
+    Ms = list(transfers)
+    D = Ms[0].shape[0]
+    jmax = int(jmax)
+    starts = len(Ms) if period is None else max(1, int(period))
+    starts = min(starts, max(1, int(steps)))
+    M_at = (lambda t: Ms[t % len(Ms)]) if len(Ms) > 1 else (lambda t: Ms[0])
+    lg = np.full(jmax + 1, np.inf)
+    lg[0] = 0.0
+    c = max(transfer_norm_bound(M)[0] for M in Ms[:starts] or Ms)
+    with np.errstate(divide="ignore"):
+        lc = math.log(c) if c > 0 else -np.inf
+    J = 0
+    how = f"‖M‖ ≤ {c:.4g} per step"
+    per_product = 2.0 * D ** 3 + (10.0 * D ** 3 if D <= POWER_EXACT_NORM_DIM else 3.0 * D * D)
+    if D <= POWER_BOUND_MAX_DIM and jmax > 0:
+        J = int(min(jmax, POWER_BOUND_WORK // (per_product * starts)))
+    if J > 0:
+        frob = [float(sp.linalg.norm(M_at(t), "fro")) if sp.issparse(M_at(t))
+                else float(np.linalg.norm(M_at(t))) for t in range(starts + J)]
+        best = np.full(J + 1, -np.inf)
+        best[0] = 0.0
+        for t0 in range(starts):
+            P = np.eye(D)
+            lf = 0.0     # log Π‖M_i‖_F, for the rounding of the product
+            for j in range(1, J + 1):
+                M = M_at(t0 + j - 1)
+                P = np.asarray(M @ P)
+                with np.errstate(divide="ignore"):
+                    lf += math.log(frob[t0 + j - 1]) if frob[t0 + j - 1] > 0 else -np.inf
+                nrm = _norm_upper(P) if np.all(np.isfinite(P)) else np.inf
+                err = tol.gamma(j * D) * math.exp(lf) if lf < 700 else np.inf
+                val = nrm + err
+                lv = math.log(val) if val > 0 else -np.inf
+                best[j] = max(best[j], lv)
+        lg[: J + 1] = np.minimum(best, lc * np.arange(J + 1)) if np.isfinite(lc) else best
+        how = (f"products M_{{t+j−1}}⋯M_t formed for j ≤ {J}, "
+               + ("exact 2-norms" if D <= POWER_EXACT_NORM_DIM else "Frobenius/Hölder norms")
+               + (", longer ones by submultiplicativity" if J < jmax else ""))
+    if J < jmax:
+        js = np.arange(J + 1, jmax + 1)
+        out = lc * js if np.isfinite(lc) else np.full(js.shape, -np.inf if c == 0 else np.inf)
+        for a in range(1, J + 1):
+            out = np.minimum(out, lg[a] * (js // a) + lg[js % a])
+        lg[J + 1:] = out
+    return lg, how
+
+
+def inverse_norm_bound(transfers, steps: int, idle: int = 0, *, period: int | None = None):
+    r"""A certified upper bound on ‖L⁻¹‖₂ of the history system of `transfers` over `steps` real and
+    `idle` idle steps, and how it was obtained (docs/maths.md, "‖L⁻¹‖ for the solver").
+
+    L = I − S·M̄ with S·M̄ nilpotent, so L⁻¹ = Σ_{k=0}^{K−1} (S·M̄)^k, K = T+1+p. (S·M̄)^k has one
+    block per block row and column — M_{t+k−1}⋯M_t with identities for idle steps — so its norm is
+    the largest of those blocks, a product of j = min(t+k, T) − min(t, T) ∈ [max(0, k−p), min(k, T)]
+    transfers: ‖(S·M̄)^k‖ ≤ max_{j in that range} g_j (`power_norm_bounds`), and
+
+        ‖L⁻¹‖₂ ≤ Σ_{k=0}^{K−1} max_{max(0,k−p) ≤ j ≤ min(k,T)} g_j.
+
+    With ‖M_t‖ ≤ 1 every g_j ≤ 1 and this is the familiar T+1+p; on a contraction it is the
+    geometric sum; on a model whose lift grows (ρ(M) > 1) it grows as ρ^T — exponentially, as the
+    true ‖L⁻¹‖ does. Returns (value, how); value is ∞ when it overflows a double."""
+    from scipy.ndimage import maximum_filter1d
+    from scipy.special import logsumexp
+
+    T, p = int(steps), int(idle)
+    lg, how = power_norm_bounds(transfers, T, T, period=period)
+    # k = 0..T: the window [k−p, k] of j (clipped at 0); k = T+1..T+p: [k−p, T], a suffix
+    head = maximum_filter1d(lg, size=p + 1, origin=p // 2, mode="constant", cval=-np.inf) if p else lg
+    terms = [head]
+    if p:
+        suffix = np.maximum.accumulate(lg[::-1])[::-1]          # max of lg[i..T]
+        terms.append(suffix[np.arange(T + 1, T + p + 1) - p])
+    logs = np.concatenate(terms)
+    if np.any(np.isposinf(logs)):
+        return math.inf, how
+    total = float(logsumexp(logs))
+    value = math.exp(total) if total < 709 else math.inf
+    return value, f"bound Σ_k max_j ‖M^j‖ ({how})"
+
+
+#: multiply-adds the Cholesky certificate of ‖L⁻¹‖ may spend (K blocks of D³ each)
+CHOLESKY_CERTIFICATE_WORK = 4e9
+#: the margins tried below the Lanczos estimate of σ_min(L)² before giving up on the certificate
+CHOLESKY_MARGINS = (0.02, 0.1, 0.3, 0.6)
+
+
+def certify_inverse_norm(transfers, steps: int, idle: int, estimate: float):
+    r"""An upper bound on ‖L⁻¹‖₂ certified from an estimate of it (Lanczos, from below), or None.
+
+    ‖L⁻¹‖₂ ≤ 1/τ ⇔ LᵀL − τ²I ⪰ 0. LᵀL is block tridiagonal — diagonal blocks I + M_tᵀM_t (2I on
+    idle steps, I on the last), off-diagonal blocks −M_t — so B = LᵀL − τ²I has a block Cholesky
+    factorization in K dense D × D steps. When the factorization in floating point succeeds, R̂ᵀR̂ =
+    B̂ + ΔB with |ΔB| ≤ γ_{w+1}|R̂ᵀ||R̂| for inner products of length ≤ w = 2D (Higham, *Accuracy and
+    Stability*, Thm 10.3; the order of evaluation does not matter), so ‖ΔB‖₂ ≤ γ_{2D+1}‖R̂‖_F²; B̂,
+    formed in floating point, differs from B by ‖E‖₂ ≤ γ_{2D+2}((1 + max‖M_t‖_F)² + τ²) (each entry an
+    inner product of ≤ 2D+1 terms of |L|). Hence
+
+        σ_min(L)² ≥ τ² − γ_{2D+1}‖R̂‖_F² − ‖E‖₂,
+
+    and ‖L⁻¹‖₂ ≤ 1/√(that) whenever it is positive: the estimate with a *proven* margin. τ² is
+    taken (1 − δ)/estimate² for δ in CHOLESKY_MARGINS; a pivot that is not positive means τ was
+    above σ_min (the estimate was too low), and the next margin is tried. None when no margin
+    certifies or the work would pass CHOLESKY_CERTIFICATE_WORK."""
+    from scipy.linalg import cholesky, solve_triangular
+
+    from qdsl import tolerances as tol
+
+    Ms = list(transfers)
+    D = Ms[0].shape[0]
+    T, p = int(steps), int(idle)
+    K = T + 1 + p
+    if not (np.isfinite(estimate) and estimate > 0) or K * 3.0 * D ** 3 > CHOLESKY_CERTIFICATE_WORK:
+        return None
+    M_at = (lambda t: Ms[t]) if len(Ms) > 1 else (lambda t: Ms[0])
+    dense = [np.asarray(M.toarray() if sp.issparse(M) else M, float) for M in (Ms if len(Ms) > 1 else Ms[:1])]
+    M_at = (lambda t: dense[t]) if len(dense) > 1 else (lambda t: dense[0])
+    fro = max(float(np.linalg.norm(M)) for M in dense)
+    eye = np.eye(D)
+    for delta in CHOLESKY_MARGINS:
+        tau2 = (1.0 - delta) / float(estimate) ** 2
+        frob2 = 0.0
+        R_prev = None
+        ok = True
+        for t in range(K):
+            Mt = M_at(t) if t < T else (eye if t < K - 1 else None)
+            A = eye - tau2 * eye if Mt is None else eye + Mt.T @ Mt - tau2 * eye
+            if t > 0:
+                Mp = M_at(t - 1) if t - 1 < T else eye     # B_{t−1,t} = −M_{t−1}ᵀ
+                W = solve_triangular(R_prev, -Mp.T, trans="T", lower=False, check_finite=False)
+                A = A - W.T @ W
+            try:
+                R_prev = cholesky(A, lower=False, check_finite=False)
+            except np.linalg.LinAlgError:
+                ok = False
+                break
+            if not np.all(np.isfinite(R_prev)):
+                ok = False
+                break
+            frob2 += float(np.sum(R_prev * R_prev)) + (float(np.sum(W * W)) if t > 0 else 0.0)
+        if not ok:
+            continue
+        lam = tau2 - tol.gamma(2 * D + 1) * frob2 - tol.gamma(2 * D + 2) * ((1.0 + fro) ** 2 + tau2)
+        if lam > 0:
+            return 1.0 / math.sqrt(lam), delta
+    return None

@@ -2,7 +2,8 @@ r"""The certificate of `qdsl check` (docs/maths.md): is training dissipative and
 
 Linear part F_1 = −η·H (a loss; H the Hessian at θ*) or the Jacobian of the rates.
 Discrete kinds (gd, sgd): spectral radius ρ(I+F_1) and norm ‖I+F_1‖₂, dissipative when ρ < 1
-(for a loss: 0 < η·λ_i(H) < 2 for every i); ‖I+F_1‖₂ ≤ 1 gives κ(L) ≤ 2(T+1) (arXiv:2303.03428).
+(for a loss: 0 < η·λ_i(H) < 2 for every i); ‖I+F_1‖₂ ≤ 1 makes the linear part a contraction — it
+does not bound κ(L) by itself (the lift's M holds the nonlinear couplings; docs/maths.md).
 Continuous kind (flow): spectral abscissa max Re λ(F_1) and log-norm μ₂(F_1) = λ_max((F_1+F_1ᵀ)/2),
 dissipative when the abscissa is < 0 (PNAS 2021; Krovi 2023: μ(F_1) < 0 suffices).
 The PNAS number R = (‖u_in‖‖F_2‖ + ‖F_0‖/‖u_in‖ + Σ_{ℓ≥3}‖F_ℓ‖‖u_in‖^{ℓ−1}) / |Re λ_1| (R < 1 gives

@@ -300,7 +300,7 @@ def _system_layout(ls):
 
 def _inverse_norm_bound(ls, padded: bool) -> tuple[float, str]:
     r"""(‖L_pad⁻¹‖₂, how it was obtained): `lowering.history.inverse_norm` (the one QSVT uses:
-    exact by a dense SVD where affordable, else the certified T+1+p bound, else an estimate);
+    an upper bound: exact by a dense SVD where affordable, else certified);
     identity padding adds the singular value 1."""
     from qdsl.lowering.history import inverse_norm
 

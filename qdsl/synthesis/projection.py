@@ -18,9 +18,12 @@ factors and terms) is evaluated with *projected* sizes:
   2a Toffolis (bucket brigade, Giovannetti–Lloyd–Maccone 2008) plus b = ⌈log₂(d·s/ε)⌉ Toffolis to
   turn a b-bit entry into its rotation (phase gradient) — polylogarithmic in n′, the paper's model;
 * popcounts of codes are taken as half the code width (the average);
-* κ′ = α_L·(T′+1+p) when the compiled transfer matrix has ‖M‖₂ ≤ 1 (the certified bound), else the
-  compiled ‖L⁻¹‖ scaled by (T′+1+p)/(T+1+p) (said to be optimistic), and the degree d from κ′ and ε
-  (`qsp.degree_for`, δ = ε/4) — the same rule as the builder before its exact-error refinement;
+* κ′ = α_L·‖L⁻¹‖ with ‖L⁻¹‖ ≤ Σ_k max_j ‖M^j‖ over T′+1+p blocks (`projected_inverse_norm`,
+  certified for the compiled transfer matrices; their norms assumed kept as n grows): T′+1+p when
+  ‖M‖₂ ≤ 1, geometric on a contraction, and growing as ρ(M)^{T′} — exponentially, as the true
+  ‖L⁻¹‖ does — when the lift grows (ρ(M) ≥ ρ(I+F₁)^N); refused (E0620) when that overflows. The
+  degree d from κ′ and ε (`qsp.degree_for`, δ = ε/4) — the builder's rule before its exact-error
+  refinement;
 * the initial state (`blocks.lifted`): per slot a pruned Möttönen tree over the k+1 amplitudes of
   (∅, ū) — k nonzero weights, the compiled fraction times n′ — bounded by min(2^{q′}−1, (k+1)q′)
   rotations and as many CNOTs, controlled on the previous slot for slots 1..N−1.
@@ -122,6 +125,19 @@ def _project_term(term, r, q2, N, cw, access, b):
     raise TypeError(f"cannot project {type(term).__name__}")  # pragma: no cover
 
 
+def projected_inverse_norm(ls, steps: int, idle: int) -> tuple[float, str]:
+    r"""A certified upper bound on ‖L⁻¹‖₂ of the history system of the compiled transfer matrices
+    (`ls.transfers`, cycled: sgd's per-step matrices repeat with the compiled period) over `steps`
+    real and `idle` idle steps, and how (`lowering.history.inverse_norm_bound`). At the compiled T
+    it is at least the exact value; at T′ it is exact arithmetic on the same matrices, so a model
+    whose lift grows is projected with ρ(M)^{T′}, never with a linear scaling."""
+    from qdsl.lowering.history import inverse_norm_bound
+
+    period = len(ls.transfers) if len(ls.transfers) > 1 else None
+    value, how = inverse_norm_bound(ls.transfers, int(steps), int(idle), period=period)
+    return value, how.replace("‖M^j‖", f"‖M^j‖ over T′ = {int(steps)} steps of the compiled M", 1)
+
+
 def project_structured(c, *, params: int, steps: int, eps: float, access: str = "qrom") -> dict:
     r"""The projected gate counts of the structured QSVT circuit of Compilation `c` at n′ =
     `params`, T′ = `steps` (module docstring). Returns {"counts": Cost (qubits set),
@@ -145,18 +161,18 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     factors0 = transfer_factors(system, N, q0, classes, cw)
     # κ′ and the degree first: the QRAM model's entry bits depend on d
     ls0 = c.linear_system
-    from qdsl.lowering.history import inverse_norm, transfer_norm_bound
-    bound_ok = max(transfer_norm_bound(M)[0] for M in ls0.transfers) <= 1.0 + 1e-12
     alpha_M = float(np.prod([f.alpha for f in factors0])) if factors0 else 1.0
     alpha_L = 1.0 + alpha_M
-    if bound_ok:
-        inv, source = float(T2 + 1 + p), "bound T′+1+p (‖M‖₂ ≤ 1 at the compiled size, assumed kept)"
-    else:
-        inv0, how = inverse_norm(ls0)
-        inv = inv0 * (T2 + 1 + p) / (T0 + 1 + p)
-        source = (f"‖L⁻¹‖ = {inv0:.4g} at T = {T0} ({how}) scaled by (T′+1+p)/(T+1+p): optimistic "
-                  "(‖M‖₂ > 1, κ may grow exponentially in T)")
+    inv, source = projected_inverse_norm(ls0, T2, p)
     kappa_prime = max(1.0, alpha_L * inv)
+    if not math.isfinite(kappa_prime):
+        from qdsl.diagnostics import Diagnostic, SizeLimitError
+        raise SizeLimitError(Diagnostic(
+            "E0620", f"cannot project to T = {T2} steps: the certified bound on ‖L⁻¹‖ overflows "
+            f"(10^308) — {source}",
+            help="the Carleman lift of this model grows with the number of steps (its transfer "
+                 "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
+                 "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
     d = degree_for(kappa_prime, eps / 4)
     s = max([b.num_colors for f in factors0 for t in f.terms
              for b in [getattr(t, "block", None)] if isinstance(b, SparseAccess)] + [1])

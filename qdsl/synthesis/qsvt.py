@@ -19,9 +19,10 @@ average is the real part; RZ(−πd) on r supplies the factor i^d that turns (�
 reflection convention back into the W_x polynomial Re U(x, Ψ)_{00} = P(x) (`qsp.reflection_phases`).
 
 **κ′ without dense linear algebra of the system.** κ′ = α·‖L⁻¹‖ with ‖L⁻¹‖ from
-`lowering.history.inverse_norm`: exact (dense SVD) only where affordable (dim ≤ 2048), else the
-certified bound T+1+p when every ‖M_t‖₂ ≤ 1, else a Lanczos estimate by forward/backward
-substitution — the report names the source. The degree is the smallest odd d whose relative error
+`lowering.history.inverse_norm`, always an upper bound: exact (dense SVD plus its error) where
+affordable (dim ≤ 2048), else the smaller of a Lanczos estimate certified with a proven margin (a
+block Cholesky of LᵀL − τ²I) and the bound Σ_k max_j ‖M^j‖ — never the Lanczos estimate itself,
+which is from below — and the report names the source. The degree is the smallest odd d whose relative error
 bound δ_m on [1/κ′, 1] is ≤ eps/4 (`qsp.degree_for`). Where the system is small enough (dim ≤
 2048), the exact achieved errors are computed from the SVD of L/α — the state error against the
 exact normalized solution and the decoded-trajectory errors θ_t = θ* + Re(a(t,u)/a(t,1)), whose
@@ -102,14 +103,14 @@ def qsvt_plan(ls, alpha: float, *, eps: float = 1e-3, readout_tol: float | None 
     building a circuit: ‖L⁻¹‖ and its source, κ′, the degree bound d0 and the degree d (the smallest
     meeting the tolerances where the exact check is affordable), the polynomial and the achieved
     errors (module docstring). Refuses (E0507) degrees over `max_degree` before building anything."""
-    from qdsl.lowering.history import inverse_norm
+    from qdsl.lowering.history import inverse_norm, svd_inverse_norm
 
     if readout_tol is None:
         readout_tol = 10.0 * eps
     exact = ls.dim <= EXACT_ERROR_DIM
     if exact:   # one dense SVD serves ‖L⁻¹‖ and the achieved-error check
         svd = np.linalg.svd(ls.matrix.toarray())
-        inv_norm, inv_source = float(1.0 / svd[1][-1]), f"exact (dense SVD, dim ≤ {EXACT_ERROR_DIM})"
+        inv_norm, inv_source = svd_inverse_norm(svd[1]), f"exact (dense SVD, dim ≤ {EXACT_ERROR_DIM})"
     else:
         svd = None
         inv_norm, inv_source = inverse_norm(ls, "cheap")
