@@ -158,6 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     _quiet(p)
 
+    p = sub.add_parser("sweep", help="one stage over models × a grid of options, in parallel (JSON lines)",
+                       description="Run check, simulate, compile, resources or run on every model at every point "
+                                   "of a grid (the Cartesian product of the --grid options), on joblib's loky "
+                                   "pool (--jobs), a Dask cluster or a Ray pool (--executor); one JSON record "
+                                   "per point, in grid order, on stdout or in -o FILE (JSON lines).")
+    p.add_argument("files", nargs="+", metavar="FILE", help="the .qd files")
+    p.add_argument("--what", choices=["check", "simulate", "compile", "resources", "run"], default="resources",
+                   help="the stage to run at each point (default resources)")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,…",
+                   help="an option and its values (repeatable; e.g. --grid params=1e4,1e6,1e8 --grid "
+                        "steps=10,100): compile options (order, steps, eps, solver, basis, …) and the "
+                        "stage's own (resources: params, steps, eps, access)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--executor", metavar="SPEC",
+                   help="loky (default with --jobs > 1), dask://ADDRESS, dask://local, ray://ADDRESS, ray://local")
+    p.add_argument("-o", "--output", metavar="JSONL", help="write the records here (JSON lines) instead of stdout")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _quiet(p)
+
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
     return ap
@@ -416,6 +435,66 @@ def _statevector_from_result(raw):
     return a[:, 0] + 1j * a[:, 1] if a.ndim == 2 else a.astype(complex)
 
 
+def _grid(items) -> dict:
+    """--grid NAME=V1,V2,… options → {NAME: [values]}: numbers where they parse (never evaluated)."""
+    from .diagnostics import CompileError, Diagnostic
+    grid = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name or not text.strip():
+            raise CompileError(Diagnostic("E0625", f"--grid expects NAME=V1,V2,…, not `{item}`",
+                                          help="e.g. --grid params=1e4,1e6 --grid steps=10,100"))
+        values = []
+        for v in text.split(","):
+            v = v.strip()
+            try:
+                f = float(v)
+                values.append(int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f)
+            except ValueError:
+                values.append(v)
+        grid[name] = values
+    return grid
+
+
+def cmd_sweep(args) -> int:
+    from .diagnostics import CompileError, Diagnostic
+    from .sweep import sweep
+    if args.jobs < 1:
+        raise CompileError(Diagnostic("E0625", f"--jobs must be a positive integer, not {args.jobs}"))
+    for f in args.files:
+        from .api import load_source
+        load_source(f)                      # a missing file is a diagnostic before any work
+    grid = _grid(args.grid)
+    out = None
+    if args.output:
+        p = Path(args.output)
+        if p.exists() and not args.force:
+            raise CompileError(Diagnostic("E0004", f"{args.output} exists; not overwriting it",
+                                          help="choose another path with -o, or pass --force"))
+        out = p.open("w")
+    records = []
+    try:
+        def emit(rec):
+            line = json.dumps(rec, allow_nan=False)
+            if out is not None:
+                out.write(line + "\n")
+                out.flush()
+            records.append(rec)
+        done = sweep(args.files, grid, what=args.what, executor=args.executor, jobs=args.jobs,
+                     on_record=emit if out is not None else None)
+    finally:
+        if out is not None:
+            out.close()
+    if out is None:
+        for rec in done:
+            sys.stdout.write(json.dumps(rec, allow_nan=False) + "\n")
+    else:
+        bad = sum(not r["ok"] for r in done)
+        _say(f"wrote {len(done)} records to {args.output}" + (f" ({bad} with errors)" if bad else ""))
+    return EXIT_OK if all(r["ok"] for r in done) else EXIT_FAIL
+
+
 def cmd_explain(args) -> int:
     from .explain import explain
     text = explain(args.code)
@@ -480,7 +559,7 @@ def _print_diag(d):
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
-            "resources": cmd_resources, "decode": cmd_decode, "explain": cmd_explain}
+            "resources": cmd_resources, "decode": cmd_decode, "sweep": cmd_sweep, "explain": cmd_explain}
 
 
 def main(argv=None) -> int:

@@ -190,6 +190,17 @@ SYNTHESIS = {
              "dissipative, or the lift's nonlinear couplings outgrow the contraction): the true ‖L⁻¹‖ "
              "grows as ρ(M)^T, and so would the QSVT degree. Project to fewer steps (`--steps`), or "
              "make the model dissipative (a smaller learning rate; `qdsl check` says which modes fail).",
+    "E0625": "A `qdsl sweep` (or `qdsl.sweep`) option is malformed: `--grid` takes NAME=V1,V2,… "
+             "(numbers or words, comma-separated), each NAME a compile option (order, steps, eps, solver, "
+             "basis, idle, clock, block_encoding, model) or an option of the swept stage (resources: params, "
+             "steps, eps, access, physical; run: backend, shots, seed); whole-number options (order, steps, "
+             "params, clock, idle) must be whole (1e8 is fine, 2.5 is not); --jobs must be positive. A "
+             "point that fails is a record with its error, and the sweep goes on.",
+    "E0626": "The sweep's executor could not be made: `--executor` takes loky (the default with "
+             "--jobs > 1), dask://ADDRESS (a running Dask scheduler), dask://local (a LocalCluster of "
+             "--jobs workers), ray://ADDRESS or ray://local; Dask needs `pip install 'qdsl[dask]'`, Ray "
+             "`pip install ray`. In Python, `qdsl.sweep(..., executor=...)` takes any "
+             "concurrent.futures.Executor.",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "
              "--backend statevector or --backend aer; --shots must be positive.",
 }
