@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[1]
 TYPO = ROOT / "examples/errors/typo.qd"
 
 
-async def _session(path: Path, text: str, hover_at=None, timeout=60.0):
+async def _session(path: Path, text: str, hover_at=None, change_to=None, timeout=60.0):
     client = LanguageClient("qdsl-test", "1")
     received: asyncio.Queue = asyncio.Queue()
 
@@ -38,9 +38,15 @@ async def _session(path: Path, text: str, hover_at=None, timeout=60.0):
         if hover_at is not None:
             hover = await asyncio.wait_for(client.text_document_hover_async(types.HoverParams(
                 text_document=types.TextDocumentIdentifier(uri=uri), position=hover_at)), timeout)
+        changed = None
+        if change_to is not None:  # an edit: the diagnostics follow the text
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=change_to)]))
+            changed = await asyncio.wait_for(received.get(), timeout)
         await asyncio.wait_for(client.shutdown_async(None), timeout)
         client.exit(None)
-        return result, published, hover
+        return result, published, hover, changed
     finally:
         await asyncio.wait_for(client.stop(), timeout)
 
@@ -48,7 +54,8 @@ async def _session(path: Path, text: str, hover_at=None, timeout=60.0):
 def test_lsp_publishes_the_diagnostics_of_typo_qd_and_hovers_with_explain():
     text = TYPO.read_text()
     # `lamda` on line 4 (0-based 3), columns 37..41 (1-based), as `qdsl check` prints it
-    result, published, hover = asyncio.run(_session(TYPO, text, hover_at=types.Position(line=3, character=38)))
+    result, published, hover, changed = asyncio.run(_session(
+        TYPO, text, hover_at=types.Position(line=3, character=38), change_to=text.replace("lamda", "lam")))
     assert result.server_info.name == "qdsl"
     assert published.uri == TYPO.resolve().as_uri()
     assert len(published.diagnostics) == 1, published.diagnostics
@@ -61,11 +68,12 @@ def test_lsp_publishes_the_diagnostics_of_typo_qd_and_hovers_with_explain():
     assert text.splitlines()[3][36:41] == "lamda"
     from qdsl.explain import explain
     assert hover is not None and hover.contents.value == explain("E0203")
+    assert changed.version == 2 and list(changed.diagnostics) == []   # the typo fixed in the editor
 
 
 def test_lsp_clean_file_publishes_no_diagnostics():
     path = ROOT / "examples/gd_cubic.qd"
-    _, published, hover = asyncio.run(_session(path, path.read_text(), hover_at=types.Position(line=0, character=0)))
+    _, published, hover, _ = asyncio.run(_session(path, path.read_text(), hover_at=types.Position(line=0, character=0)))
     assert list(published.diagnostics) == [] and hover is None
 
 
@@ -81,6 +89,12 @@ def test_diagnostics_for_spans_every_error_and_warning(tmp_path):
     assert (lsp.range.start.line, lsp.range.start.character) == (2, 19)
     ds = diagnostics_for("model m {\n    param x = \n}\n", None)
     assert len(ds) == 1 and ds[0].code.startswith("E01")
+    # the warning `qdsl check` prints when R ≥ 1 (R = |u_0|·‖F_2‖/|λ_1| = 2·(1.5·0.1)/0.1 = 3 here),
+    # on the model's name
+    text = "model m {\n    param x = 2\n    loss = 0.5*x^2 + 0.5*x^3\n    evolve gd(lr = 0.1, steps = 3)\n}\n"
+    (d,) = diagnostics_for(text, None)
+    assert d.code == "W0301" and d.message.startswith("R = 3 ≥ 1") and text[d.span.start:d.span.end] == "m"
+    assert to_lsp(d, text).severity == types.DiagnosticSeverity.Warning
     # LSP columns count UTF-16 code units: `𝜃` (outside the BMP) is two of them
     text = "model m { param x = 1 # 𝜃 θ\n loss = 0.5*x^2 + q 𝜃\n evolve gd(lr = 0.1, steps = 2) }\n"
     ds = diagnostics_for(text, None)
