@@ -31,7 +31,6 @@ class QdslLexer(RegexLexer):
     aliases = ["qd", "qdsl"]
     filenames = ["*.qd"]
     mimetypes = ["text/x-qdsl"]
-    url = "https://pypi.org/project/qdsl-compiler/"
 
     tokens = {
         "root": [
