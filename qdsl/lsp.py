@@ -3,18 +3,23 @@ the optional extra `lsp`). docs/editors.md says how an editor starts it.
 
 It publishes what `qdsl check` reports — every diagnostic of every model of the file, with its span,
 code, message, notes and help line, and the R ≥ 1 warning W0301 — each time a document is opened,
-changed or saved, and answers a hover over a diagnostic with `qdsl explain CODE`. The analysis is
+changed (once the edits pause for DEBOUNCE_S) or saved, and answers a hover over a diagnostic with
+`qdsl explain CODE`. The check runs on the server's own thread: on a model that takes seconds to
+check, other requests wait for it. The analysis is
 `diagnostics_for(text, path)`, usable without pygls (the tests use it too); nothing of the user's
 text is evaluated as Python, and a bug in qdsl becomes one E0070 diagnostic instead of a crash of
 the server.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 #: the server's name, as the editor shows it
 SERVER_NAME = "qdsl"
+#: seconds without a newer edit before a changed document is checked again
+DEBOUNCE_S = 0.3
 
 
 def diagnostics_for(text: str, path: str | None = None) -> list:
@@ -122,9 +127,16 @@ def build_server():
     def did_open(params: types.DidOpenTextDocumentParams):
         publish(params.text_document.uri, params.text_document.version)
 
+    latest: dict[str, int] = {}  # uri -> the newest version the editor sent
+
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(params: types.DidChangeTextDocumentParams):
-        publish(params.text_document.uri, params.text_document.version)
+    async def did_change(params: types.DidChangeTextDocumentParams):
+        # while the user types, check only the text they paused at (DEBOUNCE_S without a newer edit)
+        uri, version = params.text_document.uri, params.text_document.version
+        latest[uri] = version
+        await asyncio.sleep(DEBOUNCE_S)
+        if latest.get(uri) == version:
+            publish(uri, version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams):
