@@ -2,7 +2,7 @@ r"""Physical (surface-code) cost of a fault-tolerant computation given its logic
 
 `physical_estimate(counts, backend="builtin" | "qdk", constants=...)` returns the code distance,
 physical qubits, runtime, the T factories and their number, the logical depth, and every assumption.
-`backend="qdk"` runs Microsoft's resource estimator (`pip install 'qdsl[qdk]'`) on the same logical
+`backend="qdk"` runs Microsoft's resource estimator (`pip install 'qdsl-compiler[qdk]'`) on the same logical
 counts with the same constants; the built-in model is a self-contained implementation of the
 model below, written from the cited papers.
 
@@ -312,7 +312,7 @@ def _qdk(lc: LogicalCounts, c: dict) -> dict:
         from qdk.estimator import LogicalCounts as QdkCounts
     except ImportError:
         _bad("the physical backend `qdk` needs Microsoft's estimator, which is not installed",
-             "pip install 'qdsl[qdk]' (or use --physical builtin)")
+             "pip install 'qdsl-compiler[qdk]' (or use --physical builtin)")
     params = _qdk_params(c, lc)
     r = QdkCounts(lc.to_qdk()).estimate(params)
     pc = r["physicalCounts"]

@@ -113,6 +113,20 @@ class SimulationResult:
         return d
 
 
+def _aer_simulator():
+    """Qiskit Aer's AerSimulator class, imported only for `--backend aer`. Aer is an optional extra
+    (`qdsl-compiler[aer]`, or `[gpu]` for qiskit-aer-gpu, which provides the same module): without
+    it, a diagnostic (E0802) rather than a traceback."""
+    try:
+        from qiskit_aer import AerSimulator
+    except ImportError as exc:
+        raise CompileError(Diagnostic(
+            "E0802", f"--backend aer needs Qiskit Aer, which is not installed ({exc})",
+            help="pip install 'qdsl-compiler[aer]' (CPU) or 'qdsl-compiler[gpu]' (qiskit-aer-gpu), "
+                 "or use the default --backend statevector, which needs neither")) from None
+    return AerSimulator
+
+
 def max_qubits() -> int:
     """The simulator qubit limit: QDSL_MAX_QUBITS, default 26."""
     v = os.environ.get("QDSL_MAX_QUBITS")
@@ -127,7 +141,7 @@ def _statevector(circuit, backend: str, seed):
     if backend == "statevector":
         return _numpy_statevector(qc)
     from qiskit import transpile
-    from qiskit_aer import AerSimulator
+    AerSimulator = _aer_simulator()
 
     _check_aer_work(qc)
     sim = AerSimulator(method="statevector", seed_simulator=seed)
@@ -362,7 +376,7 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
         hit = np.nonzero(draws)[0]
         return {int(idx[k]): int(draws[k]) for k in hit}
     from qiskit import transpile
-    from qiskit_aer import AerSimulator
+    AerSimulator = _aer_simulator()
 
     qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit.copy()
     qc.measure_all()

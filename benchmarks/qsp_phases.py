@@ -16,7 +16,7 @@ and 10^5+1 (κ′ = 10^4), each row prints:
   (`qsp_response`, independent of the NLFT code),
 * `tol` — `qsp.response_tolerance(d)` = 32·(d+1)·u.
 
-Beside it, where installed (`pip install qdsl[qsp-ref]`): qsppack's NLFT (up to
+Beside it, where installed (`pip install 'qdsl-compiler[qsp-ref]'`): qsppack's NLFT (up to
 `--nlft-ref-max-degree`) and Newton, and pyqsp's symmetric-QSP Newton (up to `--ref-max-degree`:
 both are O(d³) in time), each timed on the same polynomial with its own error on the same nodes.
 Timings are wall-clock on whatever machine runs this; on a shared machine they are inflated by
@@ -129,7 +129,7 @@ def main(argv=None):
                             f"prod err {p:9.2e}")
     if not args.no_refs:
         print("\nreference packages (phases only, same polynomial):")
-        print("\n".join(refs) if refs else "  none installed (pip install 'qdsl[qsp-ref]')")
+        print("\n".join(refs) if refs else "  none installed (pip install 'qdsl-compiler[qsp-ref]')")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ examples:
   qdsl run examples/quartic.qd --shots 20000   signed θ_T from shots, with intervals
   qdsl decode quartic.json --counts counts.json
   qdsl explain E0203
+  qdsl lsp                                  language server for editors (stdio)
 
 exit status: 0 ok, 1 conditions/verification failed, 2 bad input, 3 over a size limit,
 70 internal error (a bug in qdsl)"""
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="project to this many steps")
     p.add_argument("--eps", type=float, help="target precision")
     p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
-                   help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl[qdk]')")
+                   help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl-compiler[qdk]')")
     p.add_argument("--basis", choices=["native", "clifford+t"], default="native",
                    help="count the circuit emitted in this gate set (clifford+t: the T count is the "
                         "t/tdg gates written)")
@@ -179,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
+
+    sub.add_parser("lsp", help="language server for editors (LSP over stdio)",
+                   description="A language server (Language Server Protocol over stdin/stdout) that publishes "
+                               "`qdsl check`'s diagnostics and hovers with `qdsl explain`; started by an "
+                               "editor (docs/editors.md). Needs the `lsp` extra.")
     return ap
 
 
@@ -218,6 +224,17 @@ def _emit_json(doc):
     sys.stdout.write(json.dumps(doc, indent=2, default=_json_default) + "\n")
 
 
+def _stamp(doc, kind):
+    """`doc` with its versioned `format` first (qdsl/formats.py; schemas in docs/schemas/)."""
+    from .formats import stamp
+    return stamp(doc, kind)
+
+
+def _format_id(kind):
+    from .formats import format_id
+    return format_id(kind)
+
+
 def _json_default(o):
     import numpy as np
     if isinstance(o, np.generic):
@@ -239,7 +256,7 @@ def cmd_check(args) -> int:
                                         f"truncation does not hold from this initial point", file=c.source.name,
                                help="`qdsl simulate` shows the truncation error order by order"))
     if args.json:
-        _emit_json(cert.to_dict())
+        _emit_json(_stamp(cert.to_dict(), "check"))
     else:
         print(cert.render())
     return EXIT_OK if cert.passed else EXIT_FAIL
@@ -255,7 +272,7 @@ def cmd_simulate(args) -> int:
         res.plot(out)
         _say(f"wrote {out}")
     if args.json:
-        _emit_json(res.to_dict())
+        _emit_json(_stamp(res.to_dict(), "simulate"))
     else:
         print(res.render())
     return EXIT_OK
@@ -326,7 +343,8 @@ def _write_signed(c, out, theta, force) -> dict:
         files.append(path)
     section = signed_section(c, theta, Path(out).name, [Path(f).name for f in files])
     manifest = f"{stem}.signed.json"
-    doc = {"generator": "qdsl", "version": __import__("qdsl").__version__, "model": c.system.model,
+    doc = {"format": _format_id("signed-manifest"), "generator": "qdsl", "version": __import__("qdsl").__version__,
+           "model": c.system.model,
            "parameters": list(c.system.names),
            "expansion_point": [float(v) for v in c.system.expansion_point],
            "readout": c.program.readout, "signed_readout": dict(section, manifest=Path(manifest).name)}
@@ -353,7 +371,7 @@ def cmd_run(args) -> int:
     if args.save_counts:
         from .readout import counts_to_json
         n = c.program.num_qubits
-        doc = {"generator": "qdsl", "model": c.system.model, "shots_per_circuit": args.shots, "seed": args.seed,
+        doc = {"format": _format_id("counts"), "generator": "qdsl", "model": c.system.model, "shots_per_circuit": args.shots, "seed": args.seed,
                "order": "the compiled circuit, then the signed-readout circuits in the manifest's order",
                "counts": [counts_to_json(k, n) for k in (res.signed["counts"] if res.signed else [res.sim.counts])]}
         _write(args.save_counts, json.dumps(doc, indent=1) + "\n", c, args.force)
@@ -361,7 +379,7 @@ def cmd_run(args) -> int:
     if args.plot:
         res.plot(_output_path(args.plot, c, force=True))
     if args.json:
-        _emit_json(res.to_dict())
+        _emit_json(_stamp(res.to_dict(), "run"))
     else:
         print(res.render())
     return EXIT_OK if res.verified else EXIT_FAIL
@@ -375,7 +393,7 @@ def cmd_resources(args) -> int:
     rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
                     access=args.access, count=False if args.no_build else None)
     if args.json:
-        _emit_json(rep.to_dict())
+        _emit_json(_stamp(rep.to_dict(), "resources"))
     else:
         print(rep.render())
     return EXIT_OK
@@ -394,6 +412,8 @@ def cmd_decode(args) -> int:
             raise CompileError(Diagnostic("E0207", f"{what} {path} is not JSON: {exc}", file=str(path)))
 
     doc = load_json(args.report, "report")
+    from .formats import check_format
+    check_format(doc, ("report", "signed-manifest"), args.report)
     if not isinstance(doc, dict) or "readout" not in doc:
         raise CompileError(Diagnostic("E0207", f"{args.report} has no `readout` section", file=args.report,
                                       help="give the report written by `qdsl compile --report` or a *.signed.json manifest"))
@@ -409,6 +429,8 @@ def cmd_decode(args) -> int:
         else:
             path = args.counts or args.result
             raw = load_json(path, "counts" if args.counts else "result")
+            if args.counts:
+                check_format(raw, ("counts",), path)
             if args.result and isinstance(raw, dict) and raw.get("results") and \
                     "statevector" in (raw["results"][0].get("data") or {}):
                 d = decode_document(doc, statevector=_statevector_from_result(raw))
@@ -418,7 +440,7 @@ def cmd_decode(args) -> int:
         raise CompileError(Diagnostic("E0207", f"cannot decode: {exc}", file=args.report,
                                       help="the data must come from the circuits of this report")) from None
     if args.json:
-        _emit_json(d)
+        _emit_json(_stamp(d, "decode"))
     else:
         print(render_decoded(d))
     return EXIT_OK
@@ -558,8 +580,14 @@ def _print_diag(d):
     _say(d.render())
 
 
+def cmd_lsp(args) -> int:
+    from .lsp import main as lsp_main
+    return lsp_main()
+
+
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
-            "resources": cmd_resources, "decode": cmd_decode, "sweep": cmd_sweep, "explain": cmd_explain}
+            "resources": cmd_resources, "decode": cmd_decode, "sweep": cmd_sweep, "explain": cmd_explain,
+            "lsp": cmd_lsp}
 
 
 def main(argv=None) -> int:

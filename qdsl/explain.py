@@ -173,7 +173,7 @@ SYNTHESIS = {
              "precision). Example: `--eps 1e-3`.",
     "E0604": "The physical (surface-code) estimate could not be made: an unknown `--physical` backend "
              "(builtin or qdk), `--physical qdk` without Microsoft's estimator installed (pip install "
-             "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
+             "'qdsl-compiler[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
     "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know two: "
@@ -217,8 +217,29 @@ TORCH = {
 }
 
 
+TOOLING = {
+    "E0800": "The file declares a language version this qdsl does not read. A `.qd` file may begin "
+             "with `language N` (docs/language.md); this release reads version 1, which is also what "
+             "a file without a `language` line is read as. Write `language 1`, drop the line, or use "
+             "the qdsl release that reads the version the file was written for.",
+    "E0801": "A JSON document given to qdsl carries a `format` it does not read: another kind of "
+             "document (a counts file where a report is wanted, say), or a newer major version "
+             "(`qdsl.report/2` read by a qdsl that knows `qdsl.report/1`). Every JSON file qdsl writes "
+             "starts with `\"format\": \"qdsl.KIND/N\"`; the schemas are in docs/schemas/ "
+             "(docs/formats.md). Documents without a `format` (older qdsl) are accepted.",
+    "E0802": "`--backend aer` simulates with Qiskit Aer, which is an optional extra so that it never "
+             "replaces a GPU build: install `pip install 'qdsl-compiler[aer]'` (CPU) or "
+             "`pip install 'qdsl-compiler[gpu]'` (qiskit-aer-gpu; an environment that already has "
+             "qiskit-aer-gpu needs nothing more). The default `--backend statevector` is qdsl's own "
+             "exact simulator (dense, or sparse for wide circuits) and needs neither.",
+    "E0803": "`qdsl lsp`, the language server, needs pygls: `pip install 'qdsl-compiler[lsp]'`. It "
+             "speaks the Language Server Protocol over stdin/stdout and is started by an editor, not "
+             "by hand (docs/editors.md).",
+}
+
+
 def _tables():
-    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH]
+    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH, TOOLING]
     try:
         from .syntax.parser import EXPLANATIONS
         tables.insert(1, EXPLANATIONS)

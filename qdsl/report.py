@@ -64,7 +64,9 @@ def build_report(c) -> dict:
     if em.basis == "clifford+t":
         circuit.update(rotation_precision=em.precision, synthesized_rotations=em.rotations,
                        synthesis_error_bound=em.error_bound)
+    from .formats import format_id
     return {
+        "format": format_id("report"),
         "generator": "qdsl",
         "version": __import__("qdsl").__version__,
         "model": system.model,

@@ -1,9 +1,13 @@
 """SPEC §1: the wheel ships the grammar inside the package and exposes the backends as
-`qdsl.backends` (not a bare top-level `backends` module)."""
+`qdsl.backends` (not a bare top-level `backends` module). The distribution is `qdsl-compiler` (the
+name `qdsl` on the package index is another project), with the import name and command `qdsl`, as
+the README says; Qiskit Aer is an extra, not a default dependency (so it never replaces a GPU build)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -13,13 +17,21 @@ ROOT = Path(__file__).parents[1]
 def test_wheel_ships_grammar_and_backends(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    wheel = next(tmp_path.glob("qdsl-*.whl"))
+    wheel = next(tmp_path.glob("qdsl_compiler-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "qdsl/grammar/qdsl.lark" in names
     assert "qdsl/backends/qasm3.py" in names and "qdsl/backends/qiskit_sim.py" in names
     assert not any(n.startswith(("backends/", "grammar/")) for n in names), names
     entry = [n for n in names if n.endswith("entry_points.txt")]
-    assert entry and "qdsl = qdsl.cli:main" in zipfile.ZipFile(wheel).read(entry[0]).decode()
+    entry_text = zipfile.ZipFile(wheel).read(entry[0]).decode()
+    assert entry and "qdsl = qdsl.cli:main" in entry_text
+    assert "[pygments.lexers]\nqdsl = qdsl.lexer:QdslLexer" in entry_text
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "\nName: qdsl-compiler\n" in meta
+    requires = re.findall(r"^Requires-Dist: (.*)$", meta, re.M)
+    assert not any(r.startswith("qiskit-aer") and "extra ==" not in r for r in requires), requires
+    assert any(r.startswith("qiskit-aer>") and 'extra == "aer"' in r for r in requires), requires
+    assert any(r.startswith("qiskit-aer-gpu") and 'extra == "gpu"' in r for r in requires), requires
 
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
@@ -34,3 +46,21 @@ def test_wheel_ships_grammar_and_backends(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(unpacked)], capture_output=True, text=True,
                          cwd=tmp_path)
     assert out.returncode == 0 and "OK m" in out.stdout, out.stderr
+
+
+def test_distribution_name_is_the_documented_one():
+    """pyproject.toml's name is the one README and docs tell users to install, and it is not the
+    index's other `qdsl`; the import name and the command stay `qdsl`."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    name = meta["name"]
+    assert name == "qdsl-compiler"
+    readme = (ROOT / "README.md").read_text()
+    assert f"pip install {name}" in readme and f"pip install '{name}[aer]'" in readme
+    assert f"`{name}`" in (ROOT / "docs/index.md").read_text()
+    assert meta["scripts"] == {"qdsl": "qdsl.cli:main"}
+    assert not any(d.startswith("qiskit-aer") for d in meta["dependencies"])
+    assert meta["optional-dependencies"]["aer"] == ["qiskit-aer>=0.17"]
+    # no other document tells users to install the wrong project
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text()
+        assert not re.search(r"pip install '?qdsl(\[|'|\s|$)", text), page

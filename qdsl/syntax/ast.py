@@ -216,6 +216,8 @@ class ModelDecl:
 
 @dataclass(frozen=True)
 class Module:
-    """A whole `.qd` file: one or more models."""
+    """A whole `.qd` file: one or more models, and the language version it declares (`language N`;
+    None when it declares none, read as version 1)."""
     models: tuple[ModelDecl, ...]
     span: Span | None = _span()
+    language: int | None = None

@@ -130,6 +130,12 @@ def _suggest_int(text: str) -> str:
         return "2"
 
 
+@dataclass(frozen=True)
+class _Language:
+    """The parsed `language N` declaration (becomes `Module.language`)."""
+    version: int
+
+
 class _Builder(Transformer):
     """Lark callbacks, one per grammar rule (or alias), building `qdsl.syntax.ast` nodes."""
 
@@ -149,12 +155,25 @@ class _Builder(Transformer):
 
     # -- file and model
     def start(self, children):
-        models = tuple(children)
+        language = children[0] if children and isinstance(children[0], _Language) else None
+        models = tuple(c for c in children if not isinstance(c, _Language))
         src = _CTX.get().source
         if not models:
             raise _fail("E0101", "no model in file", Span(src, 0, 0),
                         help=f"a .qd file holds one or more models, e.g. `{_MINIMAL_MODEL}`")
-        return ast.Module(models, span=Span(src, 0, len(src.text)))
+        return ast.Module(models, span=Span(src, 0, len(src.text)),
+                          language=language.version if language else None)
+
+    def language_decl(self, children):
+        from ..formats import LANGUAGE_VERSIONS
+        _, num = children
+        text = str(num)
+        known = ", ".join(str(v) for v in LANGUAGE_VERSIONS)
+        if not re.fullmatch(r"[0-9]+", text) or int(text) not in LANGUAGE_VERSIONS:
+            raise _fail("E0800", f"unsupported language version `{text}`: this qdsl reads version {known}",
+                        _tok_span(num), help=f"write `language {LANGUAGE_VERSIONS[-1]}` (or no `language` line), "
+                                             "or use the qdsl release that reads this version")
+        return _Language(int(text))
 
     def model(self, children):
         _, name, _, *body, _ = children
@@ -345,7 +364,7 @@ _PUNCT = {
     "COMMA": ",", "EQUAL": "=", "COLON": ":", "DOTDOT": "..", "PLUS": "+", "MINUS": "-",
     "STAR": "*", "SLASH": "/", "POW": "^",
 }
-_KEYWORDS = {"MODEL", "PARAM", "CONST", "DATA", "LOSS", "RATE", "EVOLVE", "EXPAND", "CARLEMAN",
+_KEYWORDS = {"MODEL", "LANGUAGE", "PARAM", "CONST", "DATA", "LOSS", "RATE", "EVOLVE", "EXPAND", "CARLEMAN",
              "SOLVER", "ORDER", "ABOUT", "BASIS", "IN"}
 _STATEMENT_TERMS = {k.upper() for k in STATEMENT_KEYWORDS}
 _EXPR_START = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS"}
@@ -628,6 +647,10 @@ def _unexpected_token(source: SourceFile, e: UnexpectedToken) -> Diagnostic:
     pos = len(text) if at_end else tok.start_pos
     tok_span = Span(source, pos, pos if at_end else tok.end_pos)
 
+    if tok.type == "LANGUAGE":  # `language N` anywhere but first (docs/language.md)
+        return Diagnostic("E0100", "`language N` must be the first statement of the file", tok_span,
+                          help="move `language 1` to the top, before the first `model`")
+
     # malformed numbers: `1e` lexes as 1 then e
     if not at_end:
         bad = _malformed_number(text, pos)
@@ -668,7 +691,7 @@ def _unexpected_token(source: SourceFile, e: UnexpectedToken) -> Diagnostic:
                           help="give a value here, e.g. a number `0.5`, a name or `x^2 + 1`")
 
     # top level: only `model` may start here
-    if expected <= {"MODEL", "$END"}:
+    if expected <= {"MODEL", "$END", "LANGUAGE"}:
         if not re.search(r"\bmodel\b", text[:pos]) and not _any_model_before(state):
             return Diagnostic("E0101", f"expected a model, found {found}", tok_span,
                               help=f"statements go inside `model NAME {{ ... }}`, e.g. `{_MINIMAL_MODEL}`")

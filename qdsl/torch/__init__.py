@@ -1,4 +1,4 @@
-"""qdsl.torch — the PyTorch bridge (docs/torch.md; optional: `pip install 'qdsl[torch]'`).
+"""qdsl.torch — the PyTorch bridge (docs/torch.md; optional: `pip install 'qdsl-compiler[torch]'`).
 
     import qdsl, qdsl.torch
     sys = qdsl.torch.extract(model, loss_fn, (x, y), lr=0.05, sparsity=0.9, degree=2)
@@ -15,7 +15,7 @@ from __future__ import annotations
 try:
     import torch as _torch  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("qdsl.torch needs PyTorch: pip install 'qdsl[torch]'") from exc
+    raise ImportError("qdsl.torch needs PyTorch: pip install 'qdsl-compiler[torch]'") from exc
 
 from .extract import ExtractedSystem, extract
 from .hybrid import HybridHistory, hybrid_train

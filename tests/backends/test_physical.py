@@ -3,7 +3,7 @@
 The reference is qdk's estimator fed the same logical counts and constants (p = 1e-3 everywhere,
 p_th = 1e-2, prefactor 0.1, 1 µs code cycles, the same budget split); the criterion of issue 8 is
 agreement within 1.5× in physical qubits and runtime. Those tests skip only where qdk is not
-installed (`pip install 'qdsl[qdk]'`). The invariants below need no reference: they follow from
+installed (`pip install 'qdsl-compiler[qdk]'`). The invariants below need no reference: they follow from
 the model's definition (failure within budget, minimal distance, factories supply every T state).
 """
 import math
