@@ -25,6 +25,7 @@ FORMATS = {
     "run": 1,              # run --json
     "resources": 1,        # resources --json
     "decode": 1,           # decode --json
+    "sweep": 1,            # sweep: one record per point (JSON lines)
 }
 
 

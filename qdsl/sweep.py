@@ -12,8 +12,10 @@ workers that survive a crashed point and are reused between sweeps), a Dask clus
 or anything with `multiprocessing.Pool`'s `apply_async` (`PoolExecutor`: a Ray
 `ray.util.multiprocessing.Pool`, `"ray://ADDRESS"`). Each point gives one JSON record
 
-    {"model": PATH, "what": WHAT, "point": {…}, "ok": true, "result": {…}}          or
-    {"model": PATH, "what": WHAT, "point": {…}, "ok": false, "error": {"code", "message", "exit_status"}}
+    {"format": "qdsl.sweep/1", "model": PATH, "what": WHAT, "point": {…}, "ok": true,
+     "result": {the stage's own document, with its own "format"}}                               or
+    {"format": "qdsl.sweep/1", "model": PATH, "what": WHAT, "point": {…}, "ok": false,
+     "error": {"code", "message", "exit_status"}}
 
 in the order of the grid whatever the order of completion, so a sweep's records equal those of
 running its points one by one (the tests check it on loky and on a Dask LocalCluster). A point that
@@ -87,9 +89,12 @@ def evaluate(model, point: dict, what: str = "resources") -> dict:
     from .diagnostics import CompileError
 
     os.environ.setdefault("QDSL_PROGRESS", "0")     # workers draw no bars: the sweep has one
-    record = {"model": str(model), "what": what, "point": dict(point)}
+    from .formats import stamp
+
+    record = stamp({"model": str(model), "what": what, "point": dict(point)}, "sweep")
     try:
-        record["result"] = _plain(_stage(str(model), dict(point), what))
+        kind = "report" if what == "compile" else what
+        record["result"] = _plain(stamp(_stage(str(model), dict(point), what), kind))
         record["ok"] = True
     except CompileError as e:
         d = e.diagnostics[0] if getattr(e, "diagnostics", None) else None

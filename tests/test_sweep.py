@@ -78,8 +78,10 @@ def test_a_failing_point_is_a_record_and_the_sweep_goes_on():
 def test_stages_give_their_own_documents():
     check, = sweep(GD_CUBIC, None, what="check")
     sim, = sweep(GD_CUBIC, None, what="simulate")
-    assert check["result"] == json.loads(json.dumps(qdsl.compile(GD_CUBIC).certificate.to_dict(),
-                                                    default=float))
+    from qdsl.formats import stamp
+    assert check["result"] == json.loads(json.dumps(stamp(qdsl.compile(GD_CUBIC).certificate.to_dict(),
+                                                          "check"), default=float))
+    assert sim["result"]["format"] == "qdsl.simulate/1"
     assert "orders" in json.dumps(sim["result"]) or "trajectory" in json.dumps(sim["result"])
 
 
@@ -99,3 +101,15 @@ def test_the_command_line_writes_json_lines(tmp_path, one_by_one):
     bad = subprocess.run([sys.executable, "-m", "qdsl", "sweep", QUARTIC, "--grid", "params"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "E0625" in bad.stderr
+
+
+def test_records_validate_against_their_schema(one_by_one):
+    jsonschema = pytest.importorskip("jsonschema")
+    schemas = ROOT / "docs" / "schemas"
+    rec_schema = json.loads((schemas / "qdsl.sweep.v1.json").read_text())
+    res_schema = json.loads((schemas / "qdsl.resources.v1.json").read_text())
+    bad = evaluate(GD_CUBIC, {"order": 0}, "check")
+    for rec in [*one_by_one, bad]:
+        jsonschema.validate(rec, rec_schema)
+    for rec in one_by_one:
+        jsonschema.validate(rec["result"], res_schema)
