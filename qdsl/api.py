@@ -256,7 +256,18 @@ class Compilation:
     def simulate(self, orders=None):
         """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""
         from .lowering.simulate import simulate
-        return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
+        res = simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
+        from .run import as_written
+        written = as_written(self)
+        if written is None:
+            return res
+        if written.get("trajectory") is not None:
+            import numpy as np
+            with np.errstate(invalid="ignore"):
+                errs = {N: float(np.max(np.abs(traj - written["trajectory"]))) for N, traj in res.carleman.items()}
+            written["carleman_errors"] = {N: (v if np.isfinite(v) else None) for N, v in errs.items()}
+            written.pop("carleman_error", None)
+        return replace(res, as_written=written)
 
 
 #: the block-encoding constructions of the history matrix (docs/cli.md "Circuits that scale")

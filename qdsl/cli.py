@@ -196,7 +196,27 @@ def _compilation(args):
 
 
 def _emit_json(doc):
-    sys.stdout.write(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    sys.stdout.write(_dumps(doc) + "\n")
+
+
+def _dumps(doc, indent=2) -> str:
+    """Strict JSON (RFC 8259): no NaN/Infinity tokens. A non-finite number is written as null;
+    where it carries meaning the document says why beside it (a check's `measured_reason` /
+    `bound_reason`, docs/cli.md "JSON output")."""
+    return json.dumps(_strict(doc), indent=indent, default=_json_default, allow_nan=False)
+
+
+def _strict(o):
+    import math
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_strict(v) for v in o]
+    if type(o).__module__ == "numpy":
+        return _strict(_json_default(o))
+    return o
 
 
 def _json_default(o):
@@ -269,7 +289,7 @@ def cmd_compile(args) -> int:
     if signed:
         report = dict(report, signed_readout=_write_signed(c, out, theta, args.force))
     if args.report:
-        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+        _write(args.report, _dumps(report) + "\n", c, args.force)
         _say(f"wrote {args.report}")
     return EXIT_OK
 
@@ -311,7 +331,7 @@ def _write_signed(c, out, theta, force) -> dict:
            "parameters": list(c.system.names),
            "expansion_point": [float(v) for v in c.system.expansion_point],
            "readout": c.program.readout, "signed_readout": dict(section, manifest=Path(manifest).name)}
-    _write(manifest, json.dumps(doc, indent=2, default=_json_default) + "\n", c, force)
+    _write(manifest, _dumps(doc) + "\n", c, force)
     _say(f"wrote {len(files)} signed-readout circuit(s) {Path(stem).name}.signed.t*.i*.qasm and {manifest}")
     return doc["signed_readout"]
 
@@ -330,14 +350,14 @@ def cmd_run(args) -> int:
         if res.signed is not None:
             from .run import signed_section
             report = dict(report, signed_readout=signed_section(c, theta))
-        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+        _write(args.report, _dumps(report) + "\n", c, args.force)
     if args.save_counts:
         from .readout import counts_to_json
         n = c.program.num_qubits
         doc = {"generator": "qdsl", "model": c.system.model, "shots_per_circuit": args.shots, "seed": args.seed,
                "order": "the compiled circuit, then the signed-readout circuits in the manifest's order",
                "counts": [counts_to_json(k, n) for k in (res.signed["counts"] if res.signed else [res.sim.counts])]}
-        _write(args.save_counts, json.dumps(doc, indent=1) + "\n", c, args.force)
+        _write(args.save_counts, _dumps(doc, indent=1) + "\n", c, args.force)
     _synthesis_warnings(c)
     if args.plot:
         res.plot(_output_path(args.plot, c, force=True))
