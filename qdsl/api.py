@@ -50,9 +50,10 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
 class Compilation:
     """One model of one source file, carried through the stages on demand (docs/api.md)."""
 
-    def __init__(self, source: SourceFile, options: Options = Options()):
+    def __init__(self, source: SourceFile, options: Options = Options(), *, api: bool = True):
+        from .options import validate
         self.source = source
-        self.options = options
+        self.options = validate(options, api=api)   # one validation path for CLI and API
 
     # -- front end -----------------------------------------------------------------------------
     @cached_property
@@ -281,6 +282,8 @@ class SystemCompilation(Compilation):
     order must be given (a system carries none); the solver defaults to qsvt."""
 
     def __init__(self, system, options: Options):
+        from .options import validate
+        options = validate(options, api=True)
         if options.order is None:
             raise TypeError("qdsl.compile(system=...) needs order= (the Carleman truncation level)")
         super().__init__(SourceFile(f"<system {system.model}>", "", Path.cwd()), options)
