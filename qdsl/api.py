@@ -34,7 +34,7 @@ class Options:
 def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
     """A SourceFile from a path or from text; unreadable paths become E0207 diagnostics."""
     if source is not None:
-        return SourceFile(name or "<source>", source, Path.cwd())
+        return SourceFile(name or "<source>", source.removeprefix("\ufeff"), Path.cwd())
     p = Path(path)
     if not p.exists():
         raise CompileError(Diagnostic("E0207", f"no such file: {path}", file=str(path),

@@ -236,12 +236,12 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
         checks = (unobservable, b, carleman_check)
     circuit_info = {"num_qubits": prog.num_qubits, "qasm_bytes": len(c.qasm.encode()),
                     "counts": dict(c.emitted.counts)}
-    training, caveats = training_caveats(c, ref["theta"])
+    training, caveats = training_caveats(c, ref["theta"], true)
     return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, ref["theta"], sim,
                      checks, circuit_info, signed, caveats, training)
 
 
-def training_caveats(c, carleman_theta) -> tuple[dict, tuple]:
+def training_caveats(c, carleman_theta, true=None) -> tuple[dict, tuple]:
     """What "verified" does not cover: training that is not dissipative (ρ(I + F_1) ≥ 1, or
     Re λ ≥ 0 for a flow: the Carleman error then grows with T and no a-priori bound holds), and,
     for a model with `expand`, that the training compared with is gradient descent on the
@@ -263,6 +263,19 @@ def training_caveats(c, carleman_theta) -> tuple[dict, tuple]:
         caveats.append(f"training is not dissipative ({what}): the checks hold for these "
                        f"{system.dynamics.steps} steps only; the Carleman error grows with T and no "
                        f"a-priori bound applies (`qdsl check` exits 1)")
+    if true is not None:
+        # the W0401 findings of `simulate` (divergence, a Carleman trajectory far from training):
+        # the circuit may still solve its linear system exactly, but that system is not training
+        from .lowering.errors import diagnose, trajectory_errors
+        N = int(c.order)
+        with np.errstate(all="ignore"):
+            found = diagnose(true, {N: np.asarray(carleman_theta)},
+                             {N: trajectory_errors(true, carleman_theta)}, model=system.model)
+        if found:
+            caveats.append(f"the order-{N} Carleman system does not follow training here (W0401: "
+                           + "; ".join(d.message for d in found)
+                           + "): the circuit is verified against that system, not against training")
+        training["carleman_follows_training"] = not found
     written = as_written(c, carleman_theta)
     if written is not None:
         training["as_written"] = written

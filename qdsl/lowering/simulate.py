@@ -88,8 +88,9 @@ class SimulationResult:
                    + "   ".join(f"N={N}: {fmt(v)}" for N, v in sorted(w["carleman_errors"].items())))
         return out
 
-    def render(self, max_rows: int = 12) -> str:
-        """A readable report: θ_T true vs. each order, errors per order, a per-step table."""
+    def render(self, max_rows: int = 12, warnings: bool = True) -> str:
+        """A readable report: θ_T true vs. each order, errors per order, a per-step table (and the
+        W0401 warnings, unless `warnings=False`: the CLI prints those once, on stderr)."""
         T = self.steps
         out = [f"simulate {self.model}: {self.kind}, {T} steps, Carleman basis {self.basis}, "
                f"orders {', '.join(map(str, self.orders))}"]
@@ -126,7 +127,7 @@ class SimulationResult:
                 out.append(f"  t={t:<4} {tr} | {ca}")
         if self.as_written is not None:
             out += self._render_as_written()
-        for wd in self.warnings:
+        for wd in self.warnings if warnings else ():
             out += ["", wd.render()]
         return "\n".join(out)
 

@@ -505,6 +505,11 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
         _overflow(model)
     if not all(np.all(np.isfinite(f.data)) for f in F) or not np.all(np.isfinite(theta0 - point)):
         _overflow(model)
+    if model.loss is not None and all(f.nnz == 0 for Fs in [F] + list(step_F or ()) for f in Fs):
+        raise CompileError(Diagnostic(
+            "E0230", "the loss is constant: its gradient is zero for every parameter, so training never "
+                     "moves θ", model.loss.span,
+            help="the loss must depend on at least one `param` (a constant term may be dropped)"))
     names = tuple(model.names)
     x0 = theta0 - point
     system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
