@@ -33,6 +33,7 @@ class RunResult:
     signed: dict | None = None       # shots: the signed estimate, intervals, plan, counts
     caveats: tuple = ()              # what "verified" does not cover (non-dissipative, a surrogate)
     training: dict = field(default_factory=dict)  # dissipativity; expansion: the loss as written
+    kind: str = "gd"                 # the training method (names the reference column)
 
     @property
     def quantum(self):
@@ -101,7 +102,8 @@ class RunResult:
         if self.signed is not None:
             L += self._render_signed()
         else:
-            L.append(f"  {'θ_T':<12} {'gradient descent':>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}")
+            ref = {"momentum": "heavy ball", "nesterov": "Nesterov"}.get(self.kind, "gradient descent")
+            L.append(f"  {'θ_T':<12} {ref:>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}")
             q = s.trajectory[-1] if s.trajectory is not None else None
             for i, name in enumerate(self.names):
                 if q is not None:
@@ -238,7 +240,7 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
                     "counts": dict(c.emitted.counts)}
     training, caveats = training_caveats(c, ref["theta"], true)
     return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, ref["theta"], sim,
-                     checks, circuit_info, signed, caveats, training)
+                     checks, circuit_info, signed, caveats, training, c.system.kind)
 
 
 def training_caveats(c, carleman_theta, true=None) -> tuple[dict, tuple]:

@@ -269,6 +269,9 @@ def _window(system, ev, c):
             return None, "some eigenvalue of F_1 has Re λ ≥ 0: no step size makes every mode decay"
         dtmax = float(np.min(-2 * ev.real / np.abs(ev) ** 2))
         return [0.0, dtmax], f"Euler steps dt ∈ (0, {dtmax:.6g}) keep |1 + dt·λ| < 1"
+    if system.kind in ("momentum", "nesterov"):
+        return None, (f"{system.kind}: the stable learning rates depend on β as well; ρ(I + F_1) of the "
+                      "joint (θ, v) map above is the condition")
     lr = system.dynamics.lr
     if not lr or "polynomial_rhs" not in system.meta and lr is None:
         return None, "no learning rate"
