@@ -312,7 +312,9 @@ def _lifted_sparsity(system, order, basis, steps):
 def render_certificate(d: dict) -> str:
     L = []
     add = L.append
-    add(f"model {d['model']}: {d['kind']}, n = {d['n']} parameter(s), update degree {d['degree']}"
+    size = (f"n = {d['n']} state entries ({d['n'] // 2} parameter(s) and their velocities)"
+            if d["kind"] in ("momentum", "nesterov") else f"n = {d['n']} parameter(s)")
+    add(f"model {d['model']}: {d['kind']}, {size}, update degree {d['degree']}"
         + ("" if d.get("exact_polynomial", True) else " (Taylor-truncated)"))
     if d.get("values"):
         add("  values: " + ", ".join(f"{k} = {v:g}" for k, v in d["values"].items()))
