@@ -150,6 +150,11 @@ def _bad(code: str, message: str, help: str):
     raise CompileError(Diagnostic(code, message, help=help))
 
 
+#: projected steps `resources --steps` accepts: the structured projection enumerates the time
+#: register's steps (`structured._history`), about 4 s per 10^6, so more is refused up front
+PROJECT_STEPS_LIMIT = 1_000_000
+
+
 def _check_options(params, steps, eps):
     """--params, --steps, --eps through qdsl's one option validation path (`qdsl.options`), with
     this command's codes: E0601 params, E0602 steps, E0603 eps (text such as "1e8" accepted)."""
@@ -158,6 +163,12 @@ def _check_options(params, steps, eps):
         params = whole_number(params, "params", code="E0601")
     if steps is not None:
         steps = whole_number(steps, "steps", code="E0602")
+        if steps > PROJECT_STEPS_LIMIT:
+            from qdsl.diagnostics import Diagnostic, SizeLimitError
+            raise SizeLimitError(Diagnostic(
+                "E0905", f"--steps {steps:,} is over the {PROJECT_STEPS_LIMIT:,} steps a projection enumerates",
+                help="the structured projection walks the time register's steps one by one (seconds per "
+                     "10^6); project to at most 1e6 steps"))
     if eps is not None:
         eps = precision(eps, "eps", code="E0603")
     return params, steps, eps

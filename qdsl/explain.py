@@ -218,8 +218,9 @@ VALIDATION = {
              "steps too large for the machine is refused separately, with exit 3.",
     "E0904": "`idle=` (idle blocks appended to the history state) must be a non-negative whole number.",
     "E0905": "A whole-number option is beyond what qdsl can represent (over 10^18 parameters or steps), "
-             "or a resource projection's costs leave float64 (above 1.8e308): refused up front with "
-             "exit 3. Project to a smaller size.",
+             "a resource projection's costs leave float64 (above 1.8e308), or `resources --steps` asks "
+             "for more than 10^6 projected steps (the structured projection enumerates the time "
+             "register's steps): refused up front with exit 3. Project to a smaller size.",
     "E0910": "Two outputs of one command name the same file (`qdsl compile -o X --report X` would write "
              "the circuit and then overwrite it with the report). Give each output its own path.",
     "E0911": "`qdsl decode --statevector`: the state cannot be the output of the compiled circuit — "

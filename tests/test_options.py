@@ -143,3 +143,12 @@ def test_resources_on_hhl_names_its_queries(capsys):
     calls = int(row.split("HHL walk)")[1].split()[0].replace(",", ""))
     c = qdsl.compile(ROOT / "examples" / "ridge.qd")
     assert calls == c.program.meta["block_encoding_calls"]
+
+
+def test_resources_projection_over_the_step_limit_is_refused_at_once(capsys):
+    """The structured projection enumerates the time register's steps: beyond 10^6 it would run for
+    minutes (10^8: over a minute, 10^15: forever), so the option is refused up front (exit 3)."""
+    import time
+    t0 = time.perf_counter()
+    assert main(["resources", GD, "--steps", "1e15", "--no-build", "-q"]) == 3
+    assert code_of(capsys) == "E0905" and time.perf_counter() - t0 < 5
