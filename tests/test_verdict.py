@@ -256,3 +256,18 @@ def test_run_json_is_strict_and_every_verified_bound_is_finite(tmp_path_factory,
             assert ch["measured"] is not None and math.isfinite(ch["measured"])
             if ch["kind"] == "verification":
                 assert ch["bound"] is not None and math.isfinite(ch["bound"]) and ch["measured"] <= ch["bound"]
+
+
+def test_expanded_rates_are_integrated_as_written():
+    """A flow given by non-polynomial rates: Euler steps of du/dt = −sin(u) + 0.2·exp(−u), by hand."""
+    from qdsl.run import as_written
+    c = qdsl.compile(source="""model r { param u = 0.7  rate u = -sin(u) + 0.2*exp(-u)
+        evolve flow(time = 1.0, dt = 0.1)  expand order 2 about init  carleman order 2 }""")
+    w = as_written(c)
+    u, want = 0.7, [0.7]
+    for _ in range(10):
+        u = u + 0.1 * (-np.sin(u) + 0.2 * np.exp(-u))
+        want.append(u)
+    assert np.max(np.abs(w["trajectory"][:, 0] - np.array(want))) < 1e-14
+    assert w["taylor_error"] == pytest.approx(
+        float(np.max(np.abs(c.system.trajectory()[:, 0] - np.array(want)))), rel=1e-9)
