@@ -271,3 +271,15 @@ def test_expanded_rates_are_integrated_as_written():
     assert np.max(np.abs(w["trajectory"][:, 0] - np.array(want))) < 1e-14
     assert w["taylor_error"] == pytest.approx(
         float(np.max(np.abs(c.system.trajectory()[:, 0] - np.array(want)))), rel=1e-9)
+
+
+def test_the_reports_promise_for_c_says_which_kind_it_will_be():
+    from qdsl.verification import _carleman_promise
+    gd = qdsl.compile(source="""model g { param w = 0.5  loss = 0.5*w^2 + 0.1*w^3
+        evolve gd(lr = 0.2, steps = 3)  carleman order 2 }""")
+    assert _carleman_promise(gd)["kind"] == "measurement"
+    fl = qdsl.compile(source="""model f { param u = 0.4  rate u = -1.0*u + 0.3*u^2
+        evolve flow(time = 0.5, dt = 0.05)  carleman order 3 }""")
+    pr = _carleman_promise(fl)
+    assert pr["kind"] == "verification"
+    assert pr["a_priori_bound"] == pytest.approx(0.5 * 3 * 0.3 * 0.4 ** 4 + 3 * 3 ** 2.5 * 0.5 * 0.05 * 1.3 ** 2)
