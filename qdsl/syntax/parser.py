@@ -91,6 +91,9 @@ def _unwrap(x):
         hit = ctx.balanced.get(id(node))
         if hit is None:
             hit = ctx.balanced[id(node)] = (node, _balance(ctx.chains[id(node)][0]))
+            # the balanced tree's depth is the one the chain was given (deepest term + ⌈log2 k⌉),
+            # so nesting long sums inside other expressions still counts towards E0107
+            ctx.depth[id(hit[1])] = ctx.depth.get(id(node), 0)
         return hit[1]
     return node
 

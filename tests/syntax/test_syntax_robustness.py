@@ -128,6 +128,16 @@ def test_flat_sums_of_any_length_parse_balanced(op):
     assert value(expr) == want
 
 
+def test_long_sums_nested_in_each_other_still_count_towards_the_depth_limit():
+    terms = " + ".join(["x"] * 40)
+    expr = "x"
+    for _ in range(60):   # each level: a balanced 41-term sum (depth 6) inside a product
+        expr = f"({terms} + {expr}) * 2"
+    with pytest.raises(CompileError) as err:
+        parse_text(f"model m {{ loss = {expr} }}")
+    assert err.value.diagnostics[0].code == "E0107"
+
+
 def test_depth_limit_boundary():
     ok = "-" * (MAX_DEPTH - 1) + "x"
     assert parse_or_diagnose(f"model m {{ loss = {ok} }}") is not None
