@@ -283,3 +283,15 @@ def test_the_reports_promise_for_c_says_which_kind_it_will_be():
     pr = _carleman_promise(fl)
     assert pr["kind"] == "verification"
     assert pr["a_priori_bound"] == pytest.approx(0.5 * 3 * 0.3 * 0.4 ** 4 + 3 * 3 ** 2.5 * 0.5 * 0.05 * 1.3 ** 2)
+
+
+def test_over_budget_the_loss_as_written_is_reported_not_trained():
+    from qdsl.run import training_caveats
+    from qdsl.semantics.numeric import WORK_BUDGET
+    c = qdsl.compile(source="""model big { param w = 0.2  data x[3000] = 0.5
+        loss = mean(k in 0..3000: (sigmoid(w*x[k]) - 0.3)^2)
+        evolve gd(lr = 0.5, steps = 60)  expand order 2 about init  carleman order 1 }""")
+    training, caveats = training_caveats(c, c.system.trajectory())
+    w = training["as_written"]
+    assert w["trajectory"] is None and f"{WORK_BUDGET:,}" in w["reason"]
+    assert any("the loss as written was not trained" in x for x in caveats)
