@@ -106,7 +106,7 @@ class ResourceReport:
             *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
                                  "qram": "QRAM queries (assumed, not built)"}[i["access"]])]
               if "access" in i else []),
-            ("QSVT degree = block-encoding queries", f"{i.get('degree')}"
+            (_queries_row(i)[0], _queries_row(i)[1]
              + (f"   (Dalzell 56κ′+1.05κ′ln(1/ε): {_big(i['dalzell_queries'])})" if i.get("dalzell_queries") else "")),
             ("logical qubits", f"{self.logical_qubits:,}"),
             ("Toffolis / rotations / T gates", f"{_big(c.get('ccx', 0))} / {_big(rot)} / "
@@ -150,31 +150,27 @@ def _bad(code: str, message: str, help: str):
     raise CompileError(Diagnostic(code, message, help=help))
 
 
+#: projected steps `resources --steps` accepts: the structured projection enumerates the time
+#: register's steps (`structured._history`), about 4 s per 10^6, so more is refused up front
+PROJECT_STEPS_LIMIT = 1_000_000
+
+
 def _check_options(params, steps, eps):
+    """--params, --steps, --eps through qdsl's one option validation path (`qdsl.options`), with
+    this command's codes: E0601 params, E0602 steps, E0603 eps (text such as "1e8" accepted)."""
+    from qdsl.options import precision, whole_number
     if params is not None:
-        try:
-            pv = float(params)
-        except (TypeError, ValueError):
-            _bad("E0601", f"--params must be a number, not {params!r}", "e.g. --params 1e8")
-        if not math.isfinite(pv) or pv < 1 or pv != int(pv):
-            _bad("E0601", f"--params must be a positive whole number of parameters, not {params:g}"
-                 if isinstance(params, (int, float)) else f"--params must be positive, not {params}",
-                 "e.g. --params 7e6 (the paper's ResNet) or --params 1e8")
-        params = int(pv)
+        params = whole_number(params, "params", code="E0601")
     if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, int) and not (isinstance(steps, float) and steps.is_integer()) \
-                or int(steps) < 1:
-            _bad("E0602", f"--steps must be a positive integer, not {steps}", "e.g. --steps 100")
-        steps = int(steps)
+        steps = whole_number(steps, "steps", code="E0602")
+        if steps > PROJECT_STEPS_LIMIT:
+            from qdsl.diagnostics import Diagnostic, SizeLimitError
+            raise SizeLimitError(Diagnostic(
+                "E0905", f"--steps {steps:,} is over the {PROJECT_STEPS_LIMIT:,} steps a projection enumerates",
+                help="the structured projection walks the time register's steps one by one (seconds per "
+                     "10^6); project to at most 1e6 steps"))
     if eps is not None:
-        try:
-            ev = float(eps)
-        except (TypeError, ValueError):
-            ev = float("nan")
-        if not (math.isfinite(ev) and 0 < ev < 1):
-            _bad("E0603", f"--eps must be a precision in (0, 1), not {eps}",
-                 "e.g. --eps 1e-3 (the error of the post-selected solution state)")
-        eps = ev
+        eps = precision(eps, "eps", code="E0603")
     return params, steps, eps
 
 
@@ -231,8 +227,15 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
                                 "3·log2(rotations/eps) + 2 each) before the physical estimate"}
     notes = []
     if projecting:
-        return _projected(c, params or n0, steps or T0, epsv, access, physical, inputs, assumptions,
-                          notes)
+        try:
+            return _projected(c, params or n0, steps or T0, epsv, access, physical, inputs, assumptions,
+                              notes)
+        except OverflowError:
+            from qdsl.diagnostics import Diagnostic, SizeLimitError
+            raise SizeLimitError(Diagnostic(
+                "E0905", f"projecting to n = {params or n0:.3g} parameters, T = {steps or T0:.3g} steps at "
+                         f"order {c.order} gives costs beyond float64 (above 1.8e308)",
+                help="project to fewer parameters or steps, or a lower order")) from None
     if c.solver != "qsvt":
         count = True if count is None else count
         if not count:
@@ -277,11 +280,25 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
                           c.model.name)
 
 
+def _queries_row(i: dict) -> tuple[str, str]:
+    """The query-count row: QSVT's degree, HHL's block-encoding calls (walk variant), or why the
+    dense-synthesis HHL makes none — never a bare `None`."""
+    if i.get("degree") is not None:
+        return "QSVT degree = block-encoding queries", f"{i['degree']}"
+    if i.get("block_encoding_calls") is not None:
+        return "block-encoding queries (HHL walk)", f"{_big(i['block_encoding_calls'])}"
+    if i.get("solver") == "hhl":
+        return ("block-encoding queries", "none: this HHL applies e^{iHt·2^k} as synthesized dense unitaries "
+                                          "(no block-encoding of L)")
+    return "block-encoding queries", "not stated by the solver"
+
+
 def _solver_inputs(meta: dict, c) -> dict:
     kp = float(meta.get("kappa_prime", float("nan")))
     out = {"construction": meta.get("construction", meta.get("block_encoding", {}).get("construction")
                                     if isinstance(meta.get("block_encoding"), dict) else None),
            "degree": meta.get("degree"), "kappa_prime": kp,
+           **({"block_encoding_calls": int(meta["block_encoding_calls"])} if "block_encoding_calls" in meta else {}),
            "kappa_source": meta.get("inverse_norm_source", "measured"),
            "system_qubits": len(c.program.system_qubits)}
     if math.isfinite(kp):

@@ -23,6 +23,7 @@ STAGES = [
     ("06", "Resource estimates (E06xx)"),
     ("07", "The PyTorch bridge (E07xx)"),
     ("08", "Versions, formats and optional extras (E08xx)"),
+    ("09", "Options and API arguments (E09xx)"),
 ]
 
 HEADER = """\

@@ -34,7 +34,7 @@ class Options:
 def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
     """A SourceFile from a path or from text; unreadable paths become E0207 diagnostics."""
     if source is not None:
-        return SourceFile(name or "<source>", source, Path.cwd())
+        return SourceFile(name or "<source>", source.removeprefix("\ufeff"), Path.cwd())
     p = Path(path)
     if not p.exists():
         raise CompileError(Diagnostic("E0207", f"no such file: {path}", file=str(path),
@@ -50,9 +50,10 @@ def load_source(path=None, source: str | None = None, name: str | None = None) -
 class Compilation:
     """One model of one source file, carried through the stages on demand (docs/api.md)."""
 
-    def __init__(self, source: SourceFile, options: Options = Options()):
+    def __init__(self, source: SourceFile, options: Options = Options(), *, api: bool = True):
+        from .options import validate
         self.source = source
-        self.options = options
+        self.options = validate(options, api=api)   # one validation path for CLI and API
 
     # -- front end -----------------------------------------------------------------------------
     @cached_property
@@ -256,7 +257,18 @@ class Compilation:
     def simulate(self, orders=None):
         """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""
         from .lowering.simulate import simulate
-        return simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
+        res = simulate(self.system, self.order, self.basis, idle=self.idle, orders=orders)
+        from .run import as_written
+        written = as_written(self)
+        if written is None:
+            return res
+        if written.get("trajectory") is not None:
+            import numpy as np
+            with np.errstate(invalid="ignore"):
+                errs = {N: float(np.max(np.abs(traj - written["trajectory"]))) for N, traj in res.carleman.items()}
+            written["carleman_errors"] = {N: (v if np.isfinite(v) else None) for N, v in errs.items()}
+            written.pop("carleman_error", None)
+        return replace(res, as_written=written)
 
 
 #: the block-encoding constructions of the history matrix (docs/cli.md "Circuits that scale")
@@ -270,6 +282,8 @@ class SystemCompilation(Compilation):
     order must be given (a system carries none); the solver defaults to qsvt."""
 
     def __init__(self, system, options: Options):
+        from .options import validate
+        options = validate(options, api=True)
         if options.order is None:
             raise TypeError("qdsl.compile(system=...) needs order= (the Carleman truncation level)")
         super().__init__(SourceFile(f"<system {system.model}>", "", Path.cwd()), options)

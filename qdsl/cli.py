@@ -63,10 +63,10 @@ def _compile_options(p):
     p.add_argument("--basis", choices=["native", "clifford+t"], default="native",
                    help="gate set of the emitted circuit (default native)")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"], help="override the lift's basis")
-    p.add_argument("--order", type=int, help="override the Carleman order N")
-    p.add_argument("--steps", type=int, help="override the number of steps T")
-    p.add_argument("--eps", type=float, help="solver precision (QSVT: relative error of the state)")
-    p.add_argument("--clock", type=int, help="HHL clock qubits, kept as given (a model's hhl(clock) is raised to meet eps)")
+    p.add_argument("--order", help="override the Carleman order N")
+    p.add_argument("--steps", help="override the number of steps T (1e3 is fine when integral)")
+    p.add_argument("--eps", help="solver precision, 0 < EPS < 1 (QSVT: relative error of the state)")
+    p.add_argument("--clock", help="HHL clock qubits, kept as given (a model's hhl(clock) is raised to meet eps)")
     p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
                    help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
                         "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
@@ -90,15 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The certificate: dissipativity, R, learning-rate window, sparsity (docs/maths.md). "
                                    "Exit 1 when training is not dissipative.")
     _common(p)
-    p.add_argument("--order", type=int, help="Carleman order for the sparsity of M and L")
+    p.add_argument("--order", help="Carleman order for the sparsity of M and L")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"])
 
     p = sub.add_parser("simulate", help="classical: true trajectory vs Carleman trajectory per order",
                        description="True training trajectory beside the Carleman trajectory of every order ≤ N.")
     _common(p)
-    p.add_argument("--order", type=int, help="highest Carleman order (default: the file's)")
+    p.add_argument("--order", help="highest Carleman order (default: the file's)")
     p.add_argument("--carleman-basis", choices=["kronecker", "symmetric"])
-    p.add_argument("--steps", type=int, help="override the number of steps T")
+    p.add_argument("--steps", help="override the number of steps T (1e3 is fine when integral)")
     p.add_argument("--plot", metavar="PNG", help="write trajectories and error-vs-order plots")
 
     p = sub.add_parser("compile", help="emit OpenQASM 3 (and a JSON report)",
@@ -129,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Logical qubits, T count and a surface-code footprint; --params/--steps project "
                                    "to other sizes without building anything.")
     _common(p)
-    p.add_argument("--params", type=float, help="project to this many parameters")
-    p.add_argument("--steps", type=int, help="project to this many steps")
-    p.add_argument("--eps", type=float, help="target precision")
+    p.add_argument("--params", help="project to this many parameters (1e8 is fine)")
+    p.add_argument("--steps", help="project to this many steps (1e3 is fine)")
+    p.add_argument("--eps", help="target precision, 0 < EPS < 1")
     p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
                    help="physical model: qdsl's (default) or Microsoft's estimator (pip install 'qdsl-compiler[qdk]')")
     p.add_argument("--basis", choices=["native", "clifford+t"], default="native",
@@ -212,16 +212,32 @@ def _compilation(args):
                    clock=getattr(args, "clock", None), values=tuple(sorted(_values(args).items())),
                    gate_basis=getattr(args, "basis", "native") or "native",
                    block_encoding=getattr(args, "block_encoding", None))
-    for flag in ("order", "steps", "clock"):
-        v = getattr(opts, flag)
-        if v is not None and v < 1:
-            from .diagnostics import CompileError, Diagnostic
-            raise CompileError(Diagnostic("E0002", f"--{flag} must be a positive integer, not {v}"))
-    return Compilation(load_source(args.file), opts)
+    # --order, --steps, --clock and --eps arrive as text: qdsl.options validates them (E0900–E0903)
+    return Compilation(load_source(args.file), opts, api=False)
 
 
 def _emit_json(doc):
-    sys.stdout.write(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    sys.stdout.write(_dumps(doc) + "\n")
+
+
+def _dumps(doc, indent=2) -> str:
+    """Strict JSON (RFC 8259): no NaN/Infinity tokens. A non-finite number is written as null;
+    where it carries meaning the document says why beside it (a check's `measured_reason` /
+    `bound_reason`, docs/cli.md "JSON output")."""
+    return json.dumps(_strict(doc), indent=indent, default=_json_default, allow_nan=False)
+
+
+def _strict(o):
+    import math
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _strict(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_strict(v) for v in o]
+    if type(o).__module__ == "numpy":
+        return _strict(_json_default(o))
+    return o
 
 
 def _stamp(doc, kind):
@@ -274,7 +290,7 @@ def cmd_simulate(args) -> int:
     if args.json:
         _emit_json(_stamp(res.to_dict(), "simulate"))
     else:
-        print(res.render())
+        print(res.render(warnings=False))   # the warnings went to stderr above, once
     return EXIT_OK
 
 
@@ -294,6 +310,10 @@ def cmd_compile(args) -> int:
         raise CompileError(Diagnostic("E0002", "--readout signed writes several files; it needs -o PATH, not -o -",
                                       help="e.g. -o quartic.qasm (the signed-readout circuits go beside it)"))
     theta = _theta(args)
+    from .options import distinct_outputs
+    stem = out[:-5] if out.endswith(".qasm") else out
+    distinct_outputs({"-o": out, "--report": args.report,
+                      **({"the signed-readout manifest": f"{stem}.signed.json"} if signed else {})})
     qasm = _with_header(c)
     _synthesis_warnings(c)
     report = c.report
@@ -305,7 +325,7 @@ def cmd_compile(args) -> int:
     if signed:
         report = dict(report, signed_readout=_write_signed(c, out, theta, args.force))
     if args.report:
-        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+        _write(args.report, _dumps(report) + "\n", c, args.force)
         _say(f"wrote {args.report}")
     return EXIT_OK
 
@@ -348,7 +368,7 @@ def _write_signed(c, out, theta, force) -> dict:
            "parameters": list(c.system.names),
            "expansion_point": [float(v) for v in c.system.expansion_point],
            "readout": c.program.readout, "signed_readout": dict(section, manifest=Path(manifest).name)}
-    _write(manifest, json.dumps(doc, indent=2, default=_json_default) + "\n", c, force)
+    _write(manifest, _dumps(doc) + "\n", c, force)
     _say(f"wrote {len(files)} signed-readout circuit(s) {Path(stem).name}.signed.t*.i*.qasm and {manifest}")
     return doc["signed_readout"]
 
@@ -359,6 +379,9 @@ def cmd_run(args) -> int:
     if args.save_counts and not args.shots:
         from .diagnostics import CompileError, Diagnostic
         raise CompileError(Diagnostic("E0002", "--save-counts needs --shots K"))
+    from .options import distinct_outputs
+    distinct_outputs({"-o": args.output, "--report": args.report, "--save-counts": args.save_counts,
+                      "--plot": args.plot})
     if args.output:
         _write(args.output, _with_header(c), c, args.force)
     res = c.run(backend=args.backend, shots=args.shots, seed=args.seed, readout=args.readout, theta=theta)
@@ -367,14 +390,14 @@ def cmd_run(args) -> int:
         if res.signed is not None:
             from .run import signed_section
             report = dict(report, signed_readout=signed_section(c, theta))
-        _write(args.report, json.dumps(report, indent=2, default=_json_default) + "\n", c, args.force)
+        _write(args.report, _dumps(report) + "\n", c, args.force)
     if args.save_counts:
         from .readout import counts_to_json
         n = c.program.num_qubits
         doc = {"format": _format_id("counts"), "generator": "qdsl", "model": c.system.model, "shots_per_circuit": args.shots, "seed": args.seed,
                "order": "the compiled circuit, then the signed-readout circuits in the manifest's order",
                "counts": [counts_to_json(k, n) for k in (res.signed["counts"] if res.signed else [res.sim.counts])]}
-        _write(args.save_counts, json.dumps(doc, indent=1) + "\n", c, args.force)
+        _write(args.save_counts, _dumps(doc, indent=1) + "\n", c, args.force)
     _synthesis_warnings(c)
     if args.plot:
         res.plot(_output_path(args.plot, c, force=True))
@@ -386,7 +409,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_resources(args) -> int:
-    from .backends.resources import resources
+    from .backends.resources import _check_options, resources
+    _check_options(args.params, args.steps, args.eps)   # E0601–E0603, before anything is compiled
     projected_steps, args.steps = args.steps, None   # --steps projects; the model compiles as written
     c = _compilation(args)
     args.steps = projected_steps
@@ -401,7 +425,7 @@ def cmd_resources(args) -> int:
 
 def cmd_decode(args) -> int:
     from .diagnostics import CompileError, Diagnostic
-    from .readout import decode_document, parse_counts, render_decoded
+    from .readout import check_counts, check_statevector, decode_document, parse_counts, render_decoded
 
     def load_json(path, what):
         try:
@@ -425,7 +449,7 @@ def cmd_decode(args) -> int:
             except (OSError, ValueError) as exc:
                 raise CompileError(Diagnostic("E0207", f"cannot read the statevector {args.statevector}: {exc}",
                                               file=args.statevector))
-            d = decode_document(doc, statevector=sv)
+            d = decode_document(doc, statevector=check_statevector(sv, doc))
         else:
             path = args.counts or args.result
             raw = load_json(path, "counts" if args.counts else "result")
@@ -433,8 +457,9 @@ def cmd_decode(args) -> int:
                 check_format(raw, ("counts",), path)
             if args.result and isinstance(raw, dict) and raw.get("results") and \
                     "statevector" in (raw["results"][0].get("data") or {}):
-                d = decode_document(doc, statevector=_statevector_from_result(raw))
+                d = decode_document(doc, statevector=check_statevector(_statevector_from_result(raw), doc))
             else:
+                check_counts(raw, doc)
                 d = decode_document(doc, counts=parse_counts(raw))
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise CompileError(Diagnostic("E0207", f"cannot decode: {exc}", file=args.report,
@@ -597,6 +622,12 @@ def main(argv=None) -> int:
     # also faster for the small dense matrices qdsl factors.) Set before numpy is imported.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    # numpy's floating-point RuntimeWarnings (overflow, division by zero on a diverging model) are
+    # not for the user: what they signal is reported as qdsl's own findings (W0401 divergence,
+    # "not verifiable" checks, κ = ∞). QDSL_DEBUG=1 shows them.
+    if not os.environ.get("QDSL_DEBUG"):
+        import warnings
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     ap = build_parser()
     try:
         args = ap.parse_args(argv)

@@ -4,8 +4,8 @@ from __future__ import annotations
 GENERAL = {
     "E0001": "A command-line usage error: an unknown command or option, or a missing argument. "
              "`qdsl --help` and `qdsl COMMAND --help` list what each command takes.",
-    "E0002": "A command-line option has a bad value: `--set` takes NAME=NUMBER (repeatable), and "
-             "`--order`, `--steps`, `--clock` take positive integers.",
+    "E0002": "A command-line option has a bad value: `--set` takes NAME=NUMBER (repeatable). "
+             "(`--eps`, `--order`, `--clock`, `--steps` have their own codes, E0900–E0903.)",
     "E0003": "`qdsl explain` was given a code it does not know. Codes look like E0203 or W0401: "
              "E01xx syntax, E02xx names/types/shapes, E03xx model conditions, E04xx lowering, "
              "E05xx synthesis, E06xx resources, E07xx the PyTorch bridge, W.... warnings.",
@@ -238,8 +238,46 @@ TOOLING = {
 }
 
 
+#: the language (E023x) and option validation (E09xx)
+VALIDATION = {
+    "E0230": "The loss is constant: its gradient is zero for every parameter (it names no `param`, or "
+             "its parameter terms cancel, such as `w - w`), so training would never move θ and there "
+             "is nothing to linearize. Make the loss depend on at least one parameter.",
+    "E0231": "`evolve momentum(lr, beta, steps)` / `nesterov(lr, beta, steps)`: the momentum β must lie in "
+             "[0, 1). β = 0 is gradient descent; β ≥ 1 never forgets the velocity, and the heavy-ball "
+             "map is then not dissipative for any learning rate. Example: `beta = 0.9`.",
+    "E0900": "`--eps` / `eps=` must be a precision strictly between 0 and 1 (finite): the error allowed in "
+             "the post-selected solution state, as for the file's `solver qsvt(eps = ...)`. 0, 1, 2, "
+             "inf, nan and negatives are refused rather than replaced by a default. Example: `--eps 1e-3`.",
+    "E0901": "`--order` / `order=` (the Carleman truncation level N) must be a positive whole number. "
+             "Scientific notation is accepted when it is integral (`2e0`); 0, 1.5 and text are refused.",
+    "E0902": "`--clock` / `clock=` (HHL's clock qubits) must be a positive whole number.",
+    "E0903": "`--steps` / `steps=` must be a positive whole number of training steps T; scientific "
+             "notation is accepted when integral (`--steps 1e3`), 2.5 or nan is refused. A number of "
+             "steps too large for the machine is refused separately, with exit 3.",
+    "E0904": "`idle=` (idle blocks appended to the history state) must be a non-negative whole number.",
+    "E0905": "A whole-number option is beyond what qdsl can represent (over 10^18 parameters or steps), "
+             "a resource projection's costs leave float64 (above 1.8e308), or `resources --steps` asks "
+             "for more than 10^6 projected steps (the structured projection enumerates the time "
+             "register's steps): refused up front with exit 3. Project to a smaller size.",
+    "E0910": "Two outputs of one command name the same file (`qdsl compile -o X --report X` would write "
+             "the circuit and then overwrite it with the report). Give each output its own path.",
+    "E0911": "`qdsl decode --statevector`: the state cannot be the output of the compiled circuit — "
+             "it holds NaN or infinite amplitudes, or its norm differs from 1 by more than the "
+             "simulator's rounding for the report's gate count (`tolerances.statevector_error`; 1e-6 "
+             "when decoding against a manifest that states no gate count). Give the full, "
+             "unnormalized-by-hand state the simulator returned.",
+    "E0912": "`qdsl decode`: the data has the wrong width for the report's circuit — a statevector of "
+             "another number of qubits, or a counts bitstring with more or fewer bits than the circuit "
+             "measures (or a hex outcome that does not fit). Decode the output of the circuits this "
+             "report describes.",
+    "E0913": "`qdsl decode --counts`: a circuit's counts are empty or all zero; there is nothing to "
+             "estimate from. Give the counts of a run with shots.",
+}
+
+
 def _tables():
-    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH, TOOLING]
+    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH, TOOLING, VALIDATION]
     try:
         from .syntax.parser import EXPLANATIONS
         tables.insert(1, EXPLANATIONS)

@@ -430,3 +430,84 @@ def render_decoded(d: dict) -> str:
         L.append("  note: computational-basis counts give |θ_t − θ*| only; signed θ needs the "
                  "signed-readout circuits (`qdsl compile --readout signed`)")
     return "\n".join(L)
+
+
+# ----------------------------------------------------------------------------- input checks
+
+def _bad_input(code: str, message: str, help: str):
+    from .diagnostics import CompileError, Diagnostic
+    raise CompileError(Diagnostic(code, message, help=help))
+
+
+def check_statevector(sv, doc: dict) -> np.ndarray:
+    r"""`qdsl decode --statevector`: refuse (E0911) a state that is not one the compiled circuit can
+    have produced — non-finite amplitudes, or a norm off 1 by more than the simulator's rounding
+    (`tolerances.statevector_error` of the report's gate count, plus the sum of squares' own
+    rounding, size·u of the array's precision) — or (E0912) one of the wrong number of qubits."""
+    from .tolerances import statevector_error
+
+    sv = np.asarray(sv)
+    if sv.dtype.kind not in "fc" or sv.size == 0:
+        _bad_input("E0911", f"the statevector must be a non-empty float or complex array, not {sv.dtype} "
+                            f"of {sv.size} entries", "save the simulator's state with numpy.save")
+    if not np.all(np.isfinite(sv)):
+        bad = int(np.sum(~np.isfinite(sv)))
+        _bad_input("E0911", f"the statevector has {bad} NaN or infinite amplitude(s) of {sv.size}",
+                   "a simulator's output state is finite; check how it was produced")
+    ro = doc["readout"]
+    n = len(ro["system_qubits"]) + len(ro["postselect"])
+    if sv.size != 1 << n:
+        _bad_input("E0912", f"the statevector has {sv.size} amplitudes; the report's circuit has {n} "
+                            f"qubits (2^{n} = {1 << n} amplitudes)",
+                   "decode the output of the circuit this report describes")
+    gates = sum(int(v) for k, v in ((doc.get("circuit") or {}).get("counts") or {}).items()
+                if k not in ("measure", "barrier"))
+    u = float(np.finfo(sv.real.dtype).eps) / 2
+    # without the gate count (a signed-readout manifest states none) the bound is not known: 1e-6
+    tol = statevector_error(gates, width=3) + sv.size * u + 1e-12 if gates else 1e-6
+    norm = float(np.linalg.norm(sv.astype(complex)))
+    if abs(norm - 1.0) > tol:
+        _bad_input("E0911", f"the statevector's norm is {norm:.12g}, not 1 within the simulator's rounding "
+                            f"({tol:.2g} for {gates:,} gates)", "a simulator's output state is a unit vector; "
+                                                              "was it post-selected or renormalized?")
+    return sv
+
+
+def check_counts(raw, doc: dict) -> None:
+    """`qdsl decode --counts/--result`: refuse counts that cannot come from this report's circuits —
+    an outcome wider than its qubits (bitstrings must have exactly that many bits; E0912) — or a
+    circuit with no shots at all (E0913). Runs on the JSON as read, before outcomes become ints."""
+    ro = doc["readout"]
+    n = len(ro["system_qubits"]) + len(ro["postselect"])
+    if isinstance(raw, dict) and "results" in raw:
+        lists = [(r.get("data") or {}).get("counts") for r in raw["results"]]
+    elif isinstance(raw, dict) and "counts" in raw:
+        lists = raw["counts"]
+    else:
+        lists = raw
+    lists = [lists] if isinstance(lists, dict) else lists
+    if not isinstance(lists, list) or not lists:
+        _bad_input("E0913", "the counts hold no circuit's outcomes", "give {bitstring: n} (or a list of them)")
+    for j, c in enumerate(lists):
+        if not isinstance(c, dict):
+            continue   # parse_counts names the shape error
+        which = "the compiled circuit" if j == 0 else f"signed-readout circuit {j}"
+        total = 0
+        for k, v in c.items():
+            if isinstance(k, str) and not k.strip().lower().startswith("0x"):
+                bits = k.replace(" ", "")
+                if bits and set(bits) <= {"0", "1"} and len(bits) != n:
+                    _bad_input("E0912", f"{which}: outcome '{k}' has {len(bits)} bits; the report's circuit "
+                                        f"measures {n} qubits", "decode counts of the circuits this report describes")
+            try:
+                out = _outcome(k)
+            except ValueError:
+                continue
+            if out >> n:
+                _bad_input("E0912", f"{which}: outcome {k!r} does not fit in the report's {n} qubits",
+                           "decode counts of the circuits this report describes")
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                total += v
+        if total <= 0:
+            _bad_input("E0913", f"{which} has no shots (its counts are empty or all zero)",
+                       "decode counts from a run with --shots K > 0")

@@ -1,9 +1,12 @@
 """`qdsl run`: simulate the compiled circuit, decode θ_t by the readout contract, and verify the
 quantum answer — (a) the state against the exact solution within what the user's eps promises,
 (b) the decoded trajectory against the Carleman solution within the bound that follows from (a),
-(c) the Carleman trajectory against true training within the truncation error `simulate`
-measures. The checks and their bounds are defined in `qdsl.verification`; "verified" means all
-three hold.
+(c) the Carleman trajectory against true training — against the PNAS a-priori bound where one
+exists, else a measurement (labelled so) whose pass is the compiled system's agreement with
+`simulate`'s. The checks and their bounds are defined in `qdsl.verification`; "verified" means all
+hold, and no check with an undefined quantity (NaN, ∞) ever does. What "verified" does not cover
+is said in `caveats`: non-dissipative training, a Carleman system that does not follow training,
+and for `expand` models the Taylor surrogate, with training on the loss as written beside it.
 
 With ``shots=K`` the emitted circuit and the signed-readout circuits (`qdsl.readout`) each run K
 times (on Aer, or drawn from the exact state with the statevector backend); the signed θ come with
@@ -31,6 +34,9 @@ class RunResult:
     checks: tuple                    # verification.Check, (a), (b), (c)
     circuit: dict = field(default_factory=dict)
     signed: dict | None = None       # shots: the signed estimate, intervals, plan, counts
+    caveats: tuple = ()              # what "verified" does not cover (non-dissipative, a surrogate)
+    training: dict = field(default_factory=dict)  # dissipativity; expansion: the loss as written
+    kind: str = "gd"                 # the training method (names the reference column)
 
     @property
     def quantum(self):
@@ -38,11 +44,33 @@ class RunResult:
 
     @property
     def verified(self) -> bool:
-        return all(ch.passed for ch in self.checks)
+        """Every check passed and at least one of them is a verification (measured ≤ a bound)."""
+        return all(ch.passed for ch in self.checks) and any(
+            ch.observable and ch.kind == "verification" for ch in self.checks)
 
     @property
     def failures(self) -> list[str]:
-        return [f"({ch.key}) {ch.title}" for ch in self.checks if not ch.passed]
+        return [f"({ch.key}) {ch.title}" + (f" is not verifiable ({ch.reason.split(': ')[0]})" if ch.reason else "")
+                for ch in self.checks if not ch.passed]
+
+    @property
+    def verdict(self) -> str:
+        """The last line of `run`: what was verified, what was only measured, and the caveats."""
+        if not self.verified:
+            return "NOT verified: " + "; ".join(self.failures)
+        held = [ch.key for ch in self.checks if ch.observable and ch.kind == "verification"]
+        if not held:
+            return "nothing verified: no check here has a bound"
+        text = "verified: " + (", ".join(f"({k})" for k in held[:-1]) + f" and ({held[-1]})" if len(held) > 1
+                               else f"({held[0]})") + (" hold" if len(held) > 1 else " holds")
+        measured = [ch for ch in self.checks if ch.kind == "measurement"]
+        for ch in measured:
+            text += (f"; ({ch.key}) is a measurement, not a verification (no a-priori bound: "
+                     f"{str(ch.details.get('a_priori', '')).split(';')[0]})")
+        hidden = [ch.key for ch in self.checks if not ch.observable]
+        if hidden:
+            text += "; " + ", ".join(f"({k})" for k in hidden) + " not observable from counts"
+        return text
 
     def to_dict(self) -> dict:
         s = self.sim
@@ -58,7 +86,8 @@ class RunResult:
              "trajectory": {"true": self.true.tolist(), "carleman": self.carleman.tolist(),
                             "quantum": None if s.trajectory is None else s.trajectory.tolist()},
              "checks": [ch.to_dict() for ch in self.checks], "failures": self.failures,
-             "verified": self.verified, "circuit": self.circuit}
+             "verified": self.verified, "verdict": self.verdict, "caveats": list(self.caveats),
+             "training": self.training, "circuit": self.circuit}
         if s.shots:
             d["success_probability_err"] = s.success_probability_err
             d["magnitudes"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
@@ -66,7 +95,8 @@ class RunResult:
                                "magnitude_fidelity": s.magnitude_fidelity}
         if self.signed is not None:
             d["signed"] = {k: v for k, v in self.signed.items() if k != "counts"}
-        return d
+        from .verification import _jsonable
+        return _jsonable(d)   # strict JSON: non-finite numbers become null (reasons in the checks)
 
     def render(self) -> str:
         s = self.sim
@@ -79,7 +109,8 @@ class RunResult:
         if self.signed is not None:
             L += self._render_signed()
         else:
-            L.append(f"  {'θ_T':<12} {'gradient descent':>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}")
+            ref = {"momentum": "heavy ball", "nesterov": "Nesterov"}.get(self.kind, "gradient descent")
+            L.append(f"  {'θ_T':<12} {ref:>17} {'Carleman (exact)':>17} {'quantum':>17} {'|q − C|':>10}")
             q = s.trajectory[-1] if s.trajectory is not None else None
             for i, name in enumerate(self.names):
                 if q is not None:
@@ -94,14 +125,24 @@ class RunResult:
                  + (f" ± {s.success_probability_err:.2g}" if s.success_probability_err else "")
                  + f"   → about {s.repetitions:.3g} repetitions, or {s.amplification_rounds} "
                    f"round{'' if s.amplification_rounds == 1 else 's'} of amplitude amplification")
+        L += self._render_training()
         L.append("checks (measured ≤ bound)")
         L += [ch.line() for ch in self.checks]
-        if self.verified:
-            L.append("verified: (a), (b) and (c) hold" if self.checks[0].observable else
-                     "verified: (b) and (c) hold; (a) is not observable from counts")
-        else:
-            L.append("NOT verified: " + "; ".join(self.failures))
+        L.append(self.verdict)
+        L += [f"  caveat: {c}" for c in self.caveats]
         return "\n".join(L)
+
+    def _render_training(self) -> list[str]:
+        w = self.training.get("as_written")
+        if not w:
+            return []
+        if w.get("trajectory") is None:
+            return [f"  loss as written: not trained ({w['reason']})"]
+        L = [f"  {'θ_T, loss as written':<12} " + "  ".join(f"{name} {v:.6f}" for name, v in
+                                                          zip(self.names, w["trajectory"][-1]))]
+        L.append(f"  Taylor truncation error (training on the expansion vs on the loss as written)  "
+                 f"{_g(w['taylor_error'])};   Carleman vs the loss as written  {_g(w['carleman_error'])}")
+        return L
 
     def _render_signed(self) -> list[str]:
         from .readout import format_signed
@@ -148,6 +189,10 @@ class RunResult:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
+
+
+def _g(v) -> str:
+    return "∞ or NaN" if v is None or not np.isfinite(v) else f"{v:.3g}"
 
 
 def _nan_list(a):
@@ -200,8 +245,87 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
         checks = (unobservable, b, carleman_check)
     circuit_info = {"num_qubits": prog.num_qubits, "qasm_bytes": len(c.qasm.encode()),
                     "counts": dict(c.emitted.counts)}
+    training, caveats = training_caveats(c, ref["theta"], true)
     return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, ref["theta"], sim,
-                     checks, circuit_info, signed)
+                     checks, circuit_info, signed, caveats, training, c.system.kind)
+
+
+def training_caveats(c, carleman_theta, true=None) -> tuple[dict, tuple]:
+    """What "verified" does not cover: training that is not dissipative (ρ(I + F_1) ≥ 1, or
+    Re λ ≥ 0 for a flow: the Carleman error then grows with T and no a-priori bound holds), and,
+    for a model with `expand`, that the training compared with is gradient descent on the
+    Taylor-expanded loss — a surrogate — with the distance to training on the loss as written."""
+    from .semantics.certificate import conditions
+
+    system = c.system
+    with np.errstate(all="ignore"):
+        cond = conditions(system)
+    if system.kind == "flow":
+        what = f"max Re λ(F_1) = {cond['spectral_abscissa']:.4g} ≥ 0"
+        value = {"spectral_abscissa": float(cond["spectral_abscissa"])}
+    else:
+        what = f"ρ(I + F_1) = {cond['spectral_radius']:.4g} ≥ 1"
+        value = {"spectral_radius": float(cond["spectral_radius"])}
+    training = {"dissipative": bool(cond["dissipative"]), **value}
+    caveats = []
+    if not cond["dissipative"]:
+        caveats.append(f"training is not dissipative ({what}): the checks hold for these "
+                       f"{system.dynamics.steps} steps only; the Carleman error grows with T and no "
+                       f"a-priori bound applies (`qdsl check` exits 1)")
+    if true is not None:
+        # the W0401 findings of `simulate` (divergence, a Carleman trajectory far from training):
+        # the circuit may still solve its linear system exactly, but that system is not training
+        from .lowering.errors import diagnose, trajectory_errors
+        N = int(c.order)
+        with np.errstate(all="ignore"):
+            found = diagnose(true, {N: np.asarray(carleman_theta)},
+                             {N: trajectory_errors(true, carleman_theta)}, model=system.model)
+        if found:
+            caveats.append(f"the order-{N} Carleman system does not follow training here (W0401: "
+                           + "; ".join(d.message for d in found)
+                           + "): the circuit is verified against that system, not against training")
+        training["carleman_follows_training"] = not found
+    written = as_written(c, carleman_theta)
+    if written is not None:
+        training["as_written"] = written
+        if written.get("trajectory") is None:
+            caveats.append(f"verified against training on the Taylor expansion (`{written['surrogate']}`), "
+                           f"a surrogate; the loss as written was not trained: {written['reason']}")
+        else:
+            caveats.append(f"verified against training on the Taylor expansion (`{written['surrogate']}`), a "
+                           f"surrogate: training on the loss as written is {_g(written['taylor_error'])} away "
+                           f"(Taylor truncation error), the Carleman trajectory {_g(written['carleman_error'])}")
+    return training, tuple(caveats)
+
+
+def as_written(c, carleman_theta=None) -> dict | None:
+    """For a model with `expand` whose update is Taylor-truncated: training on the loss (or rates)
+    as written, evaluated numerically (`semantics.numeric`), and its distance to the polynomial
+    system's training (the Taylor truncation error) and to the Carleman trajectory; None otherwise."""
+    model, system = getattr(c, "model", None), c.system
+    if getattr(model, "expand", None) is None or system.exact:
+        return None
+    from .semantics.numeric import train_as_written
+
+    exp = model.expand
+    about = "init" if exp.about == "init" else ("0" if exp.about is None else "a point")
+    surrogate = f"expand order {exp.order} about {about}"
+    out = {"surrogate": surrogate}
+    try:
+        traj = train_as_written(model, c.values, system)
+    except Exception as exc:  # noqa: BLE001 — reported, never a crash of `run`/`simulate`
+        from .diagnostics import CompileError
+        if not isinstance(exc, (CompileError, ArithmeticError, ValueError)):
+            raise
+        return dict(out, trajectory=None, reason=str(exc).splitlines()[0])
+    if isinstance(traj, str):
+        return dict(out, trajectory=None, reason=traj)
+    poly = system.trajectory()
+    with np.errstate(invalid="ignore"):
+        taylor = float(np.max(np.abs(poly - traj)))
+        car = None if carleman_theta is None else float(np.max(np.abs(np.asarray(carleman_theta) - traj)))
+    return dict(out, trajectory=traj, taylor_error=taylor if np.isfinite(taylor) else None,
+                carleman_error=car if car is None or np.isfinite(car) else None)
 
 
 def signed_circuits(c, theta="T", header: str | None = None) -> list[tuple]:

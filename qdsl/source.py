@@ -17,10 +17,11 @@ class SourceFile:
 
     @classmethod
     def from_path(cls, path: str | Path) -> "SourceFile":
-        """Read a file as UTF-8 (undecodable bytes become U+FFFD so a diagnostic can still show them)."""
+        """Read a file as UTF-8 (undecodable bytes become U+FFFD so a diagnostic can still show them);
+        a leading byte-order mark, which some editors write, is not part of the text."""
         p = Path(path)
         data = p.read_bytes()
-        return cls(str(path), data.decode("utf-8", errors="replace"), p.resolve().parent)
+        return cls(str(path), data.decode("utf-8-sig", errors="replace"), p.resolve().parent)
 
     @cached_property
     def _line_starts(self) -> list[int]:

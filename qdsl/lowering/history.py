@@ -271,8 +271,9 @@ def condition_number(L, transfers, steps, idle, how: str = "auto", *, with_inver
         return (nan, "skipped", nan) if with_inverse else (nan, "skipped")
     if how == "exact" or (how == "auto" and dim <= 2000):
         s = np.linalg.svd(L.toarray(), compute_uv=False)
-        out = (float(s[0] / s[-1]), "exact")
-        return out + (float(1.0 / s[-1]),) if with_inverse else out
+        with np.errstate(divide="ignore", invalid="ignore"):   # singular L: κ = ∞, stated as such
+            out = (float(s[0] / s[-1]), "exact")
+            return out + (float(1.0 / s[-1]),) if with_inverse else out
     LT = L.T.tocsr()
     fwd = (lambda x: LT @ (L @ x))
     inv = _inverse_norm_estimate(transfers, steps, idle)

@@ -45,6 +45,7 @@ class SimulationResult:
     exact_ode: np.ndarray | None = None
     linear_systems: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    as_written: dict | None = None   # `expand`: training on the loss as written (qdsl.run.as_written)
 
     @property
     def orders(self) -> list[int]:
@@ -71,10 +72,25 @@ class SimulationResult:
         }
         if self.exact_ode is not None:
             d["exact_ode"] = _jsonable(self.exact_ode)
+        if self.as_written is not None:
+            d["as_written"] = _jsonable(self.as_written)
         return d
 
-    def render(self, max_rows: int = 12) -> str:
-        """A readable report: θ_T true vs. each order, errors per order, a per-step table."""
+    def _render_as_written(self) -> list[str]:
+        w = self.as_written
+        out = ["", f"expansion error ({w['surrogate']}): training on the loss as written vs on its "
+                   "Taylor expansion"]
+        if w.get("trajectory") is None:
+            return out + [f"  not computed: {w['reason']}"]
+        fmt = lambda v: "∞ or NaN" if v is None else f"{v:.4g}"
+        out.append(f"  Taylor truncation error (max over t)  {fmt(w['taylor_error'])}")
+        out.append("  Carleman vs the loss as written       "
+                   + "   ".join(f"N={N}: {fmt(v)}" for N, v in sorted(w["carleman_errors"].items())))
+        return out
+
+    def render(self, max_rows: int = 12, warnings: bool = True) -> str:
+        """A readable report: θ_T true vs. each order, errors per order, a per-step table (and the
+        W0401 warnings, unless `warnings=False`: the CLI prints those once, on stderr)."""
         T = self.steps
         out = [f"simulate {self.model}: {self.kind}, {T} steps, Carleman basis {self.basis}, "
                f"orders {', '.join(map(str, self.orders))}"]
@@ -109,7 +125,9 @@ class SimulationResult:
                 tr = " ".join(f"{v:>11.6g}" for v in self.true[t])
                 ca = " ".join(f"{v:>11.6g}" for v in top[t])
                 out.append(f"  t={t:<4} {tr} | {ca}")
-        for wd in self.warnings:
+        if self.as_written is not None:
+            out += self._render_as_written()
+        for wd in self.warnings if warnings else ():
             out += ["", wd.render()]
         return "\n".join(out)
 

@@ -232,6 +232,9 @@ def _certify(system, model, *, values, carleman_order, basis, steps) -> Certific
         num = norms[0] / u_in + sum(norms[l] * u_in ** (l - 1) for l in range(2, len(norms)))
         d["R"], d["R_reason"] = num / abs(lam1), None
 
+    # R < 1 is the PNAS convergence criterion of continuous flows: for gd/sgd it is informational
+    d["R_is_condition"] = system.kind == "flow"
+
     # learning-rate / step-size window
     d["lr_window"], d["lr_window_reason"] = _window(system, ev, c)
 
@@ -267,6 +270,9 @@ def _window(system, ev, c):
             return None, "some eigenvalue of F_1 has Re λ ≥ 0: no step size makes every mode decay"
         dtmax = float(np.min(-2 * ev.real / np.abs(ev) ** 2))
         return [0.0, dtmax], f"Euler steps dt ∈ (0, {dtmax:.6g}) keep |1 + dt·λ| < 1"
+    if system.kind in ("momentum", "nesterov"):
+        return None, (f"{system.kind}: the stable learning rates depend on β as well; ρ(I + F_1) of the "
+                      "joint (θ, v) map above is the condition")
     lr = system.dynamics.lr
     if not lr or "polynomial_rhs" not in system.meta and lr is None:
         return None, "no learning rate"
@@ -307,7 +313,9 @@ def _lifted_sparsity(system, order, basis, steps):
 def render_certificate(d: dict) -> str:
     L = []
     add = L.append
-    add(f"model {d['model']}: {d['kind']}, n = {d['n']} parameter(s), update degree {d['degree']}"
+    size = (f"n = {d['n']} state entries ({d['n'] // 2} parameter(s) and their velocities)"
+            if d["kind"] in ("momentum", "nesterov") else f"n = {d['n']} parameter(s)")
+    add(f"model {d['model']}: {d['kind']}, {size}, update degree {d['degree']}"
         + ("" if d.get("exact_polynomial", True) else " (Taylor-truncated)"))
     if d.get("values"):
         add("  values: " + ", ".join(f"{k} = {v:g}" for k, v in d["values"].items()))
@@ -328,7 +336,14 @@ def render_certificate(d: dict) -> str:
             rows.append(("worst single sgd step ρ", f"{d['worst_step_spectral_radius']:.6g}", "< 1"))
     frac = d["dissipative_fraction"]
     rows.append(("dissipative modes", "n/a" if frac is None else f"{frac:.1%}", "100 %"))
-    rows.append(("R (PNAS)", f"{d['R']:.6g}" if d["R"] is not None else f"null — {d['R_reason']}", "< 1"))
+    R_text = f"{d['R']:.6g}" if d["R"] is not None else f"null — {d['R_reason']}"
+    if d["kind"] == "flow":
+        rows.append(("R (PNAS)", R_text, "< 1"))
+    else:
+        # R < 1 is PNAS's criterion for continuous flows; for a discrete map it is no condition
+        # (ρ(I + F_1) above is), so it is shown without a mark
+        rows.append(("R (PNAS, flows)", f"{R_text}   (the continuous-time criterion: not a condition "
+                                         f"of {d['kind']})"))
     win = d["lr_window"]
     rows.append(("lr window" if d["kind"] != "flow" else "Euler dt window",
                  f"({win[0]:g}, {win[1]:.6g})" if win else f"none — {d['lr_window_reason']}"))

@@ -33,7 +33,7 @@ TENSOR_LIMIT = 10_000_000    # stored entries of all F_ℓ together
 WORK_LIMIT = 5_000_000       # expression nodes evaluated by one derivation, sums unrolled (≈ 10 µs each)
 from ..syntax import ast
 from . import poly as P
-from .model import CheckedModel
+from .model import MOMENTUM_KINDS, CheckedModel
 from .system import Dynamics, PolynomialSystem
 
 
@@ -466,8 +466,10 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
         T = int(const_arg("steps", 1))
         batch = const_arg("batch")
         seed = const_arg("seed", 0)
+        beta = const_arg("beta", 0) if kind in MOMENTUM_KINDS else None
         dyn = Dynamics(kind, int(steps or T), lr=float(lr), batch=int(batch) if batch is not None else None,
-                       seed=int(seed) if kind == "sgd" else None)
+                       seed=int(seed) if kind == "sgd" else None,
+                       beta=float(beta) if beta is not None else None)
     if errors:
         raise CompileError(list(errors.values()))
 
@@ -493,6 +495,11 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
 
     try:
         rhs, approx = evaluate()
+        if kind in MOMENTUM_KINDS:
+            rhs = momentum_rhs(rhs, n, beta, nesterov=kind == "nesterov")
+            theta0 = np.concatenate([theta0, np.zeros(n)])   # v_0 = 0, expanded about v = 0
+            point = np.concatenate([point, np.zeros(n)])
+            n = 2 * n
         span = getattr(model.loss, "span", None) or model.decl.span
         F = assemble(rhs, n, span=span)
         step_F = None
@@ -505,7 +512,14 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
         _overflow(model)
     if not all(np.all(np.isfinite(f.data)) for f in F) or not np.all(np.isfinite(theta0 - point)):
         _overflow(model)
+    if model.loss is not None and all(f.nnz == 0 for Fs in [F] + list(step_F or ()) for f in Fs):
+        raise CompileError(Diagnostic(
+            "E0230", "the loss is constant: its gradient is zero for every parameter, so training never "
+                     "moves θ", model.loss.span,
+            help="the loss must depend on at least one `param` (a constant term may be dropped)"))
     names = tuple(model.names)
+    if kind in MOMENTUM_KINDS:
+        names = names + tuple(f"v_{name}" for name in names)
     x0 = theta0 - point
     system = PolynomialSystem(F, x0, names, point, "flow" if kind == "flow" else kind, dyn,
                               step_F=step_F, exact=not approx, model=model.name,
@@ -516,6 +530,42 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
         from ..diagnostics import InternalError
         raise InternalError(str(exc), check="derive: PolynomialSystem.verify") from exc
     return system
+
+
+def momentum_rhs(grad_step: list, n: int, beta, nesterov: bool) -> list:
+    r"""The increments of heavy-ball (Polyak) or Nesterov momentum as polynomials in the joint state
+    (u, v), u = θ − θ* in variables 0..n−1 and the velocity v in n..2n−1, from g(u) = −lr·∇L
+    (`grad_step`, polynomials in u):
+
+        heavy ball:  v' = βv + g(u),         u' = u + v'    ⇒  Δu = βv + g(u),  Δv = (β − 1)v + g(u)
+        Nesterov:    v' = βv + g(u + βv),    u' = u + v'    ⇒  the same with g(u + βv)
+
+    (Polyak 1964; Sutskever et al. 2013's form of Nesterov's method). The joint map is polynomial
+    of the degree of g, so Carleman linearization applies to (u, v) as to θ alone; its linear part
+    [[I + βI + G, βI], [G, βI]] (G = ∂g/∂u at u = 0) is what the certificate tests."""
+    from . import poly as P
+
+    if nesterov:
+        shift = {k: {(k,): Fraction(1), (n + k,): beta} if beta else {(k,): Fraction(1)} for k in range(n)}
+        g = [_substitute(p, shift) for p in grad_step]
+    else:
+        g = list(grad_step)
+    vel = [{(n + i,): beta} if beta else {} for i in range(n)]
+    dv = [{(n + i,): beta - 1} for i in range(n)]
+    return [P.add(vel[i], g[i]) for i in range(n)] + [P.add(dv[i], g[i]) for i in range(n)]
+
+
+def _substitute(p: dict, images: dict) -> dict:
+    """p with each variable k replaced by the polynomial images[k] (products expanded)."""
+    from . import poly as P
+
+    out: dict = {}
+    for m, c in p.items():
+        term = P.const(c)
+        for k in m:
+            term = P.mul(term, images[k])
+        P.accumulate(out, term)
+    return P.clean(out)
 
 
 def _overflow(model):

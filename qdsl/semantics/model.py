@@ -22,7 +22,11 @@ EVOLVE_ARGS = {
     "gd": ({"lr", "steps"}, set()),
     "sgd": ({"lr", "steps", "batch"}, {"seed"}),
     "flow": ({"time", "dt"}, set()),
+    "momentum": ({"lr", "beta", "steps"}, set()),   # heavy ball: v ← βv − lr∇L(θ), θ ← θ + v
+    "nesterov": ({"lr", "beta", "steps"}, set()),   # v ← βv − lr∇L(θ + βv), θ ← θ + v
 }
+#: training methods whose state is (θ, v): the derivation lowers them as polynomial maps on both
+MOMENTUM_KINDS = ("momentum", "nesterov")
 SOLVER_ARGS = {"qsvt": {"eps", "idle"}, "hhl": {"clock", "idle", "eps"}, "classical": {"idle"}}
 BASES = ("kronecker", "symmetric")
 MAX_EXPAND_ORDER = 10
@@ -574,7 +578,8 @@ class _Checker:
         kspan = ev.kind_span or ev.span
         if ev.kind not in EVOLVE_ARGS:
             self.err("E0211", f"unknown training method `{ev.kind}`", kspan,
-                     help=did_you_mean(ev.kind, EVOLVE_ARGS) or "use gd(lr, steps), sgd(lr, steps, batch, seed) or flow(time, dt)")
+                     help=did_you_mean(ev.kind, EVOLVE_ARGS) or "use gd(lr, steps), sgd(lr, steps, batch, seed), "
+                                                               "momentum(lr, beta, steps), nesterov(lr, beta, steps) or flow(time, dt)")
             return
         if rates_model and ev.kind != "flow":
             self.err("E0211", f"`rate` equations define an ODE: train them with `flow`, not `{ev.kind}`",
@@ -590,7 +595,8 @@ class _Checker:
                          help=did_you_mean(a.name, required | optional)
                          or f"its arguments are {', '.join(sorted(required | optional))}")
                 continue
-            allowed = {"lr"} if ev.kind != "flow" else {"dt", "time"}
+            # momentum's certificate is numeric (the joint linear part of (θ, v)): no symbolic lr
+            allowed = {"dt", "time"} if ev.kind == "flow" else set() if ev.kind in MOMENTUM_KINDS else {"lr"}
             self.check_expr(a.value, {}, const_only=True)
             if self.refers_symbol(a.value) and a.name not in allowed:
                 self.err("E0211", f"`{a.name}` cannot be symbolic", a.span,
@@ -619,6 +625,10 @@ class _Checker:
         elif a.name == "seed":
             if not fv.is_integer() or fv < 0:
                 self.err("E0211", f"`seed` must be a non-negative integer, not {fv:g}", a.value.span or a.span)
+        elif a.name == "beta":
+            if not 0 <= fv < 1:
+                self.err("E0231", f"the momentum `beta` must lie in [0, 1), not {fv:g}", a.value.span or a.span,
+                         help="e.g. `beta = 0.9` (β ≥ 1 never forgets the velocity)")
         elif a.name in ("lr", "dt", "time"):
             if fv <= 0:
                 self.err("E0211", f"`{a.name}` must be positive, not {fv:g}", a.value.span or a.span,
@@ -706,6 +716,7 @@ def _shape_words(shape):
 
 def _example_args(kind):
     return {"gd": "lr = 0.1, steps = 10", "sgd": "lr = 0.1, steps = 10, batch = 2, seed = 0",
+            "momentum": "lr = 0.1, beta = 0.9, steps = 10", "nesterov": "lr = 0.1, beta = 0.9, steps = 10",
             "flow": "time = 2.0, dt = 0.1"}[kind]
 
 

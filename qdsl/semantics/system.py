@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-KINDS = ("gd", "sgd", "flow")
+KINDS = ("gd", "sgd", "flow", "momentum", "nesterov")
 
 
 @dataclass(frozen=True)
 class Dynamics:
-    """How training runs: `evolve gd(lr, steps)`, `sgd(lr, steps, batch, seed)`, `flow(time, dt)`."""
+    """How training runs: `evolve gd(lr, steps)`, `sgd(lr, steps, batch, seed)`, `flow(time, dt)`,
+    `momentum(lr, beta, steps)`, `nesterov(lr, beta, steps)` (state (θ, v): see `derive`)."""
 
     kind: str
     steps: int
@@ -32,10 +33,11 @@ class Dynamics:
     time: float | None = None
     batch: int | None = None
     seed: int | None = None
+    beta: float | None = None        # momentum / nesterov
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "steps": self.steps}
-        for k in ("lr", "dt", "time", "batch", "seed"):
+        for k in ("lr", "dt", "time", "batch", "seed", "beta"):
             v = getattr(self, k)
             if v is not None:
                 d[k] = v

@@ -56,6 +56,15 @@ def _lark() -> Lark:
 class _Context:
     source: SourceFile
     depth: dict[int, int] = field(default_factory=dict)
+    #: flat sums: id(last node of a left-deep `a ± b ± …` chain) → [[(op, term), …], deepest term]
+    chains: dict = field(default_factory=dict)
+    #: id(chain node) → (chain node, its balanced tree), built once when the chain is used
+    balanced: dict = field(default_factory=dict)
+
+
+#: a flat sum with more terms than this is rebuilt as a balanced tree of depth ⌈log2 k⌉ (so sums of
+#: any length stay far from every recursion limit); shorter ones keep the parser's left-deep shape
+BALANCE_TERMS = 32
 
 
 _CTX: contextvars.ContextVar[_Context] = contextvars.ContextVar("qdsl_parse_context")
@@ -76,7 +85,33 @@ class _Seq:
 
 
 def _unwrap(x):
-    return x.node if isinstance(x, _Paren) else x
+    node = x.node if isinstance(x, _Paren) else x
+    ctx = _CTX.get(None)
+    if ctx is not None and id(node) in ctx.chains and len(ctx.chains[id(node)][0]) > BALANCE_TERMS:
+        hit = ctx.balanced.get(id(node))
+        if hit is None:
+            hit = ctx.balanced[id(node)] = (node, _balance(ctx.chains[id(node)][0]))
+            # the balanced tree's depth is the one the chain was given (deepest term + ⌈log2 k⌉),
+            # so nesting long sums inside other expressions still counts towards E0107
+            ctx.depth[id(hit[1])] = ctx.depth.get(id(node), 0)
+        return hit[1]
+    return node
+
+
+def _balance(terms):
+    r"""The balanced tree of t_1 ± t_2 ± … ± t_k (the first sign is +): split in halves and join
+    them with the right half's first sign, the right half's signs taken relative to it —
+    a − b − c + d = (a − b) − (c − d). Depth ⌈log2 k⌉ instead of k."""
+    if len(terms) == 1:
+        return terms[0][1]
+    mid = len(terms) // 2
+    left, right = terms[:mid], terms[mid:]
+    op = right[0][0]
+    if op == "-":
+        right = [("+" if o == "-" else "-", t) for o, t in right]
+    right = [("+", right[0][1])] + right[1:]
+    a, b = _balance(left), _balance(right)
+    return ast.BinOp(op, a, b, span=Span(_CTX.get().source, a.span.start, b.span.end))
 
 
 def _start(x) -> int:
@@ -322,8 +357,34 @@ class _Builder(Transformer):
     def binop(self, children):
         left, op, right = children
         sym = "^" if op.type == "POW" else str(op)
+        if sym in "+-":
+            return self._sum(left, sym, right, children)
         return self._node(ast.BinOp(sym, _unwrap(left), _unwrap(right), span=_span_of(children)),
                           (left, right))
+
+    def _sum(self, left, sym, right, children):
+        """`a ± b`: extend the flat sum `left` (unparenthesized) or start one. Its depth is what the
+        balanced tree will have (`_balance`), so a long flat sum is never "nested too deeply"."""
+        ctx = _CTX.get()
+        r = _unwrap(right)
+        if not isinstance(left, _Paren) and id(left) in ctx.chains:
+            terms, deepest = ctx.chains.pop(id(left))
+            base = left
+        else:
+            base = _unwrap(left)
+            terms, deepest = [("+", base)], ctx.depth.get(id(base), 0)
+        terms.append((sym, r))
+        deepest = max(deepest, ctx.depth.get(id(r), 0))
+        node = ast.BinOp(sym, base, r, span=_span_of(children))
+        ctx.chains[id(node)] = [terms, deepest]
+        if len(terms) <= BALANCE_TERMS:   # kept left-deep: its real depth
+            depth = 1 + max(ctx.depth.get(id(base), 0), ctx.depth.get(id(r), 0))
+        else:
+            depth = deepest + math.ceil(math.log2(len(terms)))
+        if depth > MAX_DEPTH:
+            return self._node(node, (left, right))   # the guard's diagnostic
+        ctx.depth[id(node)] = depth
+        return node
 
     def unop(self, children):
         op, operand = children

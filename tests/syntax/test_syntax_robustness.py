@@ -93,7 +93,6 @@ def test_every_prefix_of_an_example():
     "(" * 5000 + "x" + ")" * 5000,          # parentheses alone add no depth
     "-" * 5000 + "x",
     "x" + "^x" * 5000,
-    "+".join(["x"] * 5000),
     "f(" * 5000 + "x" + ")" * 5000,
     "w[" * 5000 + "0" + "]" * 5000,
     "(" * 20000,
@@ -104,6 +103,39 @@ def test_pathological_nesting(body):
         assert result is not None
     else:
         assert result is None
+
+
+def _depth(e) -> int:
+    kids = [getattr(e, f) for f in ("left", "right", "operand") if hasattr(e, f)]
+    return 1 + max((_depth(k) for k in kids), default=0)
+
+
+@pytest.mark.parametrize("op", ["+", "-", "+-"])
+def test_flat_sums_of_any_length_parse_balanced(op):
+    """A flat sum is not nesting: 5,000 terms parse into a tree of depth ⌈log2 5000⌉ + 1, with the
+    value of the left-to-right sum (signs relative to the split: a − b − c + d = (a − b) − (c − d))."""
+    ops = [op[k % len(op)] for k in range(4999)]
+    body = "1" + "".join(f" {o} {k + 2}" for k, o in enumerate(ops))
+    expr = parse_text(f"model m {{ loss = {body} }}").models[0].body[0].expr
+    assert _depth(expr) <= 14
+
+    def value(e):
+        if hasattr(e, "value"):
+            return e.value
+        a, b = value(e.left), value(e.right)
+        return a + b if e.op == "+" else a - b
+    want = 1 + sum((k + 2) * (1 if o == "+" else -1) for k, o in enumerate(ops))
+    assert value(expr) == want
+
+
+def test_long_sums_nested_in_each_other_still_count_towards_the_depth_limit():
+    terms = " + ".join(["x"] * 40)
+    expr = "x"
+    for _ in range(60):   # each level: a balanced 41-term sum (depth 6) inside a product
+        expr = f"({terms} + {expr}) * 2"
+    with pytest.raises(CompileError) as err:
+        parse_text(f"model m {{ loss = {expr} }}")
+    assert err.value.diagnostics[0].code == "E0107"
 
 
 def test_depth_limit_boundary():
