@@ -104,7 +104,9 @@ class ResourceReport:
             ("κ′ (source)", f"{i['kappa_prime']:.6g} ({i['kappa_source']})"),
             ("ε", f"{i['eps']:g}"),
             *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
-                                 "qram": "QRAM queries (assumed, not built)"}[i["access"]])]
+                                 "qroam": "QROAM (select-swap) lookups (not built)",
+                                 "qram": "QRAM queries (assumed, not built)",
+                                 "qram-free": "QRAM queries, initial state free (assumed)"}[i["access"]])]
               if "access" in i else []),
             ("QSVT degree = block-encoding queries", f"{i.get('degree')}"
              + (f"   (Dalzell 56κ′+1.05κ′ln(1/ε): {_big(i['dalzell_queries'])})" if i.get("dalzell_queries") else "")),
@@ -341,7 +343,12 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
         "qrom": "QROM: every lookup of the F_ℓ nonzeros is a unary iteration over them (what qdsl "
                 "builds): O(nnz) Toffolis per query",
         "qram": f"QRAM (assumed, not built): one query costs 2·(address bits) + b Toffolis, "
-                f"b = {pr['entry_bits']} entry bits"}[access],
+                f"b = {pr['entry_bits']} entry bits",
+        "qroam": f"QROAM (select-swap, not built): a lookup of L entries of b bits costs "
+                 f"⌈L/k⌉ + b(k−1) Toffolis and its uncomputation ⌈L/k′⌉ + k′ (Berry et al. 2019), "
+                 f"b·k data qubits; b = index bits + {pr['entry_bits']} entry bits",
+        "qram-free": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), and the initial state "
+                     f"prepared for free (the most favourable reading of the reference paper)"}[access],
         scaling="nonzeros of every F_ℓ per parameter, colours and entry maxima kept from the "
                 "compiled model; the Carleman order, degree and sgd classes kept")
     notes.append(f"projected from the compiled model (n = {inputs['compiled']['n']}, "

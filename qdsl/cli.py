@@ -139,9 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", choices=["qsvt", "hhl"], help="override the file's solver")
     p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
                    help="how L is block-encoded (see `qdsl compile --help`)")
-    p.add_argument("--access", choices=["qrom", "qram"], default="qrom",
-                   help="projections: lookups as built (QROM, O(nnz) per query; default) or a QRAM "
-                        "assumption (O(log n) per query)")
+    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-free"], default="qrom",
+                   help="projections: lookups as built (QROM, O(nnz) per query; default), select-swap "
+                        "QROAM, a QRAM assumption (O(log n) per query), or QRAM with the initial "
+                        "state free")
     p.add_argument("--no-build", action="store_true",
                    help="estimate from the blocks' cost functions without building the circuit")
 
