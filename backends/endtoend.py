@@ -563,10 +563,22 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                   "runtime_lower_bound_s": ph.get("runtime_lower_bound_s"),
                   "memory": _memory(c, n, access, att), "downloaded_values": download},
         "breakdown": best["parts"],
+        "whole_solver": _whole_solver(att, best["state_error"], norms["exact"]),
         "physical_note": ph_note,
         "assumptions": _assumptions(kind, norms, att, exact, access),
     }
     return _sanitize(out)
+
+
+def _whole_solver(att, eps_s, exact_norms) -> dict:
+    """Whole solver against whole solver: qdsl's queries for one state of error ε_s with constant
+    success — the attempt's degree d times the 2R+1 calls amplifying p_s — beside Dalzell,
+    Koczor, Kothari, et al.'s 56κ′ + 1.05κ′·ln(1/ε) (arXiv:2406.12086, Thm. 1: constant success)."""
+    amp = amplification(att["p_s"][0], att["exact"] and exact_norms)
+    kp = att["kappa_prime"]
+    return {"qdsl_queries": amp["calls"] * att["degree"], "success": amp["success"],
+            "rounds": amp["rounds"], "eps": eps_s,
+            "dalzell_queries": int(math.ceil(56 * kp + 1.05 * kp * math.log(1 / eps_s)))}
 
 
 def _tomo_record(best) -> dict:

@@ -13,7 +13,7 @@ from .diagnostics import CompileError, Diagnostic, InternalError, SizeLimitError
 __version__ = "0.1.0"
 
 __all__ = ["compile", "CompileError", "SizeLimitError", "InternalError", "Diagnostic",
-           "PolynomialSystem", "carleman", "history_system", "Model", "resources", "__version__"]
+           "PolynomialSystem", "carleman", "history_system", "Model", "resources", "plan", "__version__"]
 
 
 def __getattr__(name):  # lazy: `qdsl --help` must not import SciPy or Qiskit
@@ -35,4 +35,7 @@ def __getattr__(name):  # lazy: `qdsl --help` must not import SciPy or Qiskit
     if name == "resources":
         from .backends.resources import resources
         return resources
+    if name == "plan":
+        from .api import plan
+        return plan
     raise AttributeError(f"module 'qdsl' has no attribute {name!r}")
