@@ -75,6 +75,19 @@ def parse_output(output) -> tuple[str, int | None]:
                                   help="use --output all, --output top:K (K ≥ 1) or --output functional"))
 
 
+def check_precision(precision) -> float:
+    """ε_θ as a float in (0, 1), else E0611."""
+    from qdsl.diagnostics import CompileError, Diagnostic
+    try:
+        eps = float(precision)
+    except (TypeError, ValueError):
+        eps = float("nan")
+    if not (math.isfinite(eps) and 0 < eps < 1):
+        raise CompileError(Diagnostic("E0611", f"--precision must be in (0, 1), not {precision}",
+                                      help="e.g. --precision 1e-3 (absolute error on each θ_T entry)"))
+    return eps
+
+
 def ratio_budget(eps_theta: float, a1: float, r: float) -> float:
     r"""The ℓ∞ amplitude error δ that keeps |r̂ − r| ≤ ε_θ for r = a_u/a_1: from
     |r̂ − r| = |e_u − r·e_1|/|a_1 + e_1| ≤ δ(1 + |r|)/(|a_1| − δ), δ = ε_θ|a_1|/(1 + |r| + ε_θ)."""
@@ -470,10 +483,7 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     from qdsl.lowering.carleman import carleman_dimension
 
     kind, K = parse_output(output)
-    eps = float(precision)
-    if not (math.isfinite(eps) and 0 < eps < 1):
-        raise CompileError(Diagnostic("E0611", f"--precision must be in (0, 1), not {precision}",
-                                      help="e.g. --precision 1e-3 (absolute error on each θ_T entry)"))
+    eps = check_precision(precision)
     if c.solver != "qsvt":
         raise CompileError(Diagnostic("E0612", "the end-to-end cost models the QSVT solver",
                                       help="use --solver qsvt (HHL's one-attempt cost stays in "
@@ -548,6 +558,7 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                      "exact": bool(norms["exact"])},
         "p_s": {"low": att["p_s"][0], "high": att["p_s"][1], "source": att["p_s_source"]},
         "degree": att["degree"], "kappa_prime": att["kappa_prime"], "kappa_source": att["kappa_source"],
+        "alpha": att["alpha"],
         "amplification": best["amplification"],
         "samples": (_tomo_record(best) if kind != "functional" else
                     dict(best["qae"], protocol="amplitude estimation (Brassard–Høyer–Mosca–Tapp 2002, "

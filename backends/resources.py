@@ -276,8 +276,9 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
                      physical=physical)
     if output is None:
         return rep
-    from .endtoend import end_to_end, parse_output
+    from .endtoend import check_precision, end_to_end, parse_output
     parse_output(output)
+    check_precision(precision)
     if c.solver != "qsvt":
         return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT solver only",))
     try:
