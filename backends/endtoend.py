@@ -471,14 +471,30 @@ def idle_candidates(T: int, compiled: int) -> list[int]:
 
 
 def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, steps=None,
-               access: str = "qrom", physical: str = "builtin", idle=None, splits=None) -> dict:
+               access: str = "qrom", physical: str = "builtin", idle=None, splits=None,
+               download=None) -> dict:
     r"""The end-to-end cost of getting `output` of θ_T ("all", "top:K" or "functional": w·θ_T for
     any unit w) to absolute precision `precision` (ℓ∞ on θ) out of Compilation `c`'s QSVT solver,
     at the compiled size or projected to n = `params`, T = `steps` under `access` (module
     docstring). `idle`: fix p instead of choosing it; `splits`: the state/sample splits tried;
     `physical`: "builtin", "qdk", or None (the algorithm's runtime only, for sweeps).
+    `download`: a download interval K < T — train in ⌈T/K⌉ windows, each read out (all of θ) and
+    re-uploaded as the next window's initial state (`_windows`).
     Returns a strict-JSON dict: per_call (one attempt), total, breakdown, the chosen route, p and
     every quantity that led to them, and the assumptions."""
+    if download is not None:
+        try:
+            K = int(download)
+        except (TypeError, ValueError):
+            K = 0
+        T_ = int(steps) if steps is not None else int(c.system.dynamics.steps)
+        if K < 1 or K != download:
+            from qdsl.diagnostics import CompileError, Diagnostic
+            raise CompileError(Diagnostic("E0614", f"--download must be a positive whole number of steps, "
+                                                   f"not {download}", help="e.g. --download 10"))
+        if K < T_:
+            return _windows(c, output=output, precision=precision, params=params, T=T_, K=K,
+                            access=access, physical=physical)
     from qdsl.diagnostics import CompileError, Diagnostic
     from qdsl.lowering.carleman import carleman_dimension
 
@@ -524,22 +540,10 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     total_t = best["t_states"]
     per_call_t = _tstates(att["counts"], best["state_error"])
     toff_share = _toffolis(att["counts"]) * 4 / max(per_call_t, 1.0)
-    from .physical import LogicalCounts
     extra_q = 1 if kind != "functional" else best["qae"]["phase_qubits"]
     Q = att["qubits"] + extra_q
-    ccz = total_t * toff_share / 4
-    lc = LogicalCounts(qubits=Q, t_count=int(math.ceil(total_t - 4 * ccz)), ccz_count=int(math.ceil(ccz)),
-                       measurement_count=int(math.ceil(Q * best["calls"])))
-    if physical is None:     # sweeps: the algorithm's runtime only (`physical.algorithm_runtime`)
-        from .physical import algorithm_runtime
-        ar = algorithm_runtime(lc)
-        ph = {"code_distance": ar["code_distance"], "runtime_seconds": ar["runtime_seconds"],
-              "physical_qubits": ar.get("data_physical_qubits"),
-              "runtime_lower_bound_s": ar.get("runtime_lower_bound_seconds")}
-        ph_note, one = "algorithm runtime only (no factory search)", {}
-    else:
-        ph, ph_note = _physical_total(lc, physical)
-        one = _physical_one(att, best["state_error"], physical)
+    ph, ph_note = _run_physical(total_t, toff_share, Q, best["calls"], physical)
+    one = _physical_one(att, best["state_error"], physical) if physical is not None else {}
     nv = best["norms"]
     download = {"all": n, "top": min(K or 0, n), "functional": 1}[kind]
     out = {
@@ -574,10 +578,74 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                   "runtime_lower_bound_s": ph.get("runtime_lower_bound_s"),
                   "memory": _memory(c, n, access, att), "downloaded_values": download},
         "breakdown": best["parts"],
+        "toffoli_share": toff_share,
         "whole_solver": _whole_solver(att, best["state_error"], norms["exact"]),
         "physical_note": ph_note,
         "assumptions": _assumptions(kind, norms, att, exact, access),
     }
+    return _sanitize(out)
+
+
+def _run_physical(total_t, toff_share, Q, calls, physical):
+    """The surface-code estimate of a whole run of `total_t` T states (the Toffolis' share of them
+    as in one attempt) on Q logical qubits, one measurement per qubit and call; physical=None: the
+    algorithm's runtime only (`physical.algorithm_runtime`, for sweeps)."""
+    from .physical import LogicalCounts
+    ccz = total_t * toff_share / 4
+    lc = LogicalCounts(qubits=Q, t_count=int(math.ceil(max(total_t - 4 * ccz, 0))),
+                       ccz_count=int(math.ceil(ccz)), measurement_count=int(math.ceil(Q * calls)))
+    if physical is None:
+        from .physical import algorithm_runtime
+        ar = algorithm_runtime(lc)
+        return ({"code_distance": ar["code_distance"], "runtime_seconds": ar["runtime_seconds"],
+                 "physical_qubits": ar.get("data_physical_qubits"),
+                 "runtime_lower_bound_s": ar.get("runtime_lower_bound_seconds")},
+                "algorithm runtime only (no factory search)")
+    return _physical_total(lc, physical)
+
+
+def _windows(c, *, output, precision, params, T, K, access, physical) -> dict:
+    r"""Training in ⌈T/K⌉ windows of K steps (the last T − (⌈T/K⌉−1)·K): every window but the last
+    reads out all of θ (to download it) and its end is re-uploaded as the next window's initial
+    state — prepared at every attempt of that window, as the first window's is; the last window
+    reads out `output`. Each window gets ε_θ/⌈T/K⌉ (errors add when the K-step map is
+    non-expansive: an assumption, stated). Windows are projected (bounds): their initial states are
+    not the compiled one."""
+    eps = check_precision(precision)
+    n = int(params) if params is not None else int(c.system.n)
+    cycles = -(-T // K)
+    last_T = T - (cycles - 1) * K
+    eps_w = eps / cycles
+    win = end_to_end(c, output="all", precision=eps_w, params=n, steps=K, access=access, physical=None)
+    last = end_to_end(c, output=output, precision=eps_w, params=n, steps=last_T, access=access,
+                      physical=None)
+    calls = (cycles - 1) * win["total"]["calls"] + last["total"]["calls"]
+    t_all = (cycles - 1) * win["total"]["t_states"] + last["total"]["t_states"]
+    Q = max(win["total"]["logical_qubits"], last["total"]["logical_qubits"])
+    share = (((cycles - 1) * win["total"]["t_states"] * win["toffoli_share"]
+              + last["total"]["t_states"] * last["toffoli_share"]) / max(t_all, 1.0))
+    ph, note = _run_physical(t_all, share, Q, calls, physical)
+    out = dict(last)
+    out["sizes"] = dict(last["sizes"], T=T)
+    out["total"] = dict(last["total"], calls=calls, t_states=t_all, logical_qubits=Q,
+                        physical_qubits=ph.get("physical_qubits"), code_distance=ph.get("code_distance"),
+                        runtime_s=ph.get("runtime_seconds"),
+                        runtime_lower_bound_s=ph.get("runtime_lower_bound_s"))
+    keys = list(win["breakdown"]) + [k for k in last["breakdown"] if k not in win["breakdown"]]
+    out["breakdown"] = {k: (cycles - 1) * win["breakdown"].get(k, 0) + last["breakdown"].get(k, 0)
+                        for k in keys}
+    out["output"] = dict(last["output"], precision=eps)
+    out["physical_note"] = note
+    out["download"] = {"interval": K, "cycles": cycles, "precision_per_window": eps_w,
+                       "window": {"steps": K, "calls": win["total"]["calls"],
+                                  "t_states": win["total"]["t_states"], "route": win["route"],
+                                  "idle": win["idle"], "degree": win["degree"]},
+                       "last_window": {"steps": last_T, "calls": last["total"]["calls"],
+                                       "t_states": last["total"]["t_states"]}}
+    out["assumptions"] = list(last["assumptions"]) + [
+        f"download every {K} steps: {cycles} windows, each to ε_θ/{cycles} (errors add: the K-step map "
+        "taken non-expansive); a window's initial state is the downloaded θ, re-prepared at every "
+        "attempt with the compiled model's fraction of nonzero weights and ‖y_0‖"]
     return _sanitize(out)
 
 

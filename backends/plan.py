@@ -83,6 +83,8 @@ def classical_cost(c, *, params=None, steps=None, rate=None, bandwidth=None, mea
 
 def _log_ratio(c, n, T, output, eps, access, cl_kw, fixed, seen=None):
     from .endtoend import end_to_end
+    if fixed.get("download"):   # windows choose their own p and split
+        fixed = {"download": fixed["download"]}
     q = end_to_end(c, output=output, precision=eps, params=n, steps=T, access=access, physical=None,
                    **fixed)
     cl = classical_cost(c, params=n, steps=T, **cl_kw)
@@ -99,7 +101,8 @@ def _runtime(q) -> float:
 
 
 def crossover(c, *, access: str, output: str, precision: float, steps: int, classical: dict,
-              n_max: int = N_MAX, idle=None, split=None, seen: dict | None = None) -> dict:
+              n_max: int = N_MAX, idle=None, split=None, seen: dict | None = None,
+              download=None) -> dict:
     r"""The n* ≥ n₀ where quantum runtime / classical runtime falls to 1 under `access`, by
     bisection on log n over the cost functions (T, ε_θ and the output fixed; p and the split
     fixed at the values chosen at the stated size), or n* = None with the reason: the growth
@@ -114,6 +117,8 @@ def crossover(c, *, access: str, output: str, precision: float, steps: int, clas
         fixed["idle"] = int(idle)
     if split is not None:
         fixed["splits"] = (float(split),)
+    if download is not None:
+        fixed["download"] = int(download)
     grid = [n0] + [10 ** k for k in range(2 * (int(math.log10(n0)) // 2 + 1), int(math.log10(n_max)) + 1, 2)]
     vals = []
     for n in grid:
@@ -182,6 +187,10 @@ class PlanReport(dict):
         else:
             out.append(f"  samples                3 × {sm['median_runs']} runs × {_num(sm['iterates'])} "
                        f"iterates (amplitude estimation)")
+        if q.get("download"):
+            dl = q["download"]
+            out.append(f"  download / re-upload   every {dl['interval']} steps: {dl['cycles']} windows, "
+                       f"each to ± {dl['precision_per_window']:.3g}")
         out.append(f"  runtime, qubits        {_dur(tot['runtime_s'])}, {_num(tot['physical_qubits'])} "
                    f"physical (d = {tot['code_distance']})")
         out.append(f"classical                {_num(cl['flops'])} flops, {_num(cl['bytes'])} bytes, "
@@ -246,11 +255,12 @@ def _dur(sec) -> str:
 
 def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
          steps=None, rate=None, bandwidth=None, measure: bool = False,
-         physical: str = "builtin") -> PlanReport:
+         physical: str = "builtin", download=None) -> PlanReport:
     r"""Is it worth it? The quantum end-to-end cost of `output` of θ_T to `precision` (under
     `access`) against classical training of the same model, their ratio, and the crossover n* per
     access model (module docstring). `params`/`steps` project; `rate`/`bandwidth` state the
-    classical machine, `measure=True` measures it. Returns a PlanReport (strict JSON)."""
+    classical machine, `measure=True` measures it; `download`: θ read out and re-uploaded every
+    that many steps. Returns a PlanReport (strict JSON)."""
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     from .endtoend import _sanitize, end_to_end
@@ -263,7 +273,7 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     n = int(params) if params is not None else int(system.n)
     T = int(steps) if steps is not None else int(system.dynamics.steps)
     q = end_to_end(c, output=output, precision=precision, params=params, steps=steps, access=access,
-                   physical=physical)
+                   physical=physical, download=download)
     measured = measure_rate() if measure else None
     cl = classical_cost(c, params=n, steps=T, rate=rate, bandwidth=bandwidth, measured=measured)
     rt = _runtime(q)
@@ -272,7 +282,7 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     for acc in ACCESS_MODELS:
         seen[acc] = {}
         cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
-                               classical=cl, idle=q["idle"], seen=seen[acc],
+                               classical=cl, idle=q["idle"], seen=seen[acc], download=download,
                                split=q["split"] if q["output"]["kind"] != "functional" else None)
     ns = sorted(set().union(*[set(v) for v in seen.values()]))
     curve = {"n": ns, "classical": [classical_cost(c, params=m, steps=T, rate=cl["rate"],

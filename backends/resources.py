@@ -186,6 +186,12 @@ def render_end_to_end(e: dict) -> list[str]:
         m = tot["memory"]
         rows.append(("QRAM/QROAM memory", f"{_big(m['entries'])} entries, {_big(m['bits'])} bits"
                      + (f", {_big(m['qroam_data_qubits'])} QROAM data qubits" if "qroam_data_qubits" in m else "")))
+    dl = e.get("download")
+    if dl:
+        rows.insert(1, ("download / re-upload", f"every {dl['interval']} steps: {dl['cycles']} windows, "
+                                                f"each to ± {dl['precision_per_window']:.3g}; a window "
+                                                f"{_big(float(dl['window']['t_states']))} T states (figures below: "
+                                                f"the last window, totals: all)"))
     w = max(len(r[0]) for r in rows)
     out = ["end to end (what it takes to get the output, not one attempt)", "-" * (w + 40)]
     out += [f"{k.ljust(w)}  {v}" for k, v in rows]
@@ -267,10 +273,11 @@ def _rotations_of(counts: dict) -> int:
 
 def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
               access: str = "qrom", physical: str = "builtin", output: str | None = "all",
-              precision: float = 1e-3) -> ResourceReport:
+              precision: float = 1e-3, download=None) -> ResourceReport:
     """See `_resources`; with `output` ("all", "top:K", "functional"; None: one attempt only) the
     report also holds the end-to-end cost of that output of θ_T to `precision`
-    (`backends.endtoend.end_to_end`, QSVT only; a note says why when it is not available)."""
+    (`backends.endtoend.end_to_end`, QSVT only; a note says why when it is not available);
+    `download`: a download interval K (θ read out and re-uploaded every K steps)."""
     from qdsl.diagnostics import CompileError
     rep = _resources(c, params=params, steps=steps, eps=eps, count=count, access=access,
                      physical=physical)
@@ -283,9 +290,9 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
         return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT solver only",))
     try:
         e = end_to_end(c, output=output, precision=precision, params=params, steps=steps,
-                       access=access, physical=physical)
+                       access=access, physical=physical, download=download)
     except CompileError as exc:
-        if exc.diagnostics and exc.diagnostics[0].code in ("E0610", "E0611"):
+        if exc.diagnostics and exc.diagnostics[0].code in ("E0610", "E0611", "E0614"):
             raise
         return replace(rep, notes=rep.notes + (f"no end-to-end cost: {exc.diagnostics[0].message}",))
     return replace(rep, end_to_end=e)

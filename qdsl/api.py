@@ -338,7 +338,7 @@ def compile(path=None, *, source: str | None = None, system=None, name: str | No
 
 
 def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
-         steps=None, rate=None, measure: bool = False, physical: str = "builtin"):
+         steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None):
     """Is it worth it? `model`: a Compilation or a .qd path. The quantum end-to-end cost of
     `output` ("all", "top:K", "functional") of θ_T to `precision` against classical training,
     their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan).
@@ -349,4 +349,4 @@ def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "
     params, steps, _ = _check_options(params, steps, None)
     c = model if hasattr(model, "linear_system") else compile(model)
     return _plan(c, output=output, precision=precision, access=access, params=params, steps=steps,
-                 rate=rate, measure=measure, physical=physical)
+                 rate=rate, measure=measure, physical=physical, download=download)

@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "attempt only)")
     p.add_argument("--precision", type=float, default=1e-3,
                    help="end-to-end: absolute precision on each θ_T entry (default 1e-3)")
+    p.add_argument("--download", type=int, metavar="K",
+                   help="end-to-end: download θ every K steps and re-upload it (⌈T/K⌉ windows)")
 
     p = sub.add_parser("plan", help="is it worth it? quantum end to end vs classical training, crossover",
                        description="The end-to-end quantum cost of getting θ_T (or part of it) out, against "
@@ -165,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the access model of the stated size's quantum cost (the crossover tries all)")
     p.add_argument("--params", type=float, help="project to this many parameters")
     p.add_argument("--steps", type=int, help="project to this many steps")
+    p.add_argument("--download", type=int, metavar="K",
+                   help="download θ every K steps and re-upload it (⌈T/K⌉ windows)")
     p.add_argument("--rate", type=float, help="classical flop rate (default: stated, 1e9 flop/s)")
     p.add_argument("--measure-rate", action="store_true",
                    help="measure the classical rate with a sparse mat-vec micro-benchmark")
@@ -382,7 +386,8 @@ def cmd_resources(args) -> int:
     args.steps = projected_steps
     rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
                     access=args.access, count=False if args.no_build else None,
-                    output=None if args.output == "none" else args.output, precision=args.precision)
+                    output=None if args.output == "none" else args.output, precision=args.precision,
+                    download=args.download)
     if args.json:
         _emit_json(rep.to_dict())
     else:
@@ -402,7 +407,8 @@ def cmd_plan(args) -> int:
         raise CompileError(Diagnostic("E0613", f"--rate must be a positive flop rate, not {args.rate}",
                                       help="e.g. --rate 1e9, or --measure-rate"))
     rep = plan(c, output=args.output, precision=args.precision, access=args.access, params=params,
-               steps=steps, rate=args.rate, measure=args.measure_rate, physical=args.physical)
+               steps=steps, rate=args.rate, measure=args.measure_rate, physical=args.physical,
+               download=args.download)
     if args.plot:
         rep.plot(_output_path(args.plot, c, force=True))
     if args.json:

@@ -189,6 +189,9 @@ SYNTHESIS = {
     "E0612": "The end-to-end cost and `qdsl plan` model the QSVT solver (its success probability, "
              "amplification and readout). Compile with --solver qsvt; HHL's one-attempt cost stays "
              "in `qdsl resources`.",
+    "E0614": "--download K is the download interval of the end-to-end cost: every K steps θ is read "
+             "out (all of it) and re-uploaded as the next window's initial state. K must be a positive "
+             "whole number of steps; K ≥ T means one window (no download before the end).",
     "E0613": "--rate states the classical machine's flop rate for `qdsl plan`: a positive number of "
              "flop/s (e.g. 1e9), or --measure-rate to measure it with a sparse matrix–vector "
              "micro-benchmark.",

@@ -278,3 +278,21 @@ def test_plan_bad_options(argv, code):
 def test_plan_hhl_model_refused():
     rc, _, err = cli("plan", EX / "ridge.qd")
     assert rc == 2 and "error[E0612]" in err
+
+
+def test_download_windows_add_up(compiled):
+    c = compiled["quartic"]
+    kw = dict(params=10 ** 6, access="qram", physical=None)
+    r = E.end_to_end(c, output="functional", precision=1e-3, steps=100, download=30, **kw)
+    dl = r["download"]
+    assert dl["cycles"] == 4 and dl["last_window"]["steps"] == 10
+    win = E.end_to_end(c, output="all", precision=1e-3 / 4, steps=30, **kw)
+    last = E.end_to_end(c, output="functional", precision=1e-3 / 4, steps=10, **kw)
+    assert r["total"]["calls"] == pytest.approx(3 * win["total"]["calls"] + last["total"]["calls"], rel=1e-12)
+    assert r["total"]["t_states"] == pytest.approx(3 * win["total"]["t_states"] + last["total"]["t_states"],
+                                                   rel=1e-12)
+    assert r["output"]["precision"] == 1e-3
+    one = E.end_to_end(c, output="functional", precision=1e-3, steps=100, download=100, **kw)
+    assert "download" not in one
+    with pytest.raises(qdsl.CompileError, match="E0614"):
+        E.end_to_end(c, download=0)
