@@ -77,8 +77,9 @@ def classical_cost(c, *, params=None, steps=None, rate=None, bandwidth=None, mea
             "nnz": nnz, "formula": "T·(Σ_ℓ (ℓ+1)·nnz_ℓ + n) flops; T·(Σ_ℓ nnz_ℓ·(16+8ℓ) + 24n) bytes; "
                                    "runtime max(flops/rate, bytes/bandwidth)",
             "model": "sparse gradient descent on the model's polynomial update"
-                     + (" (the extracted network's system: a FLOP estimate of its training step)"
-                        if system.meta.get("torch") or "torch" in str(system.meta.get("source", "")) else "")}
+                     + (" (a qdsl.torch network: its extracted update on the pruned support, a FLOP "
+                        "estimate of the training step the network runs there)"
+                        if "drop_tol" in system.meta and "support" in system.meta else "")}
 
 
 def _log_ratio(c, n, T, output, eps, access, cl_kw, fixed, seen=None):

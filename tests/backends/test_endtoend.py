@@ -296,3 +296,40 @@ def test_download_windows_add_up(compiled):
     assert "download" not in one
     with pytest.raises(qdsl.CompileError, match="E0614"):
         E.end_to_end(c, download=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(EX.glob("*.qd")), ids=lambda p: p.stem)
+def test_every_example_projected_to_1e8(path):
+    """`resources` prints one attempt and the end-to-end cost for every example projected to 10⁸
+    parameters — or says why not (HHL: the end-to-end cost models QSVT; the symmetric basis: no
+    projection, E0606; a symbolic constant needs --set)."""
+    args = ["--set", "eta=0.5"] if path.stem == "tanh_unit" else []
+    rc, out, err = cli("resources", path, "--params", "1e8", "--steps", "100", *args)
+    if rc == 2:
+        assert "E0606" in err, err
+        return
+    assert rc == 0, err
+    assert "(one attempt)" in out
+    assert ("T states (in all)" in out and "breakdown" in out) or "models the QSVT solver only" in out
+    rc, js, _ = cli("resources", path, "--params", "1e8", "--steps", "100", "--json", *args)
+    e = strict(js)["end_to_end"]
+    if e is not None:
+        assert e["total"]["t_states"] >= e["total"]["calls"] * e["per_call"]["t_states"]
+
+
+@pytest.mark.slow
+def test_plan_of_a_torch_network():
+    torch = pytest.importorskip("torch")
+    import qdsl.torch as qt
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1))
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    sys = qt.extract(model, torch.nn.MSELoss(), (x, y), lr=0.05, sparsity=0.5, degree=2, steps=5)
+    p = qdsl.plan(qdsl.compile(system=sys, order=2), output="functional")
+    assert "qdsl.torch network" in p["classical"]["model"]
+    F = sys.F
+    assert p["classical"]["flops"] == 5 * (sum((l + 1) * F[l].nnz for l in range(len(F))) + sys.n)
+    json.dumps(p, allow_nan=False)
