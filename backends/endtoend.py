@@ -18,7 +18,8 @@ out costs (docs/resources.md#end-to-end-cost, every formula there with its sourc
   bound on ‖M_t‖₂), p_s ≥ (s_P(1−δ_m))²·α²‖Y‖²/‖B‖² with s_P ≥ max|P|/sup_bound the polynomial's
   scale (`poly_scale_bounds`);
 * **amplitude amplification** — exact (Brassard, Høyer, Mosca, Tapp 2002) when the good
-  probability g is known exactly: R rounds minimizing (2R+1)/sin²((2R+1)·asin √g); fixed-point
+  probability g is known exactly (at compiled sizes: the circuit's own output's weight on the
+  final blocks, from the SVD): R rounds minimizing (2R+1)/sin²((2R+1)·asin √g); fixed-point
   (Yoder, Low, Chuang, PRL 113, 210501 (2014)) when only g ≥ w is known: L = 2l+1 ≥ ln(2/δ)/√w
   calls, success ≥ 1 − δ², δ = 1/2;
 * **samples** — all of θ_T or its K largest: ℓ∞ tomography (Kerenidis, Landman, Prakash, ICLR
@@ -309,7 +310,14 @@ class _Attempts:
         d = plan["degree"]
         counts = qsvt_cost(enc, ls, d)
         ps = float(plan["achieved"]["success_probability"])
-        return {"degree": d, "counts": counts, "kappa_prime": plan["kappa_prime"],
+        # the circuit's own output x = P^{SV}(A†)·b̂ block by block: its weight on the final
+        # blocks t ≥ T is the exact good probability of "flags 0 and t ≥ T"
+        from numpy.polynomial import chebyshev
+        W, sv, Vh = svd
+        b = np.asarray(ls.rhs, dtype=float)
+        x = Vh.T @ (chebyshev.chebval(sv / enc.alpha, plan["poly"].coeffs) * (W.T @ (b / np.linalg.norm(b))))
+        g_final = float(np.sum(ls.blocks(x)[ls.steps:] ** 2))
+        return {"g_final": g_final,"degree": d, "counts": counts, "kappa_prime": plan["kappa_prime"],
                 "kappa_source": plan["inverse_norm_source"], "alpha": float(enc.alpha),
                 "p_s": (ps, ps), "p_s_source": "exact (‖P(A†)b‖² from the SVD of L/α)",
                 "flags": len(enc.ancillas), "time_qubits": max(1, int(ls.num_blocks - 1).bit_length()),
@@ -409,8 +417,9 @@ def _evaluate(kind, att_of, norms, p, f, eps, D, n, access, q_w):
         Delta = ratio_budget(eps, a1, r)
         eps_s = f * Delta * math.sqrt(np_["P_T"][0]) / 2
         att = att_of(p, eps_s, np_)
-        g = att["p_s"][0] * np_["P_T"][0]
-        amp = amplification(g, att["exact"] and norms["exact"])
+        exact_g = att["exact"] and norms["exact"]
+        g = att["g_final"] if exact_g else att["p_s"][0] * np_["P_T"][0]
+        amp = amplification(g, exact_g)
         N = tomography_copies(D, (1 - f) * Delta)
         calls, parts = _tomography(att, amp, N, D, eps_s, access, min(N, D))
         rows.append(("final block", att, eps_s, amp, N, calls, parts, D, Delta))

@@ -68,8 +68,8 @@ def by_hand_L(ls, p):
     return L, b
 
 
-def by_hand_ps(ls, p, alpha, kappa, degree):
-    """‖P^{SV}(A†)·b̂‖², A = L/α, from numpy's SVD of L and qdsl's polynomial's Chebyshev series."""
+def by_hand_output(ls, p, alpha, kappa, degree):
+    """x = P^{SV}(A†)·b̂, A = L/α, from numpy's SVD of L and qdsl's polynomial's Chebyshev series."""
     from numpy.polynomial import chebyshev
     from qdsl.synthesis.qsp import inverse_polynomial
 
@@ -77,7 +77,12 @@ def by_hand_ps(ls, p, alpha, kappa, degree):
     W, s, Vh = np.linalg.svd(L)
     poly = inverse_polynomial(kappa, degree)
     c = W.T @ (b / np.linalg.norm(b))
-    return float(np.sum((chebyshev.chebval(s / alpha, poly.coeffs) * c) ** 2))
+    return Vh.T @ (chebyshev.chebval(s / alpha, poly.coeffs) * c)
+
+
+def by_hand_ps(ls, p, alpha, kappa, degree):
+    """p_s = ‖x‖²."""
+    return float(np.sum(by_hand_output(ls, p, alpha, kappa, degree) ** 2))
 
 
 def by_hand_rounds(g):
@@ -123,7 +128,11 @@ def test_tomography_route_recomputed_by_hand(compiled, m):
     # p_s from the SVD of L (exact, the polynomial of the chosen degree)
     ps = by_hand_ps(ls, p, r["alpha"], r["kappa_prime"], r["degree"])
     assert r["p_s"]["low"] == pytest.approx(ps, rel=1e-7) and r["p_s"]["low"] == r["p_s"]["high"]
-    g = ps * (PT if r["route"] == "final block" else 1)
+    # the good probability: p_s for the whole state; for the final block the output's own weight
+    # on blocks t ≥ T (= p_s·P_T up to the state error)
+    x = by_hand_output(ls, p, r["alpha"], r["kappa_prime"], r["degree"])
+    g = float(np.sum(x[T * D:] ** 2)) if r["route"] == "final block" else ps
+    assert g == pytest.approx(ps * (PT if r["route"] == "final block" else 1), rel=0.01)
     cost, R, succ = by_hand_rounds(g)
     amp = r["amplification"]
     assert amp["rounds"] == R and amp["success"] == pytest.approx(succ, rel=1e-6)
