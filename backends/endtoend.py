@@ -191,14 +191,16 @@ def controlled_overhead(counts, eps: float) -> float:
 def dense_prep_cost(k: int, width: int, access: str, b: int):
     """A state preparation of k nonzero amplitudes on `width` qubits: a pruned Möttönen tree of
     min(2^w − 1, (k+1)·w) rotations and as many CNOTs (the projection's rule for the initial
-    state), or, under QRAM, w looked-up angles (2w·w + b·w Toffolis); free under "qram-free"."""
+    state), or, under QRAM, w looked-up angles (2w·w + b·w Toffolis, and one per stored angle
+    under "qram-counted"); free under "qram-free"."""
     from qdsl.synthesis.blocks.cost import Cost
 
     w = max(1, int(width))
     if access == "qram-free":
         return Cost()
-    if access in ("qram",):
-        return Cost(ccx=2 * w * w + b * w, ry=w, cx=w)
+    if access in ("qram", "qram-counted"):
+        return Cost(ccx=2 * w * w + b * w + (min(int(k), 1 << min(w, 62)) if access == "qram-counted" else 0),
+                    ry=w, cx=w)
     rot = min((1 << w) - 1, (int(k) + 1) * w) if w < 4000 else (int(k) + 1) * w
     return Cost(ry=rot, cx=rot)
 

@@ -156,7 +156,7 @@ def crossover(c, *, access: str, output: str, precision: float, steps: int, clas
         else:
             lo = mid
     return {"n_star": int(math.ceil(math.exp(hi))),
-            "reason": f"quantum runtime ≤ classical for n ≥ n* (bisection on log n to 1 %)"}
+            "reason": "quantum runtime ≤ classical for n ≥ n* (bisection on log n to 1 %)"}
 
 
 class PlanReport(dict):
@@ -202,7 +202,7 @@ class PlanReport(dict):
         out.append("crossover (n where the quantum side would win, same T, ε_θ, output):")
         for acc, x in self["crossover"].items():
             v = f"n* = {x['n_star']:.3g}" if x["n_star"] is not None else "none"
-            out.append(f"  {acc:10s} {v}: {x['reason']}")
+            out.append(f"  {acc:12s} {v}: {x['reason']}")
         out.append("assumptions:")
         out += [f"  - {a}" for a in self["assumptions"]]
         return "\n".join(out)
@@ -269,7 +269,7 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     if access not in ACCESS_MODELS:
         from qdsl.diagnostics import CompileError, Diagnostic
         raise CompileError(Diagnostic("E0605", f"unknown access model `{access}`",
-                                      help="use --access qrom, qroam, qram or qram-free"))
+                                      help="use --access qrom, qroam, qram, qram-counted or qram-free"))
     system = c.system
     n = int(params) if params is not None else int(system.n)
     T = int(steps) if steps is not None else int(system.dynamics.steps)
@@ -285,6 +285,8 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
         cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
                                classical=cl, idle=q["idle"], seen=seen[acc], download=download,
                                split=q["split"] if q["output"]["kind"] != "functional" else None)
+        cross[acc]["at"] = {"T": T, "precision": float(precision), "output": str(output),
+                            "idle": q["idle"], "download": download}
     ns = sorted(set().union(*[set(v) for v in seen.values()]))
     curve = {"n": ns, "classical": [classical_cost(c, params=m, steps=T, rate=cl["rate"],
                                                    bandwidth=cl["bandwidth"])["runtime_s"] for m in ns],
@@ -297,7 +299,8 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
         "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model",
         "access models: qrom (as built, O(nnz) per lookup), qroam (select-swap, Berry et al. 2019), "
         "qram (bucket brigade, O(log n) per query; its memory as qubits, not in the runtime), "
-        "qram-free (qram, and the initial state free)"]
+        "qram-counted (qram, one Toffoli per memory cell and query), qram-free (qram, and the "
+        "initial state free)"]
     rep = PlanReport(_sanitize({
         "model": c.model.name, "output": q["output"], "sizes": q["sizes"],
         "quantum": q, "classical": cl, "ratio": ratio, "crossover": cross,

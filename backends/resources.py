@@ -110,6 +110,7 @@ class ResourceReport:
             *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
                                  "qroam": "QROAM (select-swap) lookups (not built)",
                                  "qram": "QRAM queries (assumed, not built)",
+                                 "qram-counted": "QRAM queries, every memory cell paid (assumed)",
                                  "qram-free": "QRAM queries, initial state free (assumed)"}[i["access"]])]
               if "access" in i else []),
             ("QSVT degree = block-encoding queries", f"{i.get('degree')}   (one attempt)"),
@@ -313,7 +314,7 @@ def _resources(c, *, params=None, steps=None, eps=None, count: bool | None = Non
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     if access not in ACCESS_MODELS:
-        _bad("E0605", f"unknown access model `{access}`", "use --access qrom, qroam, qram or qram-free")
+        _bad("E0605", f"unknown access model `{access}`", "use --access qrom, qroam, qram, qram-counted or qram-free")
     system = c.system
     n0, T0 = int(system.n), int(system.dynamics.steps)
     epsv = eps if eps is not None else _model_eps(c)
@@ -445,6 +446,9 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
         "qroam": f"QROAM (select-swap, not built): a lookup of L entries of b bits costs "
                  f"⌈L/k⌉ + b(k−1) Toffolis and its uncomputation ⌈L/k′⌉ + k′ (Berry et al. 2019), "
                  f"b·k data qubits; b = index bits + {pr['entry_bits']} entry bits",
+        "qram-counted": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), its memory paid for at "
+                        f"every query: one Toffoli per cell of every table read (a fault-tolerant "
+                        f"bucket brigade activates every router; Di Matteo, Gheorghiu, Mosca 2020)",
         "qram-free": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), and the initial state "
                      f"prepared for free (the most favourable reading of the reference paper)"}[access],
         scaling="nonzeros of every F_ℓ per parameter, colours and entry maxima kept from the "

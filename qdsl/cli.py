@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", choices=["qsvt", "hhl"], help="override the file's solver")
     p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
                    help="how L is block-encoded (see `qdsl compile --help`)")
-    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-free"], default="qrom",
+    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-counted", "qram-free"], default="qrom",
                    help="projections: lookups as built (QROM, O(nnz) per query; default), select-swap "
-                        "QROAM, a QRAM assumption (O(log n) per query), or QRAM with the initial "
-                        "state free")
+                        "QROAM, a QRAM assumption (O(log n) per query), QRAM with its memory paid "
+                        "at every query, or QRAM with the initial state free")
     p.add_argument("--no-build", action="store_true",
                    help="estimate from the blocks' cost functions without building the circuit")
     p.add_argument("--output", default="all", metavar="all|top:K|functional|none",
@@ -157,13 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="is it worth it? quantum end to end vs classical training, crossover",
                        description="The end-to-end quantum cost of getting θ_T (or part of it) out, against "
                                    "training the same model classically: their ratio, and the crossover n "
-                                   "per access model (qrom, qroam, qram, qram-free) or why there is none.")
+                                   "per access model (qrom, qroam, qram, qram-counted, qram-free) or why there is none.")
     _common(p)
     p.add_argument("--output", default="all", metavar="all|top:K|functional",
                    help="all of θ_T (default), its K largest weights, or a linear functional w·θ_T")
     p.add_argument("--precision", type=float, default=1e-3,
                    help="absolute precision on each θ_T entry (default 1e-3)")
-    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-free"], default="qrom",
+    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-counted", "qram-free"], default="qrom",
                    help="the access model of the stated size's quantum cost (the crossover tries all)")
     p.add_argument("--params", type=float, help="project to this many parameters")
     p.add_argument("--steps", type=int, help="project to this many steps")

@@ -175,10 +175,11 @@ SYNTHESIS = {
              "'qdsl[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
-    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know four: "
+    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know five: "
              "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default), \"qroam\" "
              "(select-swap lookups, Berry et al. 2019), \"qram\" (an assumed QRAM, O(log n) per query, "
-             "the reference paper's model) and \"qram-free\" (QRAM, and the initial state free).",
+             "the reference paper's model), \"qram-counted\" (QRAM paying one Toffoli per memory cell "
+             "at every query) and \"qram-free\" (QRAM, and the initial state free).",
     "E0610": "The end-to-end cost (`qdsl resources --output`, `qdsl plan --output`) is of one of three "
              "outputs of θ_T: `all` (every entry), `top:K` (the K largest weights, K ≥ 1) or "
              "`functional` (w·θ_T for a unit vector w); `qdsl resources --output none` prices one "

@@ -47,7 +47,10 @@ __all__ = ["project_structured", "ACCESS_MODELS", "qroam_lookup_cost"]
 #: "qrom" (as built), "qroam" (select-swap: Toffolis traded for b·k data qubits), "qram" (assumed
 #: O(log n) queries), "qram-free" (QRAM, and the initial state prepared for free: the reference
 #: paper's most favourable reading)
-ACCESS_MODELS = ("qrom", "qroam", "qram", "qram-free")
+#: "qram-counted" (QRAM whose memory is paid for at every query: a fault-tolerant bucket brigade
+#: activates every router, one Toffoli per memory cell and query — Di Matteo, Gheorghiu, Mosca,
+#: IEEE TQE 1, 2020)
+ACCESS_MODELS = ("qrom", "qroam", "qram", "qram-counted", "qram-free")
 
 
 def qroam_lookup_cost(items: int, bits: int) -> tuple[int, int, int]:
@@ -98,7 +101,12 @@ def _qroam_lookup(items, items_bits, b) -> Cost:
 
 
 def _is_qram(access) -> bool:
-    return access in ("qram", "qram-free")
+    return access in ("qram", "qram-free", "qram-counted")
+
+
+def _memory_cost(access, *items) -> Cost:
+    """"qram-counted": one Toffoli per memory cell (router) of every table a query reads."""
+    return Cost(ccx=int(sum(items))) if access == "qram-counted" else Cost()
 
 
 def _project_access(block, r, q2, cw, ell, access, b):
@@ -108,7 +116,7 @@ def _project_access(block, r, q2, cw, ell, access, b):
         items = max(1, round((st["items"] - 1) * r) + 1)   # the empty value keeps its 1 entry
         a = cw + q2
         if _is_qram(access):
-            c = _qram_lookup(a, 0, b) + Cost(cx=1)
+            c = _qram_lookup(a, 0, b) + Cost(cx=1) + _memory_cost(access, items)
         elif access == "qroam":
             c = _qroam_lookup(items, 0, b) + Cost(cx=1)
         else:
@@ -121,7 +129,7 @@ def _project_access(block, r, q2, cw, ell, access, b):
     a_c, a_r = cw + color_w + ell * q2, color_w + q2
     if _is_qram(access):
         c = (_qram_lookup(a_c, q2, b) + _qram_lookup(a_r, ell * q2, b) + Cost(cx=1)
-             + cswap_cost(q2) + 2 * st["prep"])
+             + cswap_cost(q2) + 2 * st["prep"] + _memory_cost(access, col_items, row_items))
     elif access == "qroam":
         c = (_qroam_lookup(col_items, q2, b) + _qroam_lookup(row_items, ell * q2, b) + Cost(cx=1)
              + cswap_cost(q2) + 2 * st["prep"])
@@ -150,6 +158,7 @@ def _project_term(term, r, q2, N, cw, access, b):
         K = len(term.preps)
         if _is_qram(access):
             prep_one = Cost(ccx=2 * (cw + q2) * q2 + b * q2, ry=2 * q2, cx=2 * q2)  # q2 loaded angles
+            prep_one += _memory_cost(access, (1 << q2) - 1)
         elif access == "qroam":   # level j of the tree: one QROAM lookup of its 2^j angles
             prep_one = Cost(ccx=sum(qroam_lookup_cost(1 << j, b)[0] + b for j in range(q2)),
                             ry=2 * q2, cx=2 * q2)

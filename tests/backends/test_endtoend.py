@@ -260,7 +260,7 @@ def test_plan_quartic_cli(tmp_path):
     assert d["quantum"]["total"]["t_states"] > d["quantum"]["per_call"]["t_states"]
     assert d["quantum"]["total"]["calls"] > 1 and d["quantum"]["total"]["runtime_s"] > 0
     assert d["classical"]["flops"] > 0 and d["classical"]["runtime_s"] > 0
-    assert set(d["crossover"]) == {"qrom", "qroam", "qram", "qram-free"}
+    assert set(d["crossover"]) == {"qrom", "qroam", "qram", "qram-counted", "qram-free"}
     for x in d["crossover"].values():
         assert x["reason"] and (x["n_star"] is None or x["n_star"] >= 2)
     assert png.stat().st_size > 1000
