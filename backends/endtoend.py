@@ -684,20 +684,28 @@ def _physical_total(lc, backend):
     with the limit lifted (said so)."""
     from qdsl.diagnostics import CompileError
     from .physical import physical_estimate
+    note = None
+    if backend == "qdk":
+        try:
+            return physical_estimate(lc, backend="qdk"), None
+        except Exception as exc:   # qdk takes counts as 64-bit integers: whole runs overflow them
+            note = f"Microsoft's estimator cannot take this run ({str(exc)[:80]}); the built-in model: "
     try:
-        return physical_estimate(lc, backend=backend), None
+        ph = physical_estimate(lc, backend="builtin")
+        return ph, (note + "within its limits") if note else None
     except CompileError:
         try:
             ph = physical_estimate(lc, backend="builtin",
                                    constants={"max_code_distance": 75})
-            return ph, (f"beyond the model's code distance 49: extrapolated to d = {ph['code_distance']}")
+            return ph, ((note or "") + f"beyond the model's code distance 49: extrapolated to "
+                                       f"d = {ph['code_distance']}")
         except CompileError:
             # a lower bound only: every logical cycle (≥ one per T state and 3 per Toffoli) takes at
             # least 75 code cycles at the distance the model could not reach
             from .physical import DEFAULT_CONSTANTS
             lb = (lc.t_count + 3 * lc.ccz_count) * 75 * float(DEFAULT_CONSTANTS["code_cycle_seconds"])
-            return {"runtime_lower_bound_s": lb}, ("beyond the surface-code model even at code "
-                                                   "distance 75: the runtime is a lower bound")
+            return {"runtime_lower_bound_s": lb}, ((note or "") + "beyond the surface-code model even "
+                                                   "at code distance 75: the runtime is a lower bound")
 
 
 def _physical_one(att, eps_s, backend):
