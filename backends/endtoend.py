@@ -375,7 +375,9 @@ def _reflections(att, extra_controls: int = 0):
 
 
 def _tomography(att, amp, N, dim, eps_s, access, n_sign_prep):
-    """T states and calls of 2N copies (N magnitudes, N signs) of the amplified state."""
+    """T states and calls of 2N copies (N magnitudes, N signs) of the amplified state; every
+    amplified try of a sign copy has one controlled attempt and the reference branch's preparation
+    (twice its T states: controlled)."""
     t1 = _tstates(att["counts"], eps_s)
     refl = _tstates(_reflections(att), eps_s)
     refl_c = _tstates(_reflections(att, 1), eps_s)
@@ -383,11 +385,12 @@ def _tomography(att, amp, N, dim, eps_s, access, n_sign_prep):
     width = max(1, int(dim - 1).bit_length())
     prep = _tstates(dense_prep_cost(n_sign_prep, width, access, max(1, att["entry_bits"])), eps_s)
     ctrl = controlled_overhead(att["counts"], eps_s)
+    tries = amp["expected_calls"] / amp["calls"]     # amplified tries per copy (1/success)
     calls = 2 * N * amp["expected_calls"]
     parts = {"attempts": calls * t1,
              "amplification_reflections": N * rounds_per_copy * (refl + refl_c),
-             "sign_control": N * ctrl,
-             "sign_preparation": N * 2 * prep}
+             "sign_control": N * tries * ctrl,
+             "sign_preparation": N * tries * 2 * prep}
     return calls, parts
 
 
@@ -552,7 +555,8 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     per_call_t = _tstates(att["counts"], best["state_error"])
     toff_share = _toffolis(att["counts"]) * 4 / max(per_call_t, 1.0)
     extra_q = 1 if kind != "functional" else best["qae"]["phase_qubits"]
-    Q = att["qubits"] + extra_q
+    memory = _memory(c, n, access, att)
+    Q = att["qubits"] + extra_q + (memory["qroam_data_qubits"] if access == "qroam" else 0)
     ph, ph_note = _run_physical(total_t, toff_share, Q, best["calls"], physical)
     one = _physical_one(att, best["state_error"], physical) if physical is not None else {}
     nv = best["norms"]
@@ -587,7 +591,7 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                   "logical_qubits": Q, "physical_qubits": ph.get("physical_qubits"),
                   "code_distance": ph.get("code_distance"), "runtime_s": ph.get("runtime_seconds"),
                   "runtime_lower_bound_s": ph.get("runtime_lower_bound_s"),
-                  "memory": _memory(c, n, access, att), "downloaded_values": download},
+                  "memory": memory, "downloaded_values": download},
         "breakdown": best["parts"],
         "toffoli_share": toff_share,
         "whole_solver": _whole_solver(att, best["state_error"], norms["exact"]),
