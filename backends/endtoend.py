@@ -536,6 +536,15 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     D = carleman_dimension(n, int(c.order), c.basis)
     q_w = max(1, int(n).bit_length())
     ps = [int(idle)] if idle is not None else idle_candidates(T, int(c.idle))
+    if exact:   # at the compiled size: the candidates small enough for the exact evaluation
+        ok = [p for p in ps if att_of.exact_ok(p)]
+        if ok:
+            ps = ok
+        elif c.basis != "kronecker":
+            raise CompileError(Diagnostic(
+                "E0606", "the end-to-end cost of this model needs the projection's bounds (its system is "
+                         "too large for the exact evaluation), which model the Kronecker basis",
+                help="drop `basis symmetric` from the model"))
     fs = (0.5,) if kind == "functional" else tuple(splits or SPLITS)
     cands = []
     for p in ps:
