@@ -23,7 +23,7 @@ out costs (docs/resources.md#end-to-end-cost, every formula there with its sourc
   (Yoder, Low, Chuang, PRL 113, 210501 (2014)) when only g ≥ w is known: L = 2l+1 ≥ ln(2/δ)/√w
   calls, success ≥ 1 − δ², δ = 1/2;
 * **samples** — all of θ_T or its K largest: ℓ∞ tomography (Kerenidis, Landman, Prakash, ICLR
-  2020, arXiv:1911.01117, Thm. 4.3 and Alg. 4.1 after Kerenidis–Prakash 2020): N = ⌈36 ln d/δ²⌉
+  2020, arXiv:1911.01117, its ℓ∞ tomography, after Kerenidis–Prakash 2020): N = ⌈36 ln d/δ²⌉
   copies for the magnitudes and N more of the controlled preparation for the signs, success
   ≥ 1 − 1/d^0.83; a linear functional w·θ_T (‖w‖ = 1): amplitude estimation (Brassard et al. 2002,
   Thm. 12: |P̂ − P| ≤ 2π√(P(1−P))/M + π²/M² with probability ≥ 8/π²) of three probabilities
@@ -43,7 +43,7 @@ __all__ = ["end_to_end", "parse_output", "tomography_copies", "amplification", "
            "median_runs", "poly_scale_bounds", "ratio_budget", "controlled_overhead",
            "KLP_CONSTANT", "FAILURE_BUDGET"]
 
-#: ℓ∞ tomography: N = KLP_CONSTANT·ln d/δ² copies (Kerenidis, Landman, Prakash 2020, Thm. 4.3)
+#: ℓ∞ tomography: N = KLP_CONSTANT·ln d/δ² copies (Kerenidis, Landman, Prakash 2020, ℓ∞ tomography)
 KLP_CONSTANT = 36
 #: probability that the readout fails (amplitude estimation's medians); tomography's own is 1/d^0.83
 FAILURE_BUDGET = 0.01
@@ -96,7 +96,7 @@ def ratio_budget(eps_theta: float, a1: float, r: float) -> float:
 
 
 def tomography_copies(dim: int, delta: float) -> int:
-    """N = ⌈36 ln d / δ²⌉: ℓ∞ tomography of a d-dimensional state to δ (KLP 2020, Thm. 4.3)."""
+    """N = ⌈36 ln d / δ²⌉: ℓ∞ tomography of a d-dimensional state to δ (Kerenidis–Landman–Prakash 2020)."""
     return int(math.ceil(KLP_CONSTANT * math.log(max(int(dim), 2)) / float(delta) ** 2))
 
 
@@ -685,7 +685,7 @@ def _whole_solver(att, eps_s, exact_norms) -> dict:
 
 
 def _tomo_record(best) -> dict:
-    return {"protocol": "ℓ∞ tomography (Kerenidis–Landman–Prakash 2020, Thm. 4.3): N = ⌈36 ln d/δ²⌉ "
+    return {"protocol": "ℓ∞ tomography (Kerenidis–Landman–Prakash 2020, arXiv:1911.01117): N = ⌈36 ln d/δ²⌉ "
                         "copies for the magnitudes and N of the controlled preparation for the signs",
             "copies": 2 * best["copies"], "N": best["copies"], "dim": best["dim"],
             "delta": (1 - best["split"]) * best["amplitude_budget"],
