@@ -225,7 +225,9 @@ def _plan(rounds: list, prob: float) -> dict | None:
             "output_error": rounds[-1]["e_out"]}
 
 
-def _builtin(lc: LogicalCounts, c: dict) -> dict:
+def _layout(lc: LogicalCounts, c: dict, max_distance: int) -> tuple:
+    """Patches, rotation T count, logical depth, T states and the code distance (None beyond
+    `max_distance`) of the layout below."""
     eps_log, eps_T, eps_rot = _budget(c, lc.rotation_count > 0)
     Q = int(lc.qubits)
     q_alg = 2 * Q + math.isqrt(8 * Q - 1) + 1 + 1 if Q > 0 else 0   # ⌈√(8Q)⌉ = isqrt(8Q − 1) + 1
@@ -237,8 +239,29 @@ def _builtin(lc: LogicalCounts, c: dict) -> dict:
              + n_rot * lc.rotation_depth)
     n_T = lc.t_count + 4 * lc.ccz_count + n_rot * lc.rotation_count
     required = eps_log / max(q_alg * max(depth, 1), 1)
-    d = next((k for k in range(1, int(c["max_code_distance"]) + 1, 2)
+    d = next((k for k in range(1, int(max_distance) + 1, 2)
               if patch_error_rate(k, c) <= required), None)
+    return eps_log, eps_T, eps_rot, q_alg, n_rot, depth, n_T, required, d
+
+
+def algorithm_runtime(logical_counts, constants: dict | None = None, max_distance: int = 201) -> dict:
+    """The builtin model's code distance and algorithm runtime (logical depth × d code cycles)
+    without the factory search — the part of `physical_estimate`'s runtime that grows with the
+    computation (a factory's one run is shorter wherever the computation is long): for sweeps
+    over many sizes (`qdsl plan`'s crossover). Distances up to `max_distance`."""
+    c = dict(DEFAULT_CONSTANTS)
+    c.update(constants or {})
+    lc = LogicalCounts.coerce(logical_counts)
+    *_, q_alg, _, depth, n_T, _, d = _layout(lc, c, max_distance)
+    if d is None:
+        return {"code_distance": None, "runtime_seconds": None,
+                "runtime_lower_bound_seconds": depth * max_distance * float(c["code_cycle_seconds"])}
+    return {"code_distance": int(d), "runtime_seconds": float(depth * d * c["code_cycle_seconds"]),
+            "data_physical_qubits": int(q_alg * 2 * d * d)}
+
+
+def _builtin(lc: LogicalCounts, c: dict) -> dict:
+    eps_log, eps_T, eps_rot, q_alg, n_rot, depth, n_T, required, d = _layout(lc, c, c["max_code_distance"])
     if d is None:
         _bad(f"the computation ({q_alg:,} patches × {depth:.3g} logical cycles) needs a logical error "
              f"rate {required:.3g} per patch and cycle, beyond code distance {c['max_code_distance']}",
@@ -274,7 +297,7 @@ def _builtin(lc: LogicalCounts, c: dict) -> dict:
             "physical_qubits": int(factory["qubits"]), "seconds": factory["code_cycles"] * cycle,
             "output_error": factory["output_error"], "runs": int(runs),
             "rounds": factory["rounds"]},
-        "logical": {"qubits": Q, "algorithmic_qubits": int(q_alg), "logical_depth": int(depth),
+        "logical": {"qubits": int(lc.qubits), "algorithmic_qubits": int(q_alg), "logical_depth": int(depth),
                     "t_states": int(n_T), "t_per_rotation": int(n_rot),
                     "t_depth": lc.t_depth, "rotation_depth": int(lc.rotation_depth)},
         "code_cycles": int(algo_cycles),

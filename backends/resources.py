@@ -24,15 +24,17 @@ gridsynth), δ = ε/rotations. In the Clifford+T file each Toffoli is its exact 
 rotation its gridsynth word, so its T count is larger than the T-state count (which the physical
 estimate uses either way: `backends.physical`).
 
-**Query count.** The report states the solver's queries to the block-encoding of L: the QSVT
+**Query count.** The report states one attempt's queries to the block-encoding of L: the QSVT
 degree d (the smallest odd degree whose relative-error bound δ_m ≤ ε/4 on [1/κ′, 1], lowered by the
-exact achieved error where that is affordable), and beside it, for comparison, Dalzell's
-56κ′ + 1.05κ′·ln(1/ε) (arXiv:2406.12086) — a published constant, not what qdsl builds.
+exact achieved error where that is affordable). An attempt succeeds with probability p_s only; the
+end-to-end section (`backends.endtoend`) compares whole solvers with whole solvers: qdsl's queries
+for one state with constant success, (2R+1)·d after amplifying p_s, beside Dalzell's
+56κ′ + 1.05κ′·ln(1/ε) (arXiv:2406.12086), a whole solver of constant success.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .physical import DEFAULT_CONSTANTS as PHYSICAL_CONSTANTS
 from .physical import LogicalCounts, physical_estimate, summary
@@ -84,12 +86,14 @@ class ResourceReport:
     details: dict = field(default_factory=dict)
     notes: tuple = ()
     model: str = "model"
+    end_to_end: dict | None = None
 
     def to_dict(self) -> dict:
         return {"model": self.model, "method": self.method, "logical_qubits": int(self.logical_qubits),
                 "t_count": int(self.t_count), "counts": dict(self.counts),
                 "physical": self.physical, "inputs": self.inputs, "formulas": self.formulas,
-                "assumptions": self.assumptions, "details": self.details, "notes": list(self.notes)}
+                "assumptions": self.assumptions, "details": self.details, "notes": list(self.notes),
+                "end_to_end": self.end_to_end}
 
     def render(self) -> str:
         i, ph, c = self.inputs, self.physical, self.counts
@@ -104,10 +108,12 @@ class ResourceReport:
             ("κ′ (source)", f"{i['kappa_prime']:.6g} ({i['kappa_source']})"),
             ("ε", f"{i['eps']:g}"),
             *([("access model", {"qrom": "QROM lookups of the F_ℓ nonzeros (as built)",
-                                 "qram": "QRAM queries (assumed, not built)"}[i["access"]])]
+                                 "qroam": "QROAM (select-swap) lookups (not built)",
+                                 "qram": "QRAM queries (assumed, not built)",
+                                 "qram-counted": "QRAM queries, every memory cell paid (assumed)",
+                                 "qram-free": "QRAM queries, initial state free (assumed)"}[i["access"]])]
               if "access" in i else []),
-            (_queries_row(i)[0], _queries_row(i)[1]
-             + (f"   (Dalzell 56κ′+1.05κ′ln(1/ε): {_big(i['dalzell_queries'])})" if i.get("dalzell_queries") else "")),
+            (_queries_row(i)[0], _queries_row(i)[1] + ("   (one attempt)" if i.get("degree") is not None else "")),
             ("logical qubits", f"{self.logical_qubits:,}"),
             ("Toffolis / rotations / T gates", f"{_big(c.get('ccx', 0))} / {_big(rot)} / "
                                                f"{_big(c.get('t', 0) + c.get('tdg', 0))}"),
@@ -123,8 +129,76 @@ class ResourceReport:
         out = [f"fault-tolerant resources of `{self.model}`", "-" * (w + 40)]
         out += [f"{k.ljust(w)}  {v}" for k, v in rows]
         out += ["", summary(ph)]
+        if self.end_to_end is not None:
+            out += ["", *render_end_to_end(self.end_to_end)]
         out += [f"note: {x}" for x in self.notes]
         return "\n".join(out)
+
+
+def render_end_to_end(e: dict) -> list[str]:
+    """The end-to-end section of `qdsl resources` (`backends.endtoend.end_to_end`'s dict)."""
+    o, tot, pc = e["output"], e["total"], e["per_call"]
+    sol, ps = e["solution"], e["p_s"]
+    kind = {"all": "all of θ_T", "top": f"the {o['K']} largest weights of θ_T",
+            "functional": "a linear functional w·θ_T"}[o["kind"]]
+    how = "exact" if sol["exact"] else "bounds"
+
+    def rng(v, fmt=".4g"):
+        lo, hi = v if isinstance(v, (list, tuple)) else (v, v)
+        return f"{lo:{fmt}}" if hi is None or abs(hi - lo) <= 1e-12 * max(abs(hi), 1) else f"[{lo:.3g}, {hi:.3g}]"
+
+    rows = [("output", f"{kind} to ± {o['precision']:g} (absolute, per entry)"),
+            ("route", {"final block": "post-select the final block (amplify flags and t ≥ T), "
+                                      "then tomography of y_T",
+                       "whole state": "tomography of the whole history state, ratios amplified by A_T",
+                       "amplitude estimation": "amplitude estimation of P_± and P_1 (time register on T)"}
+             [e["route"]]),
+            ("idle steps p (chosen)", f"{e['idle']}  (totals tried: "
+             + ", ".join(f"p={k}: {_big(float(v))}" for k, v in e["idle_totals"].items()) + ")"),
+            ("state error per attempt", f"{e['state_error']:.3g}  (QSVT degree {pc['degree']})"),
+            (f"p_s / P_T / A_T ({how})", f"{rng((ps['low'], ps['high']))} / {rng(sol['P_T'])} / {rng(sol['A_T'])}"),
+            ]
+    a = e.get("amplification")
+    if a:
+        rows.append(("amplification", f"{a['rounds']} rounds, {a['calls']} calls, success {a['success']:.3g} "
+                                      f"({a['method']})"))
+    sm = e["samples"]
+    if "copies" in sm:
+        rows.append(("samples", f"{_big(sm['copies'])} copies: ℓ∞ tomography 2·⌈36 ln d/δ²⌉, d = "
+                                f"{_big(sm['dim'])}, δ = {sm['delta']:.3g}"))
+    else:
+        rows.append(("samples", f"3 estimates × {sm['median_runs']} runs × {_big(sm['iterates'])} iterates "
+                                f"(amplitude estimation, failure ≤ {sm['failure_budget']:g})"))
+    ws = e.get("whole_solver")
+    if ws:
+        rows.append(("whole solver, one state", f"{_big(ws['qdsl_queries'])} queries (success {ws['success']:.3g}) "
+                                                f"vs Dalzell 56κ′+1.05κ′ln(1/ε): {_big(ws['dalzell_queries'])}"))
+    rows += [("one attempt", f"{_big(float(pc['t_states']))} T states, {pc['logical_qubits']} logical qubits"),
+             ("calls (attempts, in all)", _big(float(tot["calls"]))),
+             ("T states (in all)", _big(float(tot["t_states"])))]
+    rows.append(("  breakdown", ", ".join(f"{k.replace('_', ' ')} {_big(float(v))}"
+                                          for k, v in e["breakdown"].items() if v)))
+    rt = tot["runtime_s"]
+    rows += [("logical / physical qubits", f"{tot['logical_qubits']} / "
+              + (_big(tot["physical_qubits"]) if tot["physical_qubits"] is not None else "—")),
+             ("runtime (in all)", _duration(rt) if rt is not None
+              else f"≥ {_duration(tot['runtime_lower_bound_s'])} (beyond the surface-code model)")]
+    if tot.get("memory"):
+        m = tot["memory"]
+        rows.append(("QRAM/QROAM memory", f"{_big(m['entries'])} entries, {_big(m['bits'])} bits"
+                     + (f", {_big(m['qroam_data_qubits'])} QROAM data qubits" if "qroam_data_qubits" in m else "")))
+    dl = e.get("download")
+    if dl:
+        rows.insert(1, ("download / re-upload", f"every {dl['interval']} steps: {dl['cycles']} windows, "
+                                                f"each to ± {dl['precision_per_window']:.3g}; a window "
+                                                f"{_big(float(dl['window']['t_states']))} T states (figures below: "
+                                                f"the last window, totals: all)"))
+    w = max(len(r[0]) for r in rows)
+    out = ["end to end (what it takes to get the output, not one attempt)", "-" * (w + 40)]
+    out += [f"{k.ljust(w)}  {v}" for k, v in rows]
+    if e.get("physical_note"):
+        out.append(f"note: {e['physical_note']}")
+    return out
 
 
 def _big(v) -> str:
@@ -195,7 +269,34 @@ def _rotations_of(counts: dict) -> int:
 
 
 def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
-              access: str = "qrom", physical: str = "builtin") -> ResourceReport:
+              access: str = "qrom", physical: str = "builtin", output: str | None = "all",
+              precision: float = 1e-3, download=None) -> ResourceReport:
+    """See `_resources`; with `output` ("all", "top:K", "functional"; None: one attempt only) the
+    report also holds the end-to-end cost of that output of θ_T to `precision`
+    (`backends.endtoend.end_to_end`, QSVT only; a note says why when it is not available);
+    `download`: a download interval K (θ read out and re-uploaded every K steps)."""
+    from qdsl.diagnostics import CompileError
+    rep = _resources(c, params=params, steps=steps, eps=eps, count=count, access=access,
+                     physical=physical)
+    if output is None:
+        return rep
+    from .endtoend import check_precision, end_to_end, parse_output
+    parse_output(output)
+    check_precision(precision)
+    if c.solver != "qsvt":
+        return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT solver only",))
+    try:
+        e = end_to_end(c, output=output, precision=precision, params=params, steps=steps,
+                       access=access, physical=physical, download=download)
+    except CompileError as exc:
+        if exc.diagnostics and exc.diagnostics[0].code in ("E0610", "E0611", "E0614"):
+            raise
+        return replace(rep, notes=rep.notes + (f"no end-to-end cost: {exc.diagnostics[0].message}",))
+    return replace(rep, end_to_end=e)
+
+
+def _resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
+               access: str = "qrom", physical: str = "builtin") -> ResourceReport:
     r"""Fault-tolerant resources of a Compilation `c` (docs/cli.md; module docstring).
 
     Without `params`/`steps`: the circuit is built and its emitted file counted
@@ -209,7 +310,7 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     if access not in ACCESS_MODELS:
-        _bad("E0605", f"unknown access model `{access}`", "use --access qrom or --access qram")
+        _bad("E0605", f"unknown access model `{access}`", "use --access qrom, qroam, qram, qram-counted or qram-free")
     system = c.system
     n0, T0 = int(system.n), int(system.dynamics.steps)
     epsv = eps if eps is not None else _model_eps(c)
@@ -358,7 +459,15 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
         "qrom": "QROM: every lookup of the F_ℓ nonzeros is a unary iteration over them (what qdsl "
                 "builds): O(nnz) Toffolis per query",
         "qram": f"QRAM (assumed, not built): one query costs 2·(address bits) + b Toffolis, "
-                f"b = {pr['entry_bits']} entry bits"}[access],
+                f"b = {pr['entry_bits']} entry bits",
+        "qroam": f"QROAM (select-swap, not built): a lookup of L entries of b bits costs "
+                 f"⌈L/k⌉ + b(k−1) Toffolis and its uncomputation ⌈L/k′⌉ + k′ (Berry et al. 2019), "
+                 f"b·k data qubits; b = index bits + {pr['entry_bits']} entry bits",
+        "qram-counted": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), its memory paid for at "
+                        f"every query: one Toffoli per cell of every table read (a fault-tolerant "
+                        f"bucket brigade activates every router; Di Matteo, Gheorghiu, Mosca 2020)",
+        "qram-free": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), and the initial state "
+                     f"prepared for free (the most favourable reading of the reference paper)"}[access],
         scaling="nonzeros of every F_ℓ per parameter, colours and entry maxima kept from the "
                 "compiled model; the Carleman order, degree and sgd classes kept")
     notes.append(f"projected from the compiled model (n = {inputs['compiled']['n']}, "

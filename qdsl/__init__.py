@@ -13,7 +13,8 @@ from .diagnostics import CompileError, Diagnostic, InternalError, SizeLimitError
 __version__ = "0.1.0"
 
 __all__ = ["compile", "CompileError", "SizeLimitError", "InternalError", "Diagnostic",
-           "PolynomialSystem", "carleman", "history_system", "Model", "resources", "sweep", "__version__"]
+           "PolynomialSystem", "carleman", "history_system", "Model", "resources", "sweep", "plan",
+           "__version__"]
 
 
 def __getattr__(name):  # lazy: `qdsl --help` must not import SciPy or Qiskit
@@ -38,4 +39,7 @@ def __getattr__(name):  # lazy: `qdsl --help` must not import SciPy or Qiskit
     if name == "sweep":
         from .sweep import sweep
         return sweep
+    if name == "plan":
+        from .api import plan
+        return plan
     raise AttributeError(f"module 'qdsl' has no attribute {name!r}")

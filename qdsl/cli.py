@@ -26,6 +26,7 @@ examples:
   qdsl compile examples/quartic.qd -o quartic.qasm --report quartic.json
   qdsl run examples/ridge.qd                quantum answer vs. gradient descent
   qdsl run examples/quartic.qd --shots 20000   signed θ_T from shots, with intervals
+  qdsl plan examples/quartic.qd --plot plan.png   quantum end to end vs classical
   qdsl decode quartic.json --counts counts.json
   qdsl explain E0203
   qdsl lsp                                  language server for editors (stdio)
@@ -140,11 +141,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", choices=["qsvt", "hhl"], help="override the file's solver")
     p.add_argument("--block-encoding", choices=["structured", "sparse-access", "dense"],
                    help="how L is block-encoded (see `qdsl compile --help`)")
-    p.add_argument("--access", choices=["qrom", "qram"], default="qrom",
-                   help="projections: lookups as built (QROM, O(nnz) per query; default) or a QRAM "
-                        "assumption (O(log n) per query)")
+    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-counted", "qram-free"], default="qrom",
+                   help="projections: lookups as built (QROM, O(nnz) per query; default), select-swap "
+                        "QROAM, a QRAM assumption (O(log n) per query), QRAM with its memory paid "
+                        "at every query, or QRAM with the initial state free")
     p.add_argument("--no-build", action="store_true",
                    help="estimate from the blocks' cost functions without building the circuit")
+    p.add_argument("--output", default="all", metavar="all|top:K|functional|none",
+                   help="the end-to-end cost of getting this out of θ_T (default all; none: one "
+                        "attempt only)")
+    p.add_argument("--precision", type=float, default=1e-3,
+                   help="end-to-end: absolute precision on each θ_T entry (default 1e-3)")
+    p.add_argument("--download", type=int, metavar="K",
+                   help="end-to-end: download θ every K steps and re-upload it (⌈T/K⌉ windows)")
+
+    p = sub.add_parser("plan", help="is it worth it? quantum end to end vs classical training, crossover",
+                       description="The end-to-end quantum cost of getting θ_T (or part of it) out, against "
+                                   "training the same model classically: their ratio, and the crossover n "
+                                   "per access model (qrom, qroam, qram, qram-counted, qram-free) or why there is none.")
+    _common(p)
+    p.add_argument("--output", default="all", metavar="all|top:K|functional",
+                   help="all of θ_T (default), its K largest weights, or a linear functional w·θ_T")
+    p.add_argument("--precision", type=float, default=1e-3,
+                   help="absolute precision on each θ_T entry (default 1e-3)")
+    p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-counted", "qram-free"], default="qrom",
+                   help="the access model of the stated size's quantum cost (the crossover tries all)")
+    p.add_argument("--params", type=float, help="project to this many parameters")
+    p.add_argument("--steps", type=int, help="project to this many steps")
+    p.add_argument("--download", type=int, metavar="K",
+                   help="download θ every K steps and re-upload it (⌈T/K⌉ windows)")
+    p.add_argument("--rate", type=float, help="classical flop rate (default: stated, 1e9 flop/s)")
+    p.add_argument("--measure-rate", action="store_true",
+                   help="measure the classical rate with a sparse mat-vec micro-benchmark")
+    p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
+                   help="physical model of the stated size's quantum cost")
+    p.add_argument("--plot", metavar="PNG", help="write the crossover plot (runtime against n)")
 
     p = sub.add_parser("decode", help="θ_t from a compiled program's output (statevector, counts, Qiskit result)",
                        description="Decode θ_t by the report's readout: amplitudes from a statevector (.npy), "
@@ -415,9 +446,34 @@ def cmd_resources(args) -> int:
     c = _compilation(args)
     args.steps = projected_steps
     rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
-                    access=args.access, count=False if args.no_build else None)
+                    access=args.access, count=False if args.no_build else None,
+                    output=None if args.output == "none" else args.output, precision=args.precision,
+                    download=args.download)
     if args.json:
         _emit_json(_stamp(rep.to_dict(), "resources"))
+    else:
+        print(rep.render())
+    return EXIT_OK
+
+
+def cmd_plan(args) -> int:
+    from .backends.plan import plan
+    from .backends.resources import _check_options
+    params, steps, _ = _check_options(args.params, args.steps, None)
+    projected_steps, args.steps = args.steps, None   # --steps projects; the model compiles as written
+    c = _compilation(args)
+    args.steps = projected_steps
+    if args.rate is not None and not (args.rate > 0 and args.rate < float("inf")):
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0613", f"--rate must be a positive flop rate, not {args.rate}",
+                                      help="e.g. --rate 1e9, or --measure-rate"))
+    rep = plan(c, output=args.output, precision=args.precision, access=args.access, params=params,
+               steps=steps, rate=args.rate, measure=args.measure_rate, physical=args.physical,
+               download=args.download)
+    if args.plot:
+        rep.plot(_output_path(args.plot, c, force=True))
+    if args.json:
+        sys.stdout.write(json.dumps(rep, indent=2, allow_nan=False) + "\n")
     else:
         print(rep.render())
     return EXIT_OK
@@ -611,8 +667,8 @@ def cmd_lsp(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
-            "resources": cmd_resources, "decode": cmd_decode, "sweep": cmd_sweep, "explain": cmd_explain,
-            "lsp": cmd_lsp}
+            "resources": cmd_resources, "plan": cmd_plan, "decode": cmd_decode, "sweep": cmd_sweep,
+            "explain": cmd_explain, "lsp": cmd_lsp}
 
 
 def main(argv=None) -> int:

@@ -176,9 +176,27 @@ SYNTHESIS = {
              "'qdsl-compiler[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
-    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know two: "
-             "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default) and \"qram\" "
-             "(an assumed QRAM, O(log n) per query, the reference paper's model).",
+    "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know five: "
+             "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default), \"qroam\" "
+             "(select-swap lookups, Berry et al. 2019), \"qram\" (an assumed QRAM, O(log n) per query, "
+             "the reference paper's model), \"qram-counted\" (QRAM paying one Toffoli per memory cell "
+             "at every query) and \"qram-free\" (QRAM, and the initial state free).",
+    "E0610": "The end-to-end cost (`qdsl resources --output`, `qdsl plan --output`) is of one of three "
+             "outputs of θ_T: `all` (every entry), `top:K` (the K largest weights, K ≥ 1) or "
+             "`functional` (w·θ_T for a unit vector w); `qdsl resources --output none` prices one "
+             "attempt only.",
+    "E0611": "--precision is the absolute error allowed on each entry of θ_T (or on w·θ_T): a number in "
+             "(0, 1), e.g. 1e-3. It is not the solver's state error (--eps): the end-to-end cost "
+             "derives the state error each attempt needs from it.",
+    "E0612": "The end-to-end cost and `qdsl plan` model the QSVT solver (its success probability, "
+             "amplification and readout). Compile with --solver qsvt; HHL's one-attempt cost stays "
+             "in `qdsl resources`.",
+    "E0614": "--download K is the download interval of the end-to-end cost: every K steps θ is read "
+             "out (all of it) and re-uploaded as the next window's initial state. K must be a positive "
+             "whole number of steps; K ≥ T means one window (no download before the end).",
+    "E0613": "--rate states the classical machine's flop rate for `qdsl plan`: a positive number of "
+             "flop/s (e.g. 1e9), or --measure-rate to measure it with a sparse matrix–vector "
+             "micro-benchmark.",
     "E0606": "This resource estimate is not available for the model as compiled: only the QSVT "
              "solver's cost is estimated without building the circuit (`--no-build`; drop it, or use "
              "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "

@@ -45,9 +45,34 @@ from .blocks.sparse_access import SparseAccess, bits_for, sparse_access_cost
 from .blocks.swap import cswap_cost, shift_swaps
 from .qsp import degree_for
 
-__all__ = ["project_structured", "ACCESS_MODELS"]
+__all__ = ["project_structured", "ACCESS_MODELS", "qroam_lookup_cost"]
 
-ACCESS_MODELS = ("qrom", "qram")
+#: "qrom" (as built), "qroam" (select-swap: Toffolis traded for b·k data qubits), "qram" (assumed
+#: O(log n) queries), "qram-free" (QRAM, and the initial state prepared for free: the reference
+#: paper's most favourable reading)
+#: "qram-counted" (QRAM whose memory is paid for at every query: a fault-tolerant bucket brigade
+#: activates every router, one Toffoli per memory cell and query — Di Matteo, Gheorghiu, Mosca,
+#: IEEE TQE 1, 2020)
+ACCESS_MODELS = ("qrom", "qroam", "qram", "qram-counted", "qram-free")
+
+
+def qroam_lookup_cost(items: int, bits: int) -> tuple[int, int, int]:
+    r"""(Toffolis, data qubits, k) of one QROAM lookup of `items` entries of `bits` bits, computed
+    and uncomputed — the one place qdsl prices select-swap (advanced QROM).
+
+    Berry, Gidney, Motta, McClean, Babbush, Quantum 3, 208 (2019), App. A (after Low,
+    Kliuchnikov, Schaeffer, arXiv:1812.00954): the lookup with k = 2^j copies costs ⌈L/k⌉ + b(k−1)
+    Toffolis on b·k data qubits (clean); its measurement-based uncomputation ⌈L/k′⌉ + k′ with k′
+    its own power of two. Each k is the power of two minimizing its count (k ≤ L)."""
+    L, b = max(1, int(items)), max(1, int(bits))
+
+    def best(f):
+        ks = [1 << j for j in range(0, max(1, L).bit_length() + 1)]
+        return min((f(k), k) for k in ks if k <= max(L, 1))
+
+    compute, k = best(lambda k: -(-L // k) + b * (k - 1))
+    uncompute, _ = best(lambda k: -(-L // k) + k)
+    return int(compute + uncompute), int(b * k), int(k)
 
 
 @dataclass
@@ -71,14 +96,32 @@ def _qram_lookup(a, items_bits, b) -> Cost:
     return Cost(ccx=2 * a + b, cx=items_bits + 2, ry=2)
 
 
+def _qroam_lookup(items, items_bits, b) -> Cost:
+    """A QROAM lookup of `items` entries, each its `items_bits` index bits and a b-bit entry
+    (`qroam_lookup_cost`), the entry turned into its rotation as in the QRAM model."""
+    tof, _, _ = qroam_lookup_cost(items, items_bits + b)
+    return Cost(ccx=tof + b, cx=items_bits + 2, ry=2)
+
+
+def _is_qram(access) -> bool:
+    return access in ("qram", "qram-free", "qram-counted")
+
+
+def _memory_cost(access, *items) -> Cost:
+    """"qram-counted": one Toffoli per memory cell (router) of every table a query reads."""
+    return Cost(ccx=int(sum(items))) if access == "qram-counted" else Cost()
+
+
 def _project_access(block, r, q2, cw, ell, access, b):
     """Projected cost, flags and work of a sparse-access / diagonal block (see module docstring)."""
     if isinstance(block, DiagonalAccess):
         st = block.stats()
         items = max(1, round((st["items"] - 1) * r) + 1)   # the empty value keeps its 1 entry
         a = cw + q2
-        if access == "qram":
-            c = _qram_lookup(a, 0, b) + Cost(cx=1)
+        if _is_qram(access):
+            c = _qram_lookup(a, 0, b) + Cost(cx=1) + _memory_cost(access, items)
+        elif access == "qroam":
+            c = _qroam_lookup(items, 0, b) + Cost(cx=1)
         else:
             c = diagonal_cost({"nodes": trie_nodes_bound(items, a), "items": items})
         return c, 1, a
@@ -87,8 +130,11 @@ def _project_access(block, r, q2, cw, ell, access, b):
     col_items = max(1, round(st["col_items"] * r))
     row_items = max(1, round(len(block._row_items()) * r))
     a_c, a_r = cw + color_w + ell * q2, color_w + q2
-    if access == "qram":
+    if _is_qram(access):
         c = (_qram_lookup(a_c, q2, b) + _qram_lookup(a_r, ell * q2, b) + Cost(cx=1)
+             + cswap_cost(q2) + 2 * st["prep"] + _memory_cost(access, col_items, row_items))
+    elif access == "qroam":
+        c = (_qroam_lookup(col_items, q2, b) + _qroam_lookup(row_items, ell * q2, b) + Cost(cx=1)
              + cswap_cost(q2) + 2 * st["prep"])
     else:
         c = sparse_access_cost({
@@ -113,8 +159,12 @@ def _project_term(term, r, q2, N, cw, access, b):
         c = (z if term.m > 0 else Cost()) + Cost(cx=1) + z + (z if term.slack else Cost())
         c += len(shift_swaps(term.m, term.N, 1)) * cswap_cost(q2)
         K = len(term.preps)
-        if access == "qram":
+        if _is_qram(access):
             prep_one = Cost(ccx=2 * (cw + q2) * q2 + b * q2, ry=2 * q2, cx=2 * q2)  # q2 loaded angles
+            prep_one += _memory_cost(access, (1 << q2) - 1)
+        elif access == "qroam":   # level j of the tree: one QROAM lookup of its 2^j angles
+            prep_one = Cost(ccx=sum(qroam_lookup_cost(1 << j, b)[0] + b for j in range(q2)),
+                            ry=2 * q2, cx=2 * q2)
         else:
             rot = (1 << q2) - 1                      # a dense F_0: the full Möttönen tree
             prep_one = Cost(ry=2 * rot, cx=(1 << q2) - 2 + 2 * rot)
@@ -154,9 +204,11 @@ def projected_inverse_norm(ls, steps: int, idle: int) -> tuple[float, str]:
 PROJECTED_CERTIFICATE_BLOCKS = 2_048
 
 
-def project_structured(c, *, params: int, steps: int, eps: float, access: str = "qrom") -> dict:
+def project_structured(c, *, params: int, steps: int, eps: float, access: str = "qrom",
+                       idle: int | None = None, degree: int | None = None) -> dict:
     r"""The projected gate counts of the structured QSVT circuit of Compilation `c` at n′ =
-    `params`, T′ = `steps` (module docstring). Returns {"counts": Cost (qubits set),
+    `params`, T′ = `steps` (module docstring); `idle` overrides the compiled p, `degree` the
+    degree chosen from κ′ and `eps` (the end-to-end cost tries several). Returns {"counts": Cost (qubits set),
     "block_encoding": Cost per call, "degree", "kappa_prime", "kappa_source", "alpha",
     "state_preparation": Cost, "sizes": {...}}."""
     from .structured import SlotLayout, _history, time_classes, transfer_factors
@@ -166,7 +218,7 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     system = c.system
     n0, N = int(system.n), int(c.order)
     T0 = int(system.dynamics.steps)
-    p = int(c.idle)
+    p = int(c.idle) if idle is None else int(idle)
     n2, T2 = int(params), int(steps)
     r = n2 / n0
     classes, step_class = time_classes(system, T0)
@@ -189,7 +241,7 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
             help="the Carleman lift of this model grows with the number of steps (its transfer "
                  "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
                  "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
-    d = degree_for(kappa_prime, eps / 4)
+    d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
     s = max([b.num_colors for f in factors0 for t in f.terms
              for b in [getattr(t, "block", None)] if isinstance(b, SparseAccess)] + [1])
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
@@ -205,13 +257,13 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     # the lifted state slot by slot (blocks.lifted): per slot a pruned tree over k+1 amplitudes
     rot = min((1 << q2) - 1, (k2 + 1) * q2) if k2 else 0
     prep = Cost(ry=rot, cx=rot) + (N - 1) * (2 * mcx_cost(q2, q2) + Cost(x=2, ry=2 * rot, cx=3 * rot)) \
-        if k2 else Cost()
+        if k2 and access != "qram-free" else Cost()
     nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
     zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
     total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1)
     return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
             "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
-            "entry_bits": b_bits if access == "qram" else None,
+            "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
             "sizes": {"n": n2, "T": T2, "N": N, "slot_qubits": q2, "time_qubits": layout.time_qubits,
                       "system_qubits": layout.num_system_qubits, "flag_qubits": nflags,
                       "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1,

@@ -98,18 +98,20 @@ def _zero_flip(flags, temporaries, system, r):
 
 
 def qsvt_plan(ls, alpha: float, *, eps: float = 1e-3, readout_tol: float | None = None,
-              degree: int | None = None, max_abs: float = 0.9, max_degree: int = MAX_DEGREE) -> dict:
+              degree: int | None = None, max_abs: float = 0.9, max_degree: int = MAX_DEGREE,
+              svd=None) -> dict:
     r"""The solver's choices for a block-encoding of L with subnormalization `alpha`, without
     building a circuit: ‖L⁻¹‖ and its source, κ′, the degree bound d0 and the degree d (the smallest
     meeting the tolerances where the exact check is affordable), the polynomial and the achieved
-    errors (module docstring). Refuses (E0507) degrees over `max_degree` before building anything."""
+    errors (module docstring). Refuses (E0507) degrees over `max_degree` before building anything.
+    `svd`: L's dense SVD when the caller already has it (the end-to-end cost plans several eps)."""
     from qdsl.lowering.history import inverse_norm, svd_inverse_norm
 
     if readout_tol is None:
         readout_tol = 10.0 * eps
     exact = ls.dim <= EXACT_ERROR_DIM
     if exact:   # one dense SVD serves ‖L⁻¹‖ and the achieved-error check
-        svd = np.linalg.svd(ls.matrix.toarray())
+        svd = np.linalg.svd(ls.matrix.toarray()) if svd is None else svd
         inv_norm, inv_source = svd_inverse_norm(svd[1]), f"exact (dense SVD, dim ≤ {EXACT_ERROR_DIM})"
     else:
         svd = None

@@ -1,0 +1,308 @@
+r"""The verdict: the quantum end-to-end cost against training the same model classically.
+
+`plan(c, ...)` (`qdsl plan`, docs/resources.md#the-verdict-qdsl-plan) puts side by side
+
+* **quantum** — `backends.endtoend.end_to_end`: the runtime of getting the stated output of θ_T
+  to the stated precision, on the surface-code model of `backends.physical`;
+* **classical** — sparse gradient descent on the same polynomial system: per step every nonzero
+  of F_ℓ costs ℓ+1 flops (ℓ−1 products of the monomial, one by the coefficient, one sum) and the
+  update n more, so T·(Σ_ℓ (ℓ+1)·nnz_ℓ + n) flops, and it streams every nonzero once per step
+  (8 bytes of value, 8 of column index, 8 per factor read: T·Σ_ℓ nnz_ℓ·(16 + 8ℓ) bytes, plus the
+  vector, 24·n per step); its runtime is the roofline max(flops/rate, bytes/bandwidth) with the
+  machine's rate stated (`STATED_RATE`, `STATED_BANDWIDTH`) or measured (`measure_rate`: a
+  sparse matrix–vector micro-benchmark);
+* their **ratio** (quantum runtime / classical runtime) and, per access model, the **crossover**
+  n* where the ratio falls to 1 — found by bisection on log n over the cost functions themselves
+  (`crossover`), at the stated T, ε_θ and output — or "never", with the growth rates that decide.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+__all__ = ["plan", "classical_cost", "measure_rate", "crossover", "PlanReport", "STATED_RATE",
+           "STATED_BANDWIDTH", "N_MAX"]
+
+#: the classical machine when not measured: one CPU core on a sparse update (≈ 1 GFLOP/s, as a
+#: CSR matrix–vector product runs) and its memory stream (10 GB/s)
+STATED_RATE = 1e9
+STATED_BANDWIDTH = 1e10
+#: the largest n a crossover is searched to
+N_MAX = 10 ** 20
+
+
+def measure_rate(size: int = 2_000_000, repeats: int = 5) -> dict:
+    """(flop rate, bandwidth) of this machine on a CSR matrix–vector product with `size`
+    nonzeros (5 per row, random columns): the kernel a sparse gradient step runs."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    rows = size // 5
+    A = sp.random(rows, rows, density=5 / rows, format="csr", random_state=rng)
+    x = rng.standard_normal(rows)
+    A @ x
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        A @ x
+        best = min(best, time.perf_counter() - t0)
+    flops = 2 * A.nnz
+    bytes_ = A.nnz * (8 + 4 + 8) + rows * (8 + 4 + 8)
+    return {"rate": flops / best, "bandwidth": bytes_ / best, "source": f"measured (CSR mat-vec, "
+            f"{A.nnz:,} nonzeros, best of {repeats})"}
+
+
+def classical_cost(c, *, params=None, steps=None, rate=None, bandwidth=None, measured=None) -> dict:
+    """FLOPs, bytes and runtime of T steps of sparse gradient descent on Compilation `c`'s system
+    at n = `params` (every F_ℓ's nonzeros scaled by n/n₀, as projections do) — module docstring."""
+    system = c.system
+    n0 = int(system.n)
+    n = int(params) if params is not None else n0
+    T = int(steps) if steps is not None else int(system.dynamics.steps)
+    Fs = system.step_F if system.step_F else (system.F,)
+    nnz = [float(np.mean([F[ell].nnz for F in Fs])) * n / n0 for ell in range(len(system.F))]
+    per_step = sum((ell + 1) * z for ell, z in enumerate(nnz)) + n
+    bytes_step = sum(z * (16 + 8 * ell) for ell, z in enumerate(nnz)) + 24 * n
+    if measured is not None:
+        rate, bandwidth, src = measured["rate"], measured["bandwidth"], measured["source"]
+    else:
+        rate = STATED_RATE if rate is None else float(rate)
+        bandwidth = STATED_BANDWIDTH if bandwidth is None else float(bandwidth)
+        src = "stated"
+    flops, bytes_ = T * per_step, T * bytes_step
+    return {"flops": flops, "bytes": bytes_, "runtime_s": max(flops / rate, bytes_ / bandwidth),
+            "rate": rate, "bandwidth": bandwidth, "rate_source": src, "n": n, "T": T,
+            "nnz": nnz, "formula": "T·(Σ_ℓ (ℓ+1)·nnz_ℓ + n) flops; T·(Σ_ℓ nnz_ℓ·(16+8ℓ) + 24n) bytes; "
+                                   "runtime max(flops/rate, bytes/bandwidth)",
+            "model": "sparse gradient descent on the model's polynomial update"
+                     + (" (a qdsl.torch network: its extracted update on the pruned support, a FLOP "
+                        "estimate of the training step the network runs there)"
+                        if "drop_tol" in system.meta and "support" in system.meta else "")}
+
+
+def _log_ratio(c, n, T, output, eps, access, cl_kw, fixed, seen=None):
+    from .endtoend import end_to_end
+    if fixed.get("download"):   # windows choose their own p and split
+        fixed = {"download": fixed["download"]}
+    q = end_to_end(c, output=output, precision=eps, params=n, steps=T, access=access, physical=None,
+                   **fixed)
+    cl = classical_cost(c, params=n, steps=T, **cl_kw)
+    if seen is not None:
+        seen[int(n)] = (_runtime(q), cl["runtime_s"])
+    return math.log(_runtime(q) / cl["runtime_s"]), q, cl
+
+
+def _runtime(q) -> float:
+    """The quantum runtime, or its lower bound beyond the surface-code model (sound for "the
+    quantum side loses", and said so)."""
+    t = q["total"]
+    return t["runtime_s"] if t["runtime_s"] is not None else t["runtime_lower_bound_s"]
+
+
+def crossover(c, *, access: str, output: str, precision: float, steps: int, classical: dict,
+              n_max: int = N_MAX, idle=None, split=None, seen: dict | None = None,
+              download=None) -> dict:
+    r"""The n* ≥ n₀ where quantum runtime / classical runtime falls to 1 under `access`, by
+    bisection on log n over the cost functions (T, ε_θ and the output fixed; p and the split
+    fixed at the values chosen at the stated size), or n* = None with the reason: the growth
+    exponents d log(runtime)/d log n of both sides at n_max, and the quantum side's largest part.
+    Runtimes are the algorithm's (`physical.algorithm_runtime`); `seen` collects every (n: quantum,
+    classical runtime) evaluated (the plot's curves)."""
+    n0 = int(c.system.n)
+    cl_kw = {"measured": classical} if classical.get("rate_source", "stated") != "stated" else \
+        {"rate": classical["rate"], "bandwidth": classical["bandwidth"]}
+    fixed = {}
+    if idle is not None:
+        fixed["idle"] = int(idle)
+    if split is not None:
+        fixed["splits"] = (float(split),)
+    if download is not None:
+        fixed["download"] = int(download)
+    grid = [n0] + [10 ** k for k in range(2 * (int(math.log10(n0)) // 2 + 1), int(math.log10(n_max)) + 1, 2)]
+    vals = []
+    for n in grid:
+        g, q, cl = _log_ratio(c, n, steps, output, precision, access, cl_kw, fixed, seen)
+        vals.append((n, g, q, cl))
+        if g <= 0:
+            break
+    if vals[0][1] <= 0:
+        return {"n_star": n0, "reason": "the quantum side already wins at the compiled size",
+                "ratio_at_n_star": math.exp(vals[0][1])}
+    if vals[-1][1] > 0:
+        (n1, g1, q1, c1), (n2, g2, q2, c2) = vals[-2], vals[-1]
+        lq = math.log(_runtime(q2) / _runtime(q1)) / math.log(n2 / n1)
+        lc = math.log(c2["runtime_s"] / c1["runtime_s"]) / math.log(n2 / n1)
+        part = max(q2["breakdown"], key=q2["breakdown"].get)
+        if lq is not None and lq >= lc:
+            why = (f"never: the quantum runtime grows as n^{lq:.2f}, the classical as n^{lc:.2f} "
+                   f"(largest quantum part: {part.replace('_', ' ')})")
+        else:
+            why = (f"not below n = {n_max:.0e}: the ratio is {math.exp(g2):.3g} there and falls as "
+                   f"n^{(lq or 0) - lc:.2f} (quantum n^{lq:.2f}, classical n^{lc:.2f}; largest "
+                   f"quantum part: {part.replace('_', ' ')})")
+        return {"n_star": None, "reason": why, "ratio_at_n_max": math.exp(g2),
+                "quantum_exponent": lq, "classical_exponent": lc}
+    lo, hi = math.log(vals[-2][0]), math.log(vals[-1][0])
+    for _ in range(30):
+        if hi - lo < math.log(1.01):
+            break
+        mid = (lo + hi) / 2
+        g, _, _ = _log_ratio(c, int(round(math.exp(mid))), steps, output, precision, access, cl_kw,
+                             fixed, seen)
+        if g <= 0:
+            hi = mid
+        else:
+            lo = mid
+    return {"n_star": int(math.ceil(math.exp(hi))),
+            "reason": "quantum runtime ≤ classical for n ≥ n* (bisection on log n to 1 %)"}
+
+
+class PlanReport(dict):
+    """`plan`'s result: a dict (the JSON of `qdsl plan --json`) with `render()` and `plot(path)`."""
+
+    def render(self) -> str:
+        q, cl = self["quantum"], self["classical"]
+        s = self["sizes"]
+        out = [f"plan for `{self['model']}`: {self['output']['meaning']} (ε_θ = {self['output']['precision']:g}), "
+               f"n = {s['n']:,}, T = {s['T']}, access {s['access']}", "-" * 78]
+        pc, tot = q["per_call"], q["total"]
+        out.append(f"quantum, one attempt     {_num(pc['t_states'])} T states, QSVT degree {pc['degree']}, "
+                   f"{pc['logical_qubits']} logical qubits")
+        out.append(f"quantum, end to end      {_num(tot['calls'])} calls × one attempt + readout = "
+                   f"{_num(tot['t_states'])} T states")
+        out.append(f"  route                  {q['route']}; idle steps p = {q['idle']}; state error "
+                   f"per call {q['state_error']:.3g}")
+        ps = q["p_s"]
+        pt = q["solution"]["P_T"]
+        out.append(f"  p_s, P_T, A_T          {_rng(ps['low'], ps['high'])}, {_rng(*pt)}, "
+                   f"{_rng(*q['solution']['A_T'])} ({'exact' if q['solution']['exact'] else 'bounds'})")
+        if q["amplification"]:
+            a = q["amplification"]
+            out.append(f"  amplification          {a['rounds']} rounds ({a['method']})")
+        sm = q["samples"]
+        if "copies" in sm:
+            out.append(f"  samples                {_num(sm['copies'])} copies (ℓ∞ tomography, 36 ln d/δ², "
+                       f"δ = {sm['delta']:.3g})")
+        else:
+            out.append(f"  samples                3 × {sm['median_runs']} runs × {_num(sm['iterates'])} "
+                       f"iterates (amplitude estimation)")
+        if q.get("download"):
+            dl = q["download"]
+            out.append(f"  download / re-upload   every {dl['interval']} steps: {dl['cycles']} windows, "
+                       f"each to ± {dl['precision_per_window']:.3g}")
+        out.append(f"  runtime, qubits        {_dur(tot['runtime_s'])}, {_num(tot['physical_qubits'])} "
+                   f"physical (d = {tot['code_distance']})")
+        out.append(f"classical                {_num(cl['flops'])} flops, {_num(cl['bytes'])} bytes, "
+                   f"{_dur(cl['runtime_s'])} ({cl['rate_source']}: {cl['rate']:.3g} flop/s, "
+                   f"{cl['bandwidth']:.3g} B/s)")
+        r = self["ratio"]
+        out.append(f"ratio quantum/classical  {r:.3g}" if r is not None else "ratio quantum/classical  unknown")
+        out.append("crossover (n where the quantum side would win, same T, ε_θ, output):")
+        for acc, x in self["crossover"].items():
+            v = f"n* = {x['n_star']:.3g}" if x["n_star"] is not None else "none"
+            out.append(f"  {acc:12s} {v}: {x['reason']}")
+        out.append("assumptions:")
+        out += [f"  - {a}" for a in self["assumptions"]]
+        return "\n".join(out)
+
+    def plot(self, path) -> None:
+        """Quantum and classical runtime against n, one quantum curve per access model."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        curves = self["curves"]
+        ns = curves["n"]
+        ax.loglog(ns, curves["classical"], "k-", lw=2, label="classical (sparse GD)")
+        for acc, ys in curves["quantum"].items():
+            pts = [(n, y) for n, y in zip(ns, ys) if y]
+            if pts:
+                ax.loglog(*zip(*pts), "-o", ms=3, label=f"quantum ({acc})")
+        for acc, x in self["crossover"].items():
+            if x["n_star"]:
+                ax.axvline(x["n_star"], ls=":", lw=1)
+        ax.set_xlabel("parameters n")
+        ax.set_ylabel("runtime (s)")
+        ax.set_title(f"{self['model']}: {self['output']['kind']} of θ_T to {self['output']['precision']:g}, "
+                     f"T = {self['sizes']['T']}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def _num(v) -> str:
+    if v is None:
+        return "—"
+    v = float(v)
+    return f"{v:,.0f}" if abs(v) < 1e6 else f"{v:.3e}"
+
+
+def _rng(lo, hi) -> str:
+    return f"{lo:.4g}" if lo == hi or hi is None else f"[{lo:.3g}, {hi:.3g}]"
+
+
+def _dur(sec) -> str:
+    if sec is None:
+        return "—"
+    for unit, k in (("years", 3.156e7), ("days", 86400), ("hours", 3600), ("s", 1)):
+        if sec >= k:
+            return f"{sec / k:.3g} {unit}"
+    return f"{sec:.3g} s"
+
+
+def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
+         steps=None, rate=None, bandwidth=None, measure: bool = False,
+         physical: str = "builtin", download=None) -> PlanReport:
+    r"""Is it worth it? The quantum end-to-end cost of `output` of θ_T to `precision` (under
+    `access`) against classical training of the same model, their ratio, and the crossover n* per
+    access model (module docstring). `params`/`steps` project; `rate`/`bandwidth` state the
+    classical machine, `measure=True` measures it; `download`: θ read out and re-uploaded every
+    that many steps. Returns a PlanReport (strict JSON)."""
+    from qdsl.synthesis.projection import ACCESS_MODELS
+
+    from .endtoend import _sanitize, end_to_end
+
+    if access not in ACCESS_MODELS:
+        from qdsl.diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0605", f"unknown access model `{access}`",
+                                      help="use --access qrom, qroam, qram, qram-counted or qram-free"))
+    system = c.system
+    n = int(params) if params is not None else int(system.n)
+    T = int(steps) if steps is not None else int(system.dynamics.steps)
+    q = end_to_end(c, output=output, precision=precision, params=params, steps=steps, access=access,
+                   physical=physical, download=download)
+    measured = measure_rate() if measure else None
+    cl = classical_cost(c, params=n, steps=T, rate=rate, bandwidth=bandwidth, measured=measured)
+    rt = _runtime(q)
+    ratio = rt / cl["runtime_s"]
+    cross, seen = {}, {}
+    for acc in ACCESS_MODELS:
+        seen[acc] = {}
+        cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
+                               classical=cl, idle=q["idle"], seen=seen[acc], download=download,
+                               split=q["split"] if q["output"]["kind"] != "functional" else None)
+        cross[acc]["at"] = {"T": T, "precision": float(precision), "output": str(output),
+                            "idle": q["idle"], "download": download}
+    ns = sorted(set().union(*[set(v) for v in seen.values()]))
+    curve = {"n": ns, "classical": [classical_cost(c, params=m, steps=T, rate=cl["rate"],
+                                                   bandwidth=cl["bandwidth"])["runtime_s"] for m in ns],
+             "quantum": {acc: [seen[acc].get(m, (None,))[0] for m in ns] for acc in ACCESS_MODELS}}
+    assumptions = list(q["assumptions"]) + [
+        f"classical: {cl['model']}; {cl['formula']}; machine {cl['rate_source']}",
+        "quantum runtime: one surface-code machine (backends.physical), calls run one after another",
+        "crossover: T, ε_θ, the output, the idle steps p and the error split fixed at the stated "
+        "size; projections keep every F_ℓ's nonzeros per parameter, colours and entry maxima, "
+        "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model",
+        "access models: qrom (as built, O(nnz) per lookup), qroam (select-swap, Berry et al. 2019), "
+        "qram (bucket brigade, O(log n) per query; its memory as qubits, not in the runtime), "
+        "qram-counted (qram, one Toffoli per memory cell and query), qram-free (qram, and the "
+        "initial state free)"]
+    rep = PlanReport(_sanitize({
+        "model": c.model.name, "output": q["output"], "sizes": q["sizes"],
+        "quantum": q, "classical": cl, "ratio": ratio, "crossover": cross,
+        "curves": curve, "assumptions": assumptions}))
+    return rep
