@@ -150,16 +150,17 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
     theta = obj.theta0
 
     g = pt.gradient()
-    F0, d0 = _threshold(_Triplets.from_dense(-lr * g.numpy()[:, None]), drop_tol, (n, 1))
+    F0, d0 = _threshold(_Triplets.from_dense(-lr * g.cpu().numpy()[:, None]), drop_tol, (n, 1))
 
     # F_1: column blocks H[:, J] by batched HVPs; keep i ≥ j, mirror
     low = _Triplets()
-    eye_rows = torch.arange(n)
+    dev = obj.device
+    eye_rows = torch.arange(n, device=dev)
     for j0 in range(0, n, block):
         J = eye_rows[j0:j0 + block]
-        E = torch.zeros(len(J), n, dtype=obj.dtype)
-        E[torch.arange(len(J)), J] = 1
-        HJ = (-lr * pt.hvp(E)).numpy()          # row r: column j0 + r of F_1
+        E = torch.zeros(len(J), n, dtype=obj.dtype, device=dev)
+        E[torch.arange(len(J), device=dev), J] = 1
+        HJ = (-lr * pt.hvp(E)).cpu().numpy()          # row r: column j0 + r of F_1
         r, i = np.nonzero(HJ)
         j = r + j0
         keep = i >= j
@@ -172,7 +173,7 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
         for b in range(n):
             for a0 in range(0, b + 1, block):
                 rows = torch.arange(a0, min(b + 1, a0 + block))
-                T = (-0.5 * lr * pt.third(b, rows)).numpy()   # T[r, i] = F_2 entry for (a = a0 + r, b, i)
+                T = (-0.5 * lr * pt.third(b, rows)).cpu().numpy()   # T[r, i] = F_2 entry for (a = a0 + r, b, i)
                 r, i = np.nonzero(T)
                 a = r + a0
                 keep = i <= a
@@ -184,7 +185,7 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
 
     names = sup.entry_names()
     system = ExtractedSystem.from_tensors(Fs, np.zeros(n), "gd", names=names,
-                                          expansion_point=theta.to(torch.float64).numpy(), steps=steps,
+                                          expansion_point=theta.to(torch.float64).cpu().numpy(), steps=steps,
                                           lr=lr, model=name)
     system = replace(system, exact=False)  # a truncated Taylor expansion of a general loss
     system.meta.update(support=sup, loss=pt.loss(), dropped=dropped, drop_tol=float(drop_tol),

@@ -155,10 +155,12 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         raise ValueError("lr must be positive, steps/pretrain_steps/qram_steps ≥ 0 and segment ≥ 1")
     if not 0 <= epsilon < 1:
         raise ValueError("epsilon (the tomography precision) must be in [0, 1)")
-    x, y = data
+    from .objective import model_device
+    device = model_device(model)
+    x, y = (t.to(device) for t in data)
     N = int(x.shape[0])
-    ex, ey = eval_data if eval_data is not None else data
-    sdata = spectrum_data if spectrum_data is not None else data
+    ex, ey = (t.to(device) for t in (eval_data if eval_data is not None else (x, y)))
+    sdata = spectrum_data if spectrum_data is not None else (x, y)
     sopts = dict(spectrum_options or {})
     if accuracy_fn == "auto":
         was = model.training
@@ -189,7 +191,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         if batch_size is None:
             xb, yb = x, y
         else:
-            idx = torch.randperm(N, generator=batch_gen)[:batch_size]
+            idx = torch.randperm(N, generator=batch_gen)[:batch_size].to(device)
             xb, yb = x[idx], y[idx]
         opt.zero_grad(set_to_none=True)
         loss_fn(model(xb), yb).backward()
@@ -225,7 +227,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
 
     def prune_now() -> tuple[Support, dict]:
         sup = magnitude_prune(model, sparsity, keep_last=keep_last)
-        masks = {nm: m.to(params[nm].dtype) for (nm, m), idx in zip(sup.masks().items(), sup.index)
+        masks = {nm: m.to(params[nm].dtype) for (nm, m), idx in zip(sup.masks(device).items(), sup.index)
                  if idx is not None}
         with torch.no_grad():
             for nm, m in masks.items():
@@ -268,7 +270,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         if epsilon > 0:
             with torch.no_grad():
                 theta = sup.gather({nm: p.detach() for nm, p in params.items()})
-                xi = torch.randn(k, generator=noise_gen, dtype=torch.float64)
+                xi = torch.randn(k, generator=noise_gen, dtype=torch.float64).to(device)
                 noise = (epsilon * float(torch.linalg.vector_norm(theta.to(torch.float64))) / math.sqrt(k)) * xi
                 noisy = sup.scatter((theta.to(torch.float64) + noise).to(theta.dtype),
                                     {nm: p.detach() for nm, p in params.items()})
