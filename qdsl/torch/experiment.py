@@ -18,7 +18,9 @@ of `--segment` steps, each ended by a download (tomography noise at `--epsilon`,
 
 Everything lands in `--out`: `checkpoint.pt` (every `--checkpoint-every` steps and at the end:
 model, optimizer, random generators, history — `--resume` continues from it bit for bit),
-`results.json` and `results.npz` (loadable with `load_results`), `figure.png`.
+`results.json` and `results.npz` (loadable with `load_results`), `figure.png`, and
+`proxy_regimes.png` — each upload's measured spectrum with its proxy at η·λ_max = 1.9, 2.002,
+2.02 and 2.2 (the edge-of-stability mechanism; `meta["regimes"]`: r → (min, argmin, last value)).
 Exit status: 0 done, 2 bad arguments, 3 a request refused as too large (the Lanczos memory plan).
 """
 from __future__ import annotations
@@ -217,6 +219,55 @@ class ExperimentResults:
         return fig
 
 
+RATIOS = (1.9, 2.002, 2.02, 2.2)
+
+
+def proxy_regimes(nodes, weights, lam_max: float, steps: int, ratios=RATIOS, cut: float = 0.4) -> dict:
+    """The error proxy of one measured spectrum at the learning rates η = r/λ_max for each r in
+    `ratios` (η·λ_max = r): below 2 every kept mode decays and the proxy falls; just above 2 the
+    top modes grow by |1 − η·λ| = η·λ − 1 slightly over 1 per step while the rest decay — the
+    proxy dips, then rises; far above 2 it explodes from the first step. Returns r → values."""
+    from .proxy import error_proxy
+    q = _Quadrature({"nodes": np.asarray(nodes), "weights": np.asarray(weights)})
+    out = {}
+    for r in ratios:
+        try:
+            out[r] = error_proxy(q, r / lam_max, steps, cut=cut).values
+        except ValueError:
+            continue
+    return out
+
+
+def regimes_figure(res: "ExperimentResults", path: str, steps: int = 200) -> dict:
+    """proxy_regimes of every upload's spectrum, drawn on one log axis; returns what it drew."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    drawn = {}
+    styles = dict(zip(RATIOS, ("-", "--", "-.", ":")))
+    for j, t in enumerate(res.uploads):
+        s = res.spectra.get(t) or res.spectra.get(str(t))
+        if s is None:
+            continue
+        reg = proxy_regimes(s["nodes"], s["weights"], s["lambda_max"], steps)
+        drawn[t] = {r: [float(v) for v in vals] for r, vals in reg.items()}
+        for r, vals in reg.items():
+            ax.plot(np.arange(vals.size), np.clip(vals, 1e-6, 1e6), styles[r], color=f"C{j}", lw=1,
+                    label=f"upload {t}, η·λ_max = {r:g}")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 1e3)
+    ax.set_xlabel("steps after the upload")
+    ax.set_ylabel("error proxy (Eq. 7)")
+    ax.set_title("the proxy's shape is set by η·λ_max: the run's spectra at η = r/λ_max", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return drawn
+
+
 def mark_lr(ax, lr: float, cut: float = 0.4) -> None:
     """Vertical lines at λ = 2/η (above it a mode grows under GD) and at λ = ±cut/η (the proxy's
     cut |a| = η|λ| > cut) on a spectrum panel."""
@@ -306,7 +357,7 @@ def run(args) -> ExperimentResults:
         ytr = torch.where(flip, torch.randint(0, classes, (len(ytr),), generator=g), ytr)
         described += f", {100 * args.label_noise:g} % of the training labels random"
     model = cifar_resnet(args.params, classes=classes, in_channels=int(xtr.shape[1]), seed=args.seed,
-                         device=device)
+                         device=device, batchnorm=not args.no_batchnorm)
     xtr, ytr = xtr.to(device), ytr.to(device)
     xte, yte = xte[:args.eval_samples].to(device), yte[:args.eval_samples].to(device)
     N = int(xtr.shape[0])
@@ -327,7 +378,7 @@ def run(args) -> ExperimentResults:
                         next(model.parameters()).dtype, device, reorth=args.reorth,
                         memory_limit=args.memory_limit)
     meta = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))}
-    meta.update(parameters=n_params, width=model.width, classes=classes, data_description=described,
+    meta.update(parameters=n_params, width=model.width, batchnorm=not args.no_batchnorm, classes=classes, data_description=described,
                 batch_size=bs, spectrum_samples=ns, device=str(device), lanczos_plan=plan.describe(),
                 proxy_cut=0.4, title=(f"ResNet width {model.width} ({n_params:,} parameters), {described}; "
                                       f"SGD lr {args.lr:g}, batch {bs}, {100 * args.sparsity:g} % pruned, "
@@ -446,6 +497,9 @@ def run(args) -> ExperimentResults:
         download(total, sup, params, noise_gen, args, res, measure)
     checkpoint()
     res.plot(os.path.join(args.out, "figure.png"))
+    res.meta["regimes"] = {str(t): {str(r): (float(np.min(v)), int(np.argmin(v)), float(v[-1])) for r, v in d.items()}
+                           for t, d in regimes_figure(res, os.path.join(args.out, "proxy_regimes.png")).items()}
+    res.save(args.out)
     return res
 
 
@@ -514,6 +568,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--classes", type=int, default=100, help="classes of the synthetic data")
     ap.add_argument("--label-noise", type=float, help="fraction of training labels replaced at random")
     ap.add_argument("--params", type=float, help="ResNet parameter budget (the width is chosen for it)")
+    ap.add_argument("--no-batchnorm", action="store_true", help="the ResNet without its BatchNorm layers")
     ap.add_argument("--batch-size", type=int, help="SGD batch (default: the preset's; none = full batch)")
     ap.add_argument("--lr", type=float)
     ap.add_argument("--pretrain-steps", type=int)

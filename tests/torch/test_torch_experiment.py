@@ -37,6 +37,7 @@ def test_run_save_load_resume_plot(tmp_path):
     for d in ra.downloads:            # the download moved the weights: accuracy re-measured
         assert d["relative_error"] == pytest.approx(0.3, rel=0.5)
     assert os.path.getsize(os.path.join(a, "figure.png")) > 10_000
+    assert os.path.exists(os.path.join(a, "proxy_regimes.png")) and set(ra.meta["regimes"]) <= {"4", "8"}
     # an interrupted run resumed from its checkpoint records exactly the same numbers
     assert main(TINY + ["--out", b, "--stop-after", "6"]) == 0
     assert len(load_results(b).step) == 7
