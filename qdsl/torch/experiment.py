@@ -41,8 +41,8 @@ PRESETS = {
                   steps=200, segment=50, spectrum_every=25, lanczos_steps=128, vectors=2, spectrum_samples=512,
                   label_noise=0.0),
     # minutes on one CPU core: the edge-of-stability mechanism at a size this machine runs
-    "laptop": dict(data="digits", params=2e4, samples=720, batch_size=None, lr=0.6, pretrain_steps=60,
-                   steps=240, segment=60, spectrum_every=20, lanczos_steps=40, vectors=1, spectrum_samples=None,
+    "laptop": dict(data="digits", params=2e4, samples=720, batch_size=None, lr=0.05, pretrain_steps=60,
+                   steps=100, segment=20, spectrum_every=0, lanczos_steps=40, vectors=1, spectrum_samples=None,
                    label_noise=0.2),
 }
 
@@ -213,7 +213,8 @@ class ExperimentResults:
         ax.legend(fontsize=8)
         for a in axes[1:3]:
             a.set_xlim(axes[3].get_xlim())
-        fig.suptitle(self.meta.get("title", ""), fontsize=9)
+        import textwrap
+        fig.suptitle("\n".join(textwrap.wrap(self.meta.get("title", ""), 100)), fontsize=8)
         if path is not None:
             fig.savefig(path, dpi=130)
         return fig
@@ -277,25 +278,27 @@ def mark_lr(ax, lr: float, cut: float = 0.4) -> None:
 
 
 def proxy_panel(ax, proxies: dict, windows, lo: float = 1e-4, hi: float = 1e4, title: str | None = None) -> None:
-    """The error proxy of each segment on a log axis drawn within [lo, hi]: values outside are
-    shown as markers on the edge (▼ below lo, ▲ above hi), never as a flat line; shaded: proxy ≤ 1."""
+    """The error proxy of each segment on a log axis drawn within [lo, hi]. Where it leaves the
+    range the line stops, and one marker on the edge (▼ below lo, ▲ above hi) says from which step
+    it stays out — clipped values are never drawn as a flat line. Shaded: proxy ≤ 1."""
     for t0, p in sorted(proxies.items()):
         p = np.asarray(p, float)
         t = t0 + np.arange(p.size)
         inside = (p >= lo) & (p <= hi)
         ax.plot(t, np.where(inside, p, np.nan), color="C0", lw=1.2)
-        below, above = p < lo, p > hi
-        if below.any():
-            ax.plot(t[below], np.full(below.sum(), lo), "v", color="C0", ms=3, alpha=0.6)
-        if above.any():
-            ax.plot(t[above], np.full(above.sum(), hi), "^", color="C3", ms=3, alpha=0.6)
+        for mask, edge, mark, color in ((p < lo, lo, "v", "C0"), (p > hi, hi, "^", "C3")):
+            starts = np.flatnonzero(mask & ~np.concatenate([[False], mask[:-1]]))
+            for i in starts:
+                ax.plot([t[i]], [edge], mark, color=color, ms=6)
+                ax.annotate(f"{t[i]}", (t[i], edge), fontsize=6,
+                            xytext=(3, 4 if edge == lo else -9), textcoords="offset points", color=color)
     for a, b in windows:
         ax.axvspan(a, b, color="C2", alpha=0.15, lw=0)
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.set_yscale("log")
     ax.set_ylim(lo / 3, hi * 3)
     ax.set_ylabel("error proxy (Eq. 7)")
-    ax.set_title(title or f"(b) error proxy per segment (shaded: ≤ 1; ▼/▲: beyond [{lo:g}, {hi:g}], clipped)")
+    ax.set_title(title or f"(b) error proxy per segment (shaded: ≤ 1; ▼/▲ n: below {lo:g} / above {hi:g} from step n)")
 
 
 def load_results(directory: str) -> ExperimentResults:
