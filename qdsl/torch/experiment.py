@@ -298,7 +298,7 @@ def proxy_panel(ax, proxies: dict, windows, lo: float = 1e-4, hi: float = 1e4, t
     ax.set_yscale("log")
     ax.set_ylim(lo / 3, hi * 3)
     ax.set_ylabel("error proxy (Eq. 7)")
-    ax.set_title(title or f"(b) error proxy per segment (shaded: ≤ 1; ▼/▲ n: below {lo:g} / above {hi:g} from step n)")
+    ax.set_title(title or f"(b) error proxy per segment (shaded: ≤ 1; ▼/▲ n: beyond [{lo:g}, {hi:g}] from step n)")
 
 
 def load_results(directory: str) -> ExperimentResults:
