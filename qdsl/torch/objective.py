@@ -134,7 +134,9 @@ class Support:
             idx = self._idx(j, theta.device)
             if idx is None:
                 out[name] = part.view(shape)
-            elif k:
+            elif k == 0:   # no variable here (a layer pruned whole, or left out of the support)
+                out[name] = base[name]
+            else:
                 out[name] = base[name].reshape(-1).index_put((idx,), part).view(shape)
         return out
 

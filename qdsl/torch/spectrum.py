@@ -164,6 +164,8 @@ def hessian_spectrum(model: torch.nn.Module, loss_fn, batch, *, k: int = 5, dens
         raise ValueError("k must be at least 1")
     if density and lanczos_steps < 2:
         raise ValueError("lanczos_steps must be at least 2")
+    if density and int(vectors) < 1:
+        raise ValueError("vectors must be at least 1")
     if extremes not in ("arpack", "lanczos"):
         raise ValueError(f"extremes must be 'arpack' or 'lanczos', not {extremes!r}")
     if extremes == "lanczos" and not density:
