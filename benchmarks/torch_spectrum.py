@@ -3,6 +3,11 @@
     python benchmarks/torch_spectrum.py                  # MLP 64→1024→1024→10 (1 126 410 weights)
     python benchmarks/torch_spectrum.py --no-compile     # skip the torch.compile measurement
     python benchmarks/torch_spectrum.py --support all    # the Hessian over every weight (the paper's)
+    python benchmarks/torch_spectrum.py --model resnet --batch 64 --threads 1
+        # the paper's size: a 7M CIFAR-shaped ResNet (synthetic 3×32×32, 100 classes): HVP/gradient,
+        # seconds per HVP (one batch; a loader of two, graph cache kept or not), and the peak memory
+        # of full vs partial (basis on disk) vs no reorthogonalization, --measure-steps steps each,
+        # with the memory each variant's plan states for 256 steps
 
 Prints, for a tanh MLP on generated data (a batch of 512 samples, float32), pruned to 10 % of
 its hidden-layer weights by global magnitude:
@@ -51,7 +56,19 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--model", choices=["mlp", "resnet"], default="mlp",
+                    help="resnet: a CIFAR-shaped ResNet (3×32×32, 100 classes) of --params parameters")
+    ap.add_argument("--params", type=float, default=7e6, help="resnet: the parameter budget")
+    ap.add_argument("--measure-steps", type=int, default=16,
+                    help="resnet: Lanczos steps actually run per variant (the memory of 256 is stated and "
+                         "extrapolated: full grows by n numbers a step, partial/disk does not)")
+    ap.add_argument("--variants", default="full/memory,partial/disk,none/auto",
+                    help="resnet: the Lanczos variants measured (reorth/basis, comma-separated)")
+    ap.add_argument("--skip-timing", action="store_true", help="resnet: only the Lanczos memory")
+    ap.add_argument("--lanczos-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.model == "resnet" or args.lanczos_child:
+        return resnet_main(args)
 
     import qdsl.torch as qt
     from torch.func import grad, jvp
@@ -136,6 +153,119 @@ def main(argv=None) -> int:
           f"(full reorthogonalization), {m['hvps'] - m['hvps_extremes']} HVPs")
     print(f"  total {total:.1f} s; dissipative (λ > 0) fraction {spec.dissipative_fraction():.3f}")
     print(f"\npeak resident memory: {peak_mib():.0f} MiB (after building the model and data: {base:.0f} MiB)")
+    return 0
+
+
+def _resnet_setup(args):
+    import qdsl.torch as qt
+    from qdsl.torch.models import cifar_resnet, count_parameters
+
+    torch.set_num_threads(args.threads or 1)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = cifar_resnet(args.params, classes=100, device=device).train()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(args.batch, 3, 32, 32, generator=g).to(device)
+    y = torch.randint(0, 100, (args.batch,), generator=g).to(device)
+    sup = qt.magnitude_prune(model, 0.0)
+    return qt, model, (x, y), sup, count_parameters(model), device
+
+
+def _peak_bytes(device) -> float:
+    if device == "cuda":
+        return float(torch.cuda.max_memory_allocated())
+    return peak_mib() * 2 ** 20
+
+
+def lanczos_child(args) -> int:
+    """One Lanczos run in a fresh process: its peak memory beyond the model, data and HVP graph."""
+    import json
+
+    from qdsl.torch.spectrum import lanczos, lanczos_plan
+    qt, model, batch, sup, n_params, device = _resnet_setup(args)
+    obj = qt.Objective(model, torch.nn.CrossEntropyLoss(), batch, sup)
+    pt = obj.at()
+    v = (torch.randint(0, 2, (sup.n,), generator=torch.Generator().manual_seed(2)).float() * 2 - 1).to(device)
+    pt.hvp(v)   # the graph, built once
+    pt.hvp(v)
+    base = _peak_bytes(device)
+    reorth, basis = args.lanczos_child.split("/")
+    plan = lanczos_plan(sup.n, args.measure_steps, obj.dtype, device, reorth=reorth, basis=basis)
+    plan256 = lanczos_plan(sup.n, 256, obj.dtype, device, reorth=reorth, basis=basis,
+                           memory_limit=1 << 50)   # stated, not refused: for the extrapolation
+    stats = {}
+    t0 = time.perf_counter()
+    lanczos(pt.hvp, v, args.measure_steps, plan=plan, stats=stats)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"n": sup.n, "steps": args.measure_steps, "seconds": dt,
+                      "base_mib": base / 2 ** 20, "peak_mib": _peak_bytes(device) / 2 ** 20,
+                      "plan_mib": plan.memory_bytes / 2 ** 20, "plan256_mib": plan256.memory_bytes / 2 ** 20,
+                      "plan256": plan256.describe(), "reorthogonalizations": stats.get("reorthogonalizations")}))
+    return 0
+
+
+def resnet_main(args) -> int:
+    """The paper-sized model: HVP/gradient, seconds per HVP (one batch, and a loader of two with the
+    graph cache kept), and the peak memory of lean vs full Lanczos, each in its own process."""
+    if args.lanczos_child:
+        return lanczos_child(args)
+    import json
+    import subprocess
+
+    qt, model, (x, y), sup, n_params, device = _resnet_setup(args)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    print(f"device: {device} ({torch.get_num_threads()} torch threads, {os.cpu_count()} cores); torch {torch.__version__}")
+    print(f"model: CIFAR-shaped ResNet-18 layout, width {model.width}, {n_params:,} parameters, 100 classes, "
+          f"batch {args.batch} of 3×32×32 (generated), float32, BatchNorm in train mode")
+    obj = qt.Objective(model, loss_fn, (x, y), sup)
+    v = torch.randn(sup.n, generator=torch.Generator().manual_seed(3)).to(device)
+    half = args.batch // 2
+    loader = [(x[:half], y[:half]), (x[half:], y[half:])]
+    obj2 = qt.Objective(model, loss_fn, loader, sup)
+    pt, pt2 = obj.at(), obj2.at()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run(f):
+        def g():
+            f()
+            sync()
+        return g
+    if args.skip_timing:
+        tg = tc = tf = tl = tn = float("nan")
+    else:
+        tg = timed(run(lambda: obj.at(cache=False).gradient()), args.repeat)
+        tc = timed(run(lambda: pt.hvp(v)), args.repeat)
+        tf = timed(run(lambda: obj.at(cache=False).hvp(v)), args.repeat)
+        tl = timed(run(lambda: pt2.hvp(v)), args.repeat)
+        tn = timed(run(lambda: obj2.at(cache=False).hvp(v)), args.repeat)
+    print(f"\n{'':58} {'seconds':>9} {'× gradient':>11}")
+    for name, t in [("gradient", tg), ("HVP, cached gradient graph (hessian_spectrum's)", tc),
+                    ("HVP, double backward from scratch", tf),
+                    ("HVP, loader of 2 batches, graph cache kept (default)", tl),
+                    ("HVP, loader of 2 batches, cache=False (rebuilt each time)", tn)]:
+        print(f"{name:58} {t:>9.3f} {t / tg:>11.2f}")
+    del pt, pt2, obj, obj2
+    print(f"\nLanczos, {args.measure_steps} steps per variant, each in its own process "
+          f"(peak {'GPU' if device == 'cuda' else 'resident'} memory beyond the model, data and HVP graph):")
+    rows = {}
+    for variant in args.variants.split(","):
+        cmd = [sys.executable, __file__, "--lanczos-child", variant, "--params", str(args.params),
+               "--batch", str(args.batch), "--measure-steps", str(args.measure_steps)]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            print(f"  {variant}: failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows[variant] = r
+        extra = r["peak_mib"] - r["base_mib"]
+        print(f"  {variant:13} {r['seconds'] / r['steps']:.2f} s/step, peak +{extra:.0f} MiB measured at "
+              f"{r['steps']} steps (plan {r['plan_mib']:.0f} MiB); at 256 steps the plan states "
+              f"{r['plan256_mib']:.0f} MiB"
+              + (f"; {r['reorthogonalizations']} reorthogonalizations" if r["reorthogonalizations"] is not None else ""))
+    if rows:
+        r = next(iter(rows.values()))
+        print(f"  n = {r['n']:,}; 256 steps at {tc:.2f} s per HVP ≈ {256 * tc / 60:.0f} min per SLQ vector on this device")
     return 0
 
 

@@ -304,6 +304,35 @@ class SystemCompilation(Compilation):
         return certify(self.system, None, carleman_order=self.order, basis=self.basis,
                        steps=self.options.steps)
 
+    @cached_property
+    def carleman(self):
+        """The Carleman system, after `history_floor_guard` (a system given directly — a torch
+        extraction — is often dense: its history system is refused before the lift is built)."""
+        history_floor_guard(self.system, self.order, self.basis, self.idle)
+        return Compilation.carleman.func(self)
+
+
+def history_floor_guard(system, order: int, basis: str, idle: int = 0) -> None:
+    r"""Refuse (E0402) a history-state system over the size limits from a lower bound on its
+    nonzeros, before the Carleman lift is built. In the Kronecker basis the discrete transfer
+    matrix's diagonal block j is exactly (I + F_1)^{⊗j}, so nnz(M) ≥ Σ_{j≤N} nnz(I + F_1)^j (the
+    history then holds T·nnz(M) more); `carleman`'s own guard bounds the lift from above only,
+    and the history's guard ran after building it (a dense n = 80 extraction: 60 s)."""
+    if basis != "kronecker" or system.kind == "flow" or system.degree < 1:
+        return
+    import scipy.sparse as sp
+
+    from .lowering.carleman import carleman_dimension
+    from .lowering.history import guard_history
+
+    n = system.n
+    F1 = sp.csr_matrix(system.F[1])
+    A = (F1 + sp.identity(n, format="csr")).tocsr()
+    A.eliminate_zeros()
+    a = int(A.nnz)
+    floor = 1 + sum(a ** j for j in range(1, int(order) + 1))
+    guard_history(system.dynamics.steps, idle, carleman_dimension(n, int(order), basis), floor)
+
 
 @dataclass(frozen=True)
 class _SystemModel:

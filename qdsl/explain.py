@@ -232,6 +232,12 @@ TORCH = {
              "monomial per distinct entry, which SymPy derives back; it is limited to 4 000 monomials. "
              "Use the PolynomialSystem directly instead: qdsl.compile(system=..., order=N) and "
              "qdsl.carleman take it as it is.",
+    "E0710": "qdsl.torch's Lanczos (hessian_spectrum, the experiment) states the memory it needs before "
+             "the first Hessian-vector product and refuses when that is over the free memory of the "
+             "model's device (or memory_limit=), or when a basis streamed to disk is over the free disk "
+             "space. Full reorthogonalization keeps all lanczos_steps vectors of n numbers; "
+             "reorth='partial' with basis='disk' keeps a few vectors in memory and the basis on disk "
+             "(lanczos_dir= chooses where). Use that, fewer lanczos_steps, or a sparser support.",
 }
 
 

@@ -65,7 +65,7 @@ def build_report(c) -> dict:
         circuit.update(rotation_precision=em.precision, synthesized_rotations=em.rotations,
                        synthesis_error_bound=em.error_bound)
     from .formats import format_id
-    return {
+    report = {
         "format": format_id("report"),
         "generator": "qdsl",
         "version": __import__("qdsl").__version__,
@@ -84,6 +84,14 @@ def build_report(c) -> dict:
         "readout": prog.readout,
         "verification": _jsonable(promises(c)),
     }
+    meta = getattr(system, "meta", None) or {}
+    if "dissipativity" in meta:   # a qdsl.torch extraction: which modes break dissipativity
+        from .torch.extract import describe_dissipativity
+        report["torch_extraction"] = _jsonable({
+            "dissipativity": meta["dissipativity"], "summary": describe_dissipativity(meta["dissipativity"]),
+            "support_rest": meta.get("rest"), "dropped": meta.get("dropped"),
+            "torch_gd_reference": "torch_gd" in meta})
+    return report
 
 
 def _construction(prog) -> dict | None:

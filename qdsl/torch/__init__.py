@@ -17,11 +17,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("qdsl.torch needs PyTorch: pip install 'qdsl-compiler[torch]'") from exc
 
-from .extract import ExtractedSystem, extract
+from .extract import ExtractedSystem, describe_dissipativity, extract
 from .hybrid import HybridHistory, hybrid_train
 from .objective import Objective, Support, magnitude_prune
 from .proxy import ErrorProxy, error_proxy
-from .spectrum import Density, Spectrum, hessian_spectrum
+from .spectrum import Density, LanczosPlan, Spectrum, hessian_spectrum, lanczos_plan
 
 __all__ = ["extract", "ExtractedSystem", "hessian_spectrum", "Spectrum", "Density", "error_proxy",
-           "ErrorProxy", "hybrid_train", "HybridHistory", "magnitude_prune", "Support", "Objective"]
+           "ErrorProxy", "hybrid_train", "HybridHistory", "magnitude_prune", "Support", "Objective",
+           "describe_dissipativity", "lanczos_plan", "LanczosPlan"]

@@ -111,7 +111,7 @@ def _balanced_sum(parts: list[str]) -> str:
 def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: float = 0.9, degree: int = 2,
             steps: int = 10, support=None, keep_last: bool = True, drop_tol: float = DROP_TOL,
             dtype=torch.float64, block: int = 64, max_params: int | None = None,
-            name: str = "torch_model") -> ExtractedSystem:
+            name: str = "torch_model", gd_reference: bool = True) -> ExtractedSystem:
     r"""The local gradient-descent dynamics of `model` about its magnitude-pruned weights.
 
     `loss_fn(model(x), y)` is the criterion and `batch` the pair `(x, y)` (or a loader: the loss
@@ -122,6 +122,11 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
     kind "gd", u_0 = 0 at θ* = the surviving weights) with F_0 = −lr·∇L, F_1 = −lr·∇²L and, for
     `degree` 2, F_2 = −(lr/2)·∇³L on the support (module docstring). Computations run in `dtype`
     (float64 by default) on copies; the model is not modified.
+
+    `meta["dissipativity"]` says which modes of I + F_1 break dissipativity (count, share, the
+    most negative curvature, λ_max against 2/lr); with `gd_reference` (default) `meta["torch_gd"]`
+    holds `steps` steps of torch's own gradient descent on the network from θ* (u_t, float64), the
+    reference `qdsl run`'s check (c) compares the circuit's trajectory with.
 
     Size: degree 1 needs n Hessian-vector products; degree 2 needs n(n+1)/2 third-order products
     and F_2 may have up to n³ nonzeros, so n is limited to MAX_PARAMS[degree] (raise
@@ -150,16 +155,17 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
     theta = obj.theta0
 
     g = pt.gradient()
-    F0, d0 = _threshold(_Triplets.from_dense(-lr * g.numpy()[:, None]), drop_tol, (n, 1))
+    F0, d0 = _threshold(_Triplets.from_dense(-lr * g.cpu().numpy()[:, None]), drop_tol, (n, 1))
 
     # F_1: column blocks H[:, J] by batched HVPs; keep i ≥ j, mirror
     low = _Triplets()
-    eye_rows = torch.arange(n)
+    dev = obj.device
+    eye_rows = torch.arange(n, device=dev)
     for j0 in range(0, n, block):
         J = eye_rows[j0:j0 + block]
-        E = torch.zeros(len(J), n, dtype=obj.dtype)
-        E[torch.arange(len(J)), J] = 1
-        HJ = (-lr * pt.hvp(E)).numpy()          # row r: column j0 + r of F_1
+        E = torch.zeros(len(J), n, dtype=obj.dtype, device=dev)
+        E[torch.arange(len(J), device=dev), J] = 1
+        HJ = (-lr * pt.hvp(E)).cpu().numpy()          # row r: column j0 + r of F_1
         r, i = np.nonzero(HJ)
         j = r + j0
         keep = i >= j
@@ -172,7 +178,7 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
         for b in range(n):
             for a0 in range(0, b + 1, block):
                 rows = torch.arange(a0, min(b + 1, a0 + block))
-                T = (-0.5 * lr * pt.third(b, rows)).numpy()   # T[r, i] = F_2 entry for (a = a0 + r, b, i)
+                T = (-0.5 * lr * pt.third(b, rows)).cpu().numpy()   # T[r, i] = F_2 entry for (a = a0 + r, b, i)
                 r, i = np.nonzero(T)
                 a = r + a0
                 keep = i <= a
@@ -182,14 +188,79 @@ def extract(model: torch.nn.Module, loss_fn, batch, *, lr: float, sparsity: floa
         Fs.append(F2)
         dropped["F_2"] = d2
 
+    dissipativity = dissipativity_report(F1, lr)
+    torch_gd = torch_gradient_descent(obj, lr, steps) if gd_reference else None
+
     names = sup.entry_names()
     system = ExtractedSystem.from_tensors(Fs, np.zeros(n), "gd", names=names,
-                                          expansion_point=theta.to(torch.float64).numpy(), steps=steps,
+                                          expansion_point=theta.to(torch.float64).cpu().numpy(), steps=steps,
                                           lr=lr, model=name)
     system = replace(system, exact=False)  # a truncated Taylor expansion of a general loss
     system.meta.update(support=sup, loss=pt.loss(), dropped=dropped, drop_tol=float(drop_tol),
-                       sparsity=sup.sparsity, hvps=pt.products, dtype=str(obj.dtype).replace("torch.", ""))
+                       sparsity=sup.sparsity, hvps=pt.products, dtype=str(obj.dtype).replace("torch.", ""),
+                       dissipativity=dissipativity, rest=sup.rest)
+    if torch_gd is not None:
+        system.meta["torch_gd"] = torch_gd
     return system
+
+
+def torch_gradient_descent(obj: Objective, lr: float, steps: int) -> np.ndarray:
+    r"""The reference for check (c): `steps` steps of `torch.optim.SGD` (lr, no momentum) on the
+    objective's own loss — the network itself, not its Taylor polynomial — from θ*, with the
+    entries outside the support held as the Support says. Returns u_t = θ_t − θ* (steps + 1, n),
+    float64."""
+    theta = obj.theta0.clone().requires_grad_(True)
+    opt = torch.optim.SGD([theta], lr=lr)
+    out = [torch.zeros(obj.n, dtype=torch.float64)]
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        g = obj.at(theta.detach(), cache=False).gradient()
+        theta.grad = g.to(theta.dtype)
+        opt.step()
+        out.append((theta.detach() - obj.theta0).to(torch.float64).cpu())
+    return torch.stack(out).numpy()
+
+
+def dissipativity_report(F1, lr: float, *, dense_up_to: int = 4000) -> dict:
+    r"""Which modes of I + F_1 = I − lr·H break dissipativity (|1 − lr·λ| ≥ 1): those of negative
+    curvature (λ < 0) and those too steep for lr (λ > 2/lr), counted by the eigenvalues of H; a
+    mode with |λ| ≤ n·u·‖H‖ (zero to rounding) is counted as flat (|1 − lr·λ| = 1: neither grows
+    nor decays). Exact (dense eigenvalues) up to `dense_up_to` variables; above that the extremes
+    by ARPACK only, and the counts are None."""
+    n = F1.shape[0]
+    H = -F1 / lr
+    out = {"n": int(n), "lr": float(lr), "two_over_lr": 2.0 / lr}
+    if n == 0:
+        return out
+    if n <= dense_up_to:
+        lam = np.linalg.eigvalsh(H.toarray() if sp.issparse(H) else np.asarray(H))
+        scale = float(np.max(np.abs(lam))) if lam.size else 0.0
+        zero = n * np.finfo(float).eps * scale
+        neg, flat = lam < -zero, np.abs(lam) <= zero
+        steep = lam > 2.0 / lr
+        bad = neg | steep
+        out.update(exact=True, negative_curvature=int(neg.sum()), too_steep=int(steep.sum()),
+                   flat=int(flat.sum()), breaking=int(bad.sum()), share=float(bad.sum()) / n,
+                   lambda_min=float(lam[0]), lambda_max=float(lam[-1]),
+                   spectral_radius=float(np.max(np.abs(1.0 - lr * lam))))
+    else:
+        import scipy.sparse.linalg as spla
+        lo = float(spla.eigsh(H, k=1, which="SA", return_eigenvectors=False)[0])
+        hi = float(spla.eigsh(H, k=1, which="LA", return_eigenvectors=False)[0])
+        out.update(exact=False, negative_curvature=None, too_steep=None, flat=None, breaking=None, share=None,
+                   lambda_min=lo, lambda_max=hi, spectral_radius=max(abs(1 - lr * lo), abs(1 - lr * hi)))
+    return out
+
+
+def describe_dissipativity(d: dict) -> str:
+    """One line: how many modes break dissipativity, their share, the most negative curvature."""
+    if d.get("breaking") is None:
+        return (f"λ ∈ [{d['lambda_min']:.4g}, {d['lambda_max']:.4g}] (2/lr = {d['two_over_lr']:.4g}); "
+                f"ρ(I + F_1) = {d['spectral_radius']:.6g}; counts not computed (n = {d['n']} > dense limit)")
+    return (f"{d['breaking']} of {d['n']} modes break dissipativity ({100 * d['share']:.1f} %): "
+            f"{d['negative_curvature']} of negative curvature (most negative λ = {d['lambda_min']:.4g}), "
+            f"{d['too_steep']} steeper than 2/lr = {d['two_over_lr']:.4g} (λ_max = {d['lambda_max']:.4g}); "
+            f"{d['flat']} flat; ρ(I + F_1) = {d['spectral_radius']:.6g}")
 
 
 # ----------------------------------------------------------------------------- sparse assembly

@@ -87,19 +87,12 @@ class HybridHistory:
             if s.density is not None:
                 s.plot(ax, label=f"step {t}", color=cmap(j / max(1, len(ts) - 1)), lw=1)
         ax.set_title("(a) Hessian spectral density on the surviving weights")
-        if ts:
-            ax.legend(fontsize=7, ncol=2)
-        ax = axes[1]
-        lo, hi = 1e-4, 1e4  # log scale, clipped: a growing mode makes the proxy explode exponentially
-        for t0, p in sorted(self.proxies.items()):
-            ax.plot(t0 + p.steps, np.clip(p.values, lo, hi), color="C0", lw=1.2)
-        for a, b in self.windows:
-            ax.axvspan(a, b, color="C2", alpha=0.15, lw=0)
-        ax.axhline(1.0, color="k", lw=0.8, ls="--")
-        ax.set_yscale("log")
-        ax.set_ylim(lo / 2, hi * 2)
-        ax.set_ylabel("error proxy (Eq. 7)")
-        ax.set_title(f"(b) error proxy per segment (shaded: proxy ≤ 1; drawn within [{lo:g}, {hi:g}])")
+        from .experiment import mark_lr, proxy_panel
+        mark_lr(ax, float(self.meta["lr"]), float(self.meta.get("proxy_cut", PAPER_CUT)))
+        ax.legend(fontsize=7, ncol=2)
+        # log scale; a growing mode makes the proxy explode exponentially: values beyond the drawn
+        # range are markers on its edge, not a flat line
+        proxy_panel(axes[1], {t0: p.values for t0, p in self.proxies.items()}, self.windows)
         ax = axes[2]
         y, label = (self.accuracy, "accuracy") if self.accuracy is not None else (self.loss, "loss")
         ax.plot(self.steps, y, color="C1", lw=1.2)
@@ -155,10 +148,12 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         raise ValueError("lr must be positive, steps/pretrain_steps/qram_steps ≥ 0 and segment ≥ 1")
     if not 0 <= epsilon < 1:
         raise ValueError("epsilon (the tomography precision) must be in [0, 1)")
-    x, y = data
+    from .objective import model_device
+    device = model_device(model)
+    x, y = (t.to(device) for t in data)
     N = int(x.shape[0])
-    ex, ey = eval_data if eval_data is not None else data
-    sdata = spectrum_data if spectrum_data is not None else data
+    ex, ey = (t.to(device) for t in (eval_data if eval_data is not None else (x, y)))
+    sdata = spectrum_data if spectrum_data is not None else (x, y)
     sopts = dict(spectrum_options or {})
     if accuracy_fn == "auto":
         was = model.training
@@ -189,7 +184,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         if batch_size is None:
             xb, yb = x, y
         else:
-            idx = torch.randperm(N, generator=batch_gen)[:batch_size]
+            idx = torch.randperm(N, generator=batch_gen)[:batch_size].to(device)
             xb, yb = x[idx], y[idx]
         opt.zero_grad(set_to_none=True)
         loss_fn(model(xb), yb).backward()
@@ -225,7 +220,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
 
     def prune_now() -> tuple[Support, dict]:
         sup = magnitude_prune(model, sparsity, keep_last=keep_last)
-        masks = {nm: m.to(params[nm].dtype) for (nm, m), idx in zip(sup.masks().items(), sup.index)
+        masks = {nm: m.to(params[nm].dtype) for (nm, m), idx in zip(sup.masks(device).items(), sup.index)
                  if idx is not None}
         with torch.no_grad():
             for nm, m in masks.items():
@@ -268,7 +263,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
         if epsilon > 0:
             with torch.no_grad():
                 theta = sup.gather({nm: p.detach() for nm, p in params.items()})
-                xi = torch.randn(k, generator=noise_gen, dtype=torch.float64)
+                xi = torch.randn(k, generator=noise_gen, dtype=torch.float64).to(device)
                 noise = (epsilon * float(torch.linalg.vector_norm(theta.to(torch.float64))) / math.sqrt(k)) * xi
                 noisy = sup.scatter((theta.to(torch.float64) + noise).to(theta.dtype),
                                     {nm: p.detach() for nm, p in params.items()})
@@ -302,7 +297,7 @@ def hybrid_train(model: torch.nn.Module, loss_fn, data, *, lr: float, steps: int
     meta = {"lr": lr, "steps": steps, "pretrain_steps": pretrain_steps, "sparsity": float(sparsity),
             "segment": segment, "epsilon": float(epsilon), "qram_steps": int(qram_steps),
             "batch_size": batch_size, "seed": int(seed), "samples": N, "surviving": sup.n,
-            "parameters": sup.total, "accuracy_before_pruning": acc_before_pruning,
+            "parameters": sup.total, "accuracy_before_pruning": acc_before_pruning, "proxy_cut": float(proxy_cut),
             "notes": "; ".join(notes) if notes else None}
     return HybridHistory(np.arange(len(losses)), np.array(losses), acc, tuple(phases), np.array(proxy_vals),
                          tuple(uploads), tuple(downloads), spectra, proxies, tuple(windows), sup, meta)

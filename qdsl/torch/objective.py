@@ -44,6 +44,50 @@ class Support:
     index: tuple[torch.Tensor | None, ...]
     pruned: tuple[str, ...] = ()
     sparsity: float = 0.0
+    rest: str = "zero"
+
+    def __post_init__(self):
+        if self.rest not in ("zero", "value"):
+            raise ValueError(f"Support.rest must be 'zero' (entries outside the support held at 0, "
+                             f"pruned) or 'value' (held at their current values), not {self.rest!r}")
+
+    @classmethod
+    def select(cls, model: nn.Module, entries: dict, *, rest: str = "value") -> "Support":
+        """A Support of chosen entries: `entries` maps a parameter name to the flat indices of its
+        entries that are variables (a parameter not named contributes none; `None` or "all": every
+        entry of it). `rest` says what the entries outside the support are held at: "value" (their
+        current values: a sub-block of the network's dynamics, the rest frozen) or "zero" (pruned)."""
+        known = {nm: p for nm, p in model.named_parameters() if p.requires_grad}
+        bad = [nm for nm in entries if nm not in known]
+        if bad:
+            raise ValueError(f"Support.select: no trainable parameter named {bad[0]!r}")
+        names, shapes, index = [], [], []
+        for nm, p in known.items():
+            names.append(nm)
+            shapes.append(tuple(p.shape))
+            if nm not in entries:
+                index.append(torch.zeros(0, dtype=torch.long))
+            elif entries[nm] is None or (isinstance(entries[nm], str) and entries[nm] == "all"):
+                index.append(None)
+            else:
+                idx = torch.as_tensor(entries[nm], dtype=torch.long).reshape(-1).cpu()
+                if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= p.numel()):
+                    raise ValueError(f"Support.select: an index of {nm!r} is outside 0..{p.numel() - 1}")
+                if torch.unique(idx).numel() != idx.numel():
+                    raise ValueError(f"Support.select: repeated indices for {nm!r}")
+                index.append(torch.sort(idx).values)
+        return cls(tuple(names), tuple(shapes), tuple(index), (), 0.0, rest)
+
+    def _idx(self, j: int, device) -> torch.Tensor | None:
+        """The j-th index on `device` (moved once and kept: a CUDA model indexes with CUDA indices)."""
+        idx = self.index[j]
+        if idx is None or idx.device == torch.device(device):
+            return idx
+        cache = self.__dict__.setdefault("_on_device", {})
+        key = (j, str(device))
+        if key not in cache:
+            cache[key] = idx.to(device)
+        return cache[key]
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -60,34 +104,38 @@ class Support:
         """The number of entries of all trainable parameters (what support="all" would give)."""
         return int(sum(int(np.prod(s, dtype=np.int64)) for s in self.shapes))
 
-    def masks(self) -> dict[str, torch.Tensor]:
-        """A boolean mask per parameter: True where the entry is a variable."""
+    def masks(self, device=None) -> dict[str, torch.Tensor]:
+        """A boolean mask per parameter (on `device`, default the CPU): True where the entry is a variable."""
         out = {}
-        for name, shape, idx in zip(self.names, self.shapes, self.index):
-            m = torch.ones(shape, dtype=torch.bool)
+        for j, (name, shape, idx) in enumerate(zip(self.names, self.shapes, self.index)):
+            m = torch.ones(shape, dtype=torch.bool, device=device)
             if idx is not None:
-                m = torch.zeros(int(np.prod(shape, dtype=np.int64)), dtype=torch.bool)
-                m[idx] = True
+                m = torch.zeros(int(np.prod(shape, dtype=np.int64)), dtype=torch.bool, device=device)
+                m[self._idx(j, m.device)] = True
                 m = m.view(shape)
             out[name] = m
         return out
 
     def gather(self, tensors: dict) -> torch.Tensor:
-        """The flat vector θ of the variables' values in `tensors` (name → tensor)."""
+        """The flat vector θ of the variables' values in `tensors` (name → tensor), on their device."""
         parts = []
-        for name, idx in zip(self.names, self.index):
+        for j, name in enumerate(self.names):
             flat = tensors[name].reshape(-1)
+            idx = self._idx(j, flat.device)
             parts.append(flat if idx is None else flat[idx])
         return torch.cat(parts)
 
     def scatter(self, theta: torch.Tensor, base: dict) -> dict:
         """name → tensor: `base` with the variables replaced by θ (differentiable in θ)."""
         out, off = {}, 0
-        for name, shape, idx, k in zip(self.names, self.shapes, self.index, self.sizes):
+        for j, (name, shape, k) in enumerate(zip(self.names, self.shapes, self.sizes)):
             part = theta[off:off + k]
             off += k
+            idx = self._idx(j, theta.device)
             if idx is None:
                 out[name] = part.view(shape)
+            elif k == 0:   # no variable here (a layer pruned whole, or left out of the support)
+                out[name] = base[name]
             else:
                 out[name] = base[name].reshape(-1).index_put((idx,), part).view(shape)
         return out
@@ -96,7 +144,7 @@ class Support:
         """A readable name per variable, `layer.weight[i,j]` (the torch parameter and its index)."""
         out = []
         for name, shape, idx, k in zip(self.names, self.shapes, self.index, self.sizes):
-            flat = np.arange(k) if idx is None else idx.numpy()
+            flat = np.arange(k) if idx is None else idx.cpu().numpy()
             label = name[:-5] if name.endswith("_orig") else name
             if len(shape) == 0:
                 out.append(label)
@@ -195,6 +243,8 @@ def resolve_support(model: nn.Module, support) -> Support:
         have = [(n, tuple(p.shape)) for n, p in model.named_parameters() if p.requires_grad]
         if have != list(zip(support.names, support.shapes)):
             raise ValueError("the Support was made for another model (parameter names or shapes differ)")
+        if support.n == 0:
+            raise ValueError("the Support has no variables")
         return support
     return existing_support(model, support)
 
@@ -219,12 +269,40 @@ def batch_size(x) -> int:
     raise TypeError("the model's input must be a tensor (or a tuple of tensors) with the batch first")
 
 
-def _to(x, dtype):
+def _to(x, dtype, device=None):
+    """x on `device` (None: where it is), floating tensors in `dtype`."""
     if isinstance(x, torch.Tensor):
+        x = x.to(device) if device is not None and x.device != device else x
         return x.to(dtype) if x.is_floating_point() else x
     if isinstance(x, (tuple, list)):
-        return type(x)(_to(v, dtype) for v in x)
+        return type(x)(_to(v, dtype, device) for v in x)
     return x
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (or buffer); the CPU for a model with neither."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def resolve_group(process_group):
+    """The torch.distributed process group to reduce over, or None for a single process.
+
+    `process_group=None` (the default) means the default group when torch.distributed is
+    initialized with more than one process, else a single process; False forces a single process;
+    a ProcessGroup is used as it is."""
+    if process_group is False:
+        return None
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        if process_group is not None:
+            raise ValueError("process_group was given but torch.distributed is not initialized")
+        return None
+    group = dist.group.WORLD if process_group is None else process_group
+    return group if dist.get_world_size(group) > 1 else None
 
 
 # ----------------------------------------------------------------------------- the objective
@@ -238,21 +316,30 @@ class Objective:
     is the precision of every evaluation, e.g. `torch.float64` for reference computations.
     """
 
-    def __init__(self, model: nn.Module, loss_fn, data, support: Support, *, dtype=None, seed: int = 0):
+    def __init__(self, model: nn.Module, loss_fn, data, support: Support, *, dtype=None, seed: int = 0,
+                 process_group=None):
         self.model, self.loss_fn, self.support = model, loss_fn, support
         params = dict(model.named_parameters())
         first = next(iter(params.values()), None)
         self.dtype = dtype or (first.dtype if first is not None else torch.get_default_dtype())
+        self.device = model_device(model)
         base = {k: v.detach().to(self.dtype) for k, v in params.items()}
-        for name, idx in zip(support.names, support.index):
-            if idx is not None:  # pruned entries are zero (held, not variables)
-                kept = base[name].reshape(-1)[idx]
-                base[name] = torch.zeros_like(base[name]).reshape(-1).index_put((idx,), kept).view_as(base[name])
+        if support.rest == "zero":
+            for j, name in enumerate(support.names):
+                idx = support._idx(j, self.device)
+                if idx is not None:  # pruned entries are zero (held, not variables)
+                    kept = base[name].reshape(-1)[idx]
+                    base[name] = torch.zeros_like(base[name]).reshape(-1).index_put((idx,), kept).view_as(base[name])
         self.base = base
         self.buffers = {k: (v.detach().to(self.dtype) if v.is_floating_point() else v.detach())
                         for k, v in model.named_buffers()}
         self.data = batches_of(data)
-        self.seed = int(seed)
+        self.group = resolve_group(process_group)
+        self.rank = 0
+        if self.group is not None:
+            import torch.distributed as dist
+            self.rank = dist.get_rank(self.group)
+        self.seed = int(seed) + (self.rank << 20)   # random layers: another stream on each rank
         self.reduction = getattr(loss_fn, "reduction", "mean")
         if self.reduction not in ("mean", "sum"):
             raise ValueError(f"loss_fn.reduction must be 'mean' or 'sum', not {self.reduction!r}")
@@ -266,13 +353,15 @@ class Objective:
         """(x, y, weight before dividing by N, batch index), and N at the end via `self._count`."""
         for i, (x, y) in enumerate(self.data):
             b = batch_size(x)
-            yield _to(x, self.dtype), _to(y, self.dtype), (b if self.reduction == "mean" else 1), i, b
+            yield (_to(x, self.dtype, self.device), _to(y, self.dtype, self.device),
+                   (b if self.reduction == "mean" else 1), i, b)
 
     def batch_loss(self, theta: torch.Tensor, x, y, index: int) -> torch.Tensor:
         """ℓ on one batch at θ (its reduction as the criterion does it)."""
         params = self.support.scatter(theta, self.base)
         buffers = {k: v.clone() for k, v in self.buffers.items()}  # BN updates land on copies
-        with torch.random.fork_rng(devices=[]):
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(self.seed + index)
             out = functional_call(self.model, {**self.base, **params, **buffers},
                                   x if isinstance(x, tuple) else (x,))
@@ -280,18 +369,44 @@ class Objective:
 
     def value(self, theta: torch.Tensor | None = None) -> float:
         """L(θ) (default θ: the model's current surviving weights)."""
-        theta = self.theta0 if theta is None else theta
-        total, N = 0.0, 0
+        theta = self.theta0 if theta is None else theta.to(self.device, self.dtype)
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)
         with torch.no_grad():
             for x, y, w, i, b in self._batches():
-                total += w * float(self.batch_loss(theta, x, y, i))
-                N += b
-        return total / N
+                total[0] += w * self.batch_loss(theta, x, y, i).to(torch.float64)
+                total[1] += b
+        total = self._reduce(total)
+        return float(total[0] / total[1])
+
+    def _reduce(self, t: torch.Tensor) -> torch.Tensor:
+        """Σ over the ranks of the process group (one all-reduce), or t itself for one process."""
+        if self.group is not None:
+            import torch.distributed as dist
+            dist.all_reduce(t, op=dist.ReduceOp.SUM, group=self.group)
+        return t
+
+    def check_replicated(self) -> None:
+        """Under a process group: raise ValueError unless every rank holds the same θ (the same
+        model), which data-parallel products assume. One all-reduce of three numbers."""
+        if self.group is None:
+            return
+        th = self.theta0.to(torch.float64)
+        w = torch.arange(1, th.numel() + 1, device=th.device, dtype=torch.float64).remainder_(97).add_(1)
+        sig = torch.stack([th.sum(), (th * w).sum(), torch.tensor(float(th.numel()), device=th.device,
+                                                                   dtype=torch.float64)])
+        import torch.distributed as dist
+        hi, lo = sig.clone(), -sig
+        dist.all_reduce(hi, op=dist.ReduceOp.MAX, group=self.group)
+        dist.all_reduce(lo, op=dist.ReduceOp.MAX, group=self.group)
+        if not torch.equal(hi, -lo):
+            raise ValueError("the ranks of the process group hold different parameters: data-parallel "
+                             "Hessian products need the same model on every rank (broadcast it first)")
 
     def at(self, theta: torch.Tensor | None = None, *, cache: bool | None = None) -> "Point":
         """Derivatives of L at θ. `cache` keeps each batch's gradient graph between products
-        (default: when the data is one batch), which makes an HVP cost one backward pass."""
-        theta = self.theta0 if theta is None else theta.to(self.dtype)
+        (default: True, for a loader too — an HVP then costs one backward pass per batch, and the
+        graphs of all batches are held in memory; `cache=False` rebuilds them for every product)."""
+        theta = self.theta0 if theta is None else theta.to(self.device, self.dtype)
         return Point(self, theta.detach(), cache=cache)
 
 
@@ -300,9 +415,7 @@ class Point:
 
     def __init__(self, objective: Objective, theta: torch.Tensor, cache: bool | None):
         self.obj, self.theta = objective, theta
-        batches = objective.data
-        single = isinstance(batches, list) and len(batches) == 1
-        self.cache = single if cache is None else bool(cache)
+        self.cache = True if cache is None else bool(cache)
         self._graphs: dict[int, tuple] = {}
         self.products = 0  # Hessian-vector products computed (one per vector, batched or not)
 
@@ -320,12 +433,22 @@ class Point:
         return item
 
     def _sum(self, fn):
+        """(1/N) Σ_batches w_b·fn(batch), N the number of samples — over every rank of the
+        process group when there is one: each rank sums its own batches and one all-reduce adds the
+        partial sums with the sample count appended to them."""
         acc, N = None, 0
         for x, y, w, i, b in self.obj._batches():
             r = fn(x, y, i)
             acc = w * r if acc is None else acc + w * r
             N += b
-        return acc / N
+        if acc is None:
+            raise ValueError("the data holds no batch" + (f" on rank {self.obj.rank}" if self.obj.group else ""))
+        if self.obj.group is None:
+            return acc / N
+        shape = acc.shape
+        flat = torch.cat([acc.reshape(-1), torch.tensor([float(N)], dtype=acc.dtype, device=acc.device)])
+        flat = self.obj._reduce(flat)
+        return (flat[:-1] / flat[-1]).reshape(shape)
 
     # -- products ---------------------------------------------------------------------------
     def loss(self) -> float:
@@ -337,7 +460,7 @@ class Point:
 
     def hvp(self, V: torch.Tensor) -> torch.Tensor:
         """H·v for a vector (n,), or the rows H·v_j for a block V of shape (m, n)."""
-        V = V.to(self.obj.dtype)
+        V = V.to(self.obj.device, self.obj.dtype)
         batched = V.dim() == 2
         self.products += V.shape[0] if batched else 1
 
@@ -355,18 +478,19 @@ class Point:
 
     def third(self, b: int, rows: torch.Tensor) -> torch.Tensor:
         r"""T[a, b, :] = ∇_θ (H e_b)_a = ∂³L/∂θ_a∂θ_b∂θ_· for the rows a in `rows`: shape (len(rows), n)."""
-        n = self.obj.n
-        e_b = torch.zeros(n, dtype=self.obj.dtype)
+        n, dev, dt = self.obj.n, self.obj.device, self.obj.dtype
+        e_b = torch.zeros(n, dtype=dt, device=dev)
         e_b[b] = 1
-        E = torch.zeros(len(rows), n, dtype=self.obj.dtype)
-        E[torch.arange(len(rows)), rows] = 1
+        rows = torch.as_tensor(rows, device=dev)
+        E = torch.zeros(len(rows), n, dtype=dt, device=dev)
+        E[torch.arange(len(rows), device=dev), rows] = 1
 
         def one(x, y, i):
             leaf, g, _ = self._graph(x, y, i)
             (hb,) = torch.autograd.grad(g, leaf, e_b, retain_graph=True, create_graph=True,
                                         allow_unused=True, materialize_grads=True)
             if not hb.requires_grad:  # H does not depend on θ here: a quadratic loss
-                return torch.zeros(len(rows), n, dtype=self.obj.dtype)
+                return torch.zeros(len(rows), n, dtype=dt, device=dev)
             t = _batched_vjp(hb, leaf, E)
             if t is None:
                 t = torch.stack([torch.autograd.grad(hb, leaf, e, retain_graph=True, allow_unused=True,

@@ -95,3 +95,23 @@ def dense_hessian(model, loss_fn, x, y):
     masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in model.named_parameters()}
     f, theta = support_function(model, loss_fn, x, y, masks)
     return torch.autograd.functional.hessian(f, theta).numpy()
+
+
+class _Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.c2, self.b2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        h = torch.relu(self.b1(self.c1(x)))
+        return torch.relu(x + self.b2(self.c2(h)))
+
+
+def small_resnet(channels=4, classes=3, seed=0, dtype=torch.float64) -> nn.Module:
+    """conv–BN–ReLU, one residual block (two conv–BN), global average pooling, a linear classifier:
+    a ResNet in miniature, with BatchNorm (used in train mode by the tests)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
+                         _Block(channels), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(channels, classes)).to(dtype)
