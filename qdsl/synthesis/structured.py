@@ -257,7 +257,7 @@ def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_
     if square and np.all(rc == cc):
         return DiagonalAccess(cc, vals, width=col_width, class_width=class_width)
     return SparseAccess(rc, cc, vals, col_width=col_width, row_width=row_width,
-                        class_width=class_width)
+                        class_width=class_width, square=square)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ the row code lands), a target ``t`` (row_width qubits), the colour register ``c`
 
 For input column j and output row i (other column qubits 0, flags 0) exactly one colour c holds the
 edge (i, j), so ⟨0,i|U|0,j⟩ = (√(μ_c/α))²·A_ij/μ_c = A_ij/α: a (α, |c|+|t|+1, 0)-block-encoding
-with α = Σ_c μ_c ≤ Δ·max|A| — "s·max|a| or better". Branches that miss an edge keep f = 1 (and
+with α = Σ_c μ_c ≤ Δ·max|A| — "s·max|a| or better". For a square matrix the colouring that keeps
+the diagonal as its own colour is used when its α is smaller: α(I + F₁) ≈ 1 + (off-diagonal
+colours) instead of ≈ 2 when König spreads the diagonal over several colours. Branches that miss an edge keep f = 1 (and
 possibly junk in t), so they are flagged; a column code that is no column at all (an empty slot,
 an unused value) is mapped to a flagged branch, i.e. to 0. With ctrl = |0⟩ nothing but the PREP
 pair acts: the identity.
@@ -60,7 +62,9 @@ class SparseAccess:
 
     `row_codes`, `col_codes`: codes of the union pattern's nonzeros (E entries each); `values`:
     shape (K, E) — the value of each nonzero in each class (0 where a class lacks it); widths of
-    the column code, row code and class register."""
+    the column code, row code and class register. `square`: rows and columns are codes of the same
+    index set (row code i is column code i), so the diagonal may be kept whole as one colour
+    (`coloring.edge_coloring(diagonal=True)`); it is, when that gives the smaller α."""
 
     row_codes: np.ndarray
     col_codes: np.ndarray
@@ -73,7 +77,7 @@ class SparseAccess:
     mu: np.ndarray = None
 
     def __init__(self, row_codes, col_codes, values, *, col_width: int, row_width: int,
-                 class_width: int = 0):
+                 class_width: int = 0, square: bool = False):
         r = np.asarray(row_codes, dtype=np.int64).ravel()
         c = np.asarray(col_codes, dtype=np.int64).ravel()
         v = np.atleast_2d(np.asarray(values, dtype=float))
@@ -89,10 +93,17 @@ class SparseAccess:
             raise ValueError("the row code must fit inside the column register")
         keep = np.any(v != 0, axis=0)
         r, c, v = r[keep], c[keep], v[:, keep]
-        colors, deg = edge_coloring(r, c)
-        mu = np.zeros(deg)
-        for k in range(deg):
-            mu[k] = np.max(np.abs(v[:, colors == k]))
+
+        def colour(diagonal):
+            colors, deg = edge_coloring(r, c, diagonal=diagonal)
+            mu = np.array([np.max(np.abs(v[:, colors == k])) for k in range(deg)])
+            return colors, deg, mu
+
+        colors, deg, mu = colour(False)
+        if square:   # the diagonal as its own colour where that lowers α (coloring.py)
+            alt = colour(True)
+            if float(np.sum(alt[2])) < float(np.sum(mu)):
+                colors, deg, mu = alt
         for name, val in (("row_codes", r), ("col_codes", c), ("values", v), ("col_width", int(col_width)),
                           ("row_width", int(row_width)), ("class_width", int(class_width)),
                           ("colors", colors), ("num_colors", int(deg)), ("mu", mu)):

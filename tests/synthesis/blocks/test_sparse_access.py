@@ -103,3 +103,29 @@ def test_diagonal_access(K):
         ref = np.zeros(8)
         ref[codes] = vals[k]
         assert np.max(np.abs(M - np.diag(ref) / B.alpha)) < TOL and leak < TOL
+
+
+def test_diagonal_colour_lowers_alpha_and_keeps_the_block():
+    """I + F for a small dense F: with the diagonal as its own colour α = max|1 + F_ii| + Σ over
+    the off-diagonal colours of their max, well under the plain König colouring's, and the flagged
+    block is still A/α exactly (dense numpy reference)."""
+    rng = np.random.default_rng(7)
+    n = 6
+    F = 0.05 * rng.standard_normal((n, n))
+    A = np.eye(n) + F
+    rows, cols = np.nonzero(A)
+    plain = SparseAccess(rows, cols, A[rows, cols], col_width=3, row_width=3)
+    B = SparseAccess(rows, cols, A[rows, cols], col_width=3, row_width=3, square=True)
+    assert B.num_colors == n                      # the diagonal + n − 1 off-diagonal colours
+    assert B.alpha == pytest.approx(np.max(np.abs(np.diag(A))) + sum(
+        np.max(np.abs(A[rows[B.colors == c], cols[B.colors == c]])) for c in range(1, n)), abs=0)
+    assert B.alpha < plain.alpha - 0.5
+    (col, t, color, f, work, ctrl), nq = allocate(3, 3, B.color_width, 1, B.work, 1)
+    qc = QuantumCircuit(nq)
+    B.build(qc, col, t, color, f[0], work, ctrl=ctrl[0])
+    assert count_circuit(qc) == B.cost(True)
+    basis = [c << col[0] for c in range(8)]
+    M, leak = flagged_block(qc, basis, basis, t + color + f, {ctrl[0]: 1})
+    ref = np.zeros((8, 8))
+    ref[:n, :n] = A
+    assert np.max(np.abs(M - ref / B.alpha)) < TOL and leak < TOL
