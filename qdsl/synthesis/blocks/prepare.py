@@ -106,8 +106,11 @@ class PrepareState:
             out.append((q, [q + 1 + c for c in kept], _multiplexor_angles(alpha)))
         return out
 
-    def build(self, qc, qubits, ctrl=None) -> None:
-        """Append the preparation on `qubits` (qubits[b] = bit b), controlled by `ctrl` if given."""
+    def build(self, qc, qubits, ctrl=None, below: int | None = None) -> None:
+        """Append the preparation on `qubits` (qubits[b] = bit b), controlled by `ctrl` if given.
+        With `below` = w only the rotations on qubits 0..w−1 are applied (multiplexed by all the
+        higher qubits): a *multiplexed* preparation |j⟩|0⟩ ↦ |j⟩|ψ_j⟩, ψ_j the normalized slice of
+        the amplitudes at high part j (`frobenius.FrobeniusAccess`)."""
         qubits = list(qubits)
         k = self.num_qubits
         if len(qubits) != k:
@@ -123,7 +126,7 @@ class PrepareState:
                 qc.cx(ctrl, t)
 
         for q, kept, theta in self._levels():
-            if theta is None:
+            if theta is None or (below is not None and q >= below):
                 continue
             controls = [qubits[b] for b in kept]
             c = len(controls)
@@ -145,11 +148,11 @@ class PrepareState:
         self.build(sub, list(range(k)), None if ctrl is None else k)
         qc.compose(sub.inverse(), qubits + ([] if ctrl is None else [ctrl]), inplace=True)
 
-    def cost(self, controlled: bool = False) -> Cost:
-        """Gate counts, from the same angle vectors (exact)."""
+    def cost(self, controlled: bool = False, below: int | None = None) -> Cost:
+        """Gate counts, from the same angle vectors (exact); `below` as in `build`."""
         rot = cx = 0
         for q, kept, theta in self._levels():
-            if theta is None:
+            if theta is None or (below is not None and q >= below):
                 continue
             c = len(kept)
             if c:
