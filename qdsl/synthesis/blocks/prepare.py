@@ -16,7 +16,8 @@ per dropped rotation).
 multiplexors' own ``cx`` stay uncontrolled — each control bit flips an even number of times along a
 cyclic Gray code and the ``cx`` share one target, so without rotations they multiply to I.
 
-`uniform(s, k)` is the uniform superposition over the first s basis states (Σ_{j<s}|j⟩/√s).
+`uniform(s, k)` is the uniform superposition over the first s basis states (Σ_{j<s}|j⟩/√s), built
+by amplitude amplification (`uniform.UniformState`), not by this tree.
 The cost is counted from the same angle vectors (`PrepareState.cost`): data-dependent, exact.
 """
 from __future__ import annotations
@@ -163,9 +164,9 @@ class PrepareState:
         return Cost(ry=rot, cx=cx)
 
 
-def uniform(s: int, num_qubits: int | None = None) -> PrepareState:
-    """The uniform superposition over the first s basis states."""
-    s = int(s)
-    if s < 1:
-        raise ValueError("uniform superposition needs s ≥ 1")
-    return PrepareState(np.ones(s), num_qubits)
+def uniform(s: int, num_qubits: int | None = None):
+    """The uniform superposition over the first s basis states: `uniform.UniformState` (O(log s)
+    Toffolis and three rotations, exact; its `work` clean qubits are passed to `build`), no longer
+    a rotation tree (which `PrepareState(np.ones(s))` still builds)."""
+    from .uniform import UniformState
+    return UniformState(s, num_qubits)
