@@ -129,3 +129,52 @@ def test_diagonal_colour_lowers_alpha_and_keeps_the_block():
     ref = np.zeros((8, 8))
     ref[:n, :n] = A
     assert np.max(np.abs(M - ref / B.alpha)) < TOL and leak < TOL
+
+
+@pytest.mark.parametrize("case", [("square", 3, 1, 1), ("slots", 2, 2, 1), ("square", 3, 1, 2)])
+@pytest.mark.parametrize("b", [3, 5])
+def test_entries_by_phase_gradient(case, b):
+    """entry_bits = b: the flagged block is Ã/α exactly, Ã the entries of the b-bit rounded
+    half-angles (within μ_c·π/2^b of A in every entry), with the gradient register prepared around
+    the block and returned to |0⟩; no rotation per nonzero; count == cost; control off = I."""
+    from qdsl.synthesis.blocks.phase_gradient import prepare_gradient
+
+    kind, n, ell, K = case
+    rng = np.random.default_rng(b + 10 * K)
+    if kind == "square":
+        w = n.bit_length()
+        mask = rng.random((n, n)) < 0.6
+        mask[0, 1] = True
+        rows, cols = np.nonzero(mask)
+        vals = rng.standard_normal((K, rows.size))
+        rc, cc, wc, wr = rows, cols, w, w
+    else:
+        rc, cc, vals, wc, wr = slot_problem(rng, n, ell, K, 0.5)
+    cw = max(0, (K - 1).bit_length())
+    B = SparseAccess(rc, cc, vals, col_width=wc, row_width=wr, class_width=cw, entry_bits=b)
+    (col, t, color, f, klass, work, g, ctrl), nq = allocate(wc, wr, B.color_width, 1, cw, B.work, b, 1)
+    blk = QuantumCircuit(nq)
+    B.build(blk, col, t, color, f[0], work, ctrl=ctrl[0], klass=klass, gradient=g)
+    assert count_circuit(blk) == B.cost(True)
+    # the only rotations left are the colour preparation's (PREP and PREP†), none per nonzero
+    prep = B._prep()
+    assert B.cost(True).rotations == (2 * prep.cost().rotations if prep is not None else 0)
+    qc = QuantumCircuit(nq)
+    prepare_gradient(qc, g)
+    qc.compose(blk, inplace=True)
+    inv = QuantumCircuit(nq)
+    prepare_gradient(inv, g)
+    qc.compose(inv.inverse(), inplace=True)
+    Ar = B.rounded_values()
+    mu_e = B.mu[B.colors]
+    assert np.all(np.abs(Ar - B.values) <= mu_e * np.pi / 2 ** b + 1e-15)
+    basis = [c << col[0] for c in range(1 << wc)]
+    for k in range(K):
+        fixed = {ctrl[0]: 1, **{klass[j]: (k >> j) & 1 for j in range(cw)}}
+        M, leak = flagged_block(qc, basis, basis, t + color + f + g, fixed)
+        ref = np.zeros((1 << wc, 1 << wc))
+        for r, c, v in zip(B.row_codes, B.col_codes, Ar[k]):
+            ref[r, c] = v
+        assert np.max(np.abs(M - ref / B.alpha)) < TOL and leak < TOL
+    M0, leak0 = flagged_block(qc, basis, basis, t + color + f + g, {ctrl[0]: 0})
+    assert np.max(np.abs(M0 - np.eye(len(basis)))) < TOL and leak0 < TOL
