@@ -274,12 +274,14 @@ def encoding_kind(block) -> str:
             FrobeniusAccess: "frobenius"}[type(block)]
 
 
-def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square):
+def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square,
+                  dense: bool = True):
     """The block-encoding of one F_ℓ (or G₁) with the smallest α × cost (`encoding_score`) among:
     DiagonalAccess when every nonzero is on the diagonal of a square block; else SparseAccess
     (the diagonal kept whole as its own colour where that lowers α) and, for a square block of one
     class on at most DENSE_CODES_MAX codes, EigenAccess (α = ‖A‖₂; symmetric blocks) and
-    FrobeniusAccess (α = ‖A‖_F)."""
+    FrobeniusAccess (α = ‖A‖_F). `dense=False` leaves the dense encodings out (projections, whose
+    sparse-model premise scales the nonzeros)."""
     rows, cols, vals = _union(mats)
     rc, cc = row_codes_fn(rows), col_codes_fn(cols)
     if square and np.all(rc == cc):
@@ -287,7 +289,7 @@ def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_
     sparse = SparseAccess(rc, cc, vals, col_width=col_width, row_width=row_width,
                           class_width=class_width, square=square)
     d = int(max(rc.max(), cc.max())) + 1 if rc.size else 0
-    if not (square and class_width == 0 and len(mats) == 1 and 0 < d <= DENSE_CODES_MAX
+    if not (dense and square and class_width == 0 and len(mats) == 1 and 0 < d <= DENSE_CODES_MAX
             and row_width == col_width):
         return sparse
     A = np.zeros((d, d))
@@ -333,8 +335,9 @@ def _F(classes, l, n):
     return [F[l] if l < len(F) else sp.csr_matrix((n, n ** l)) for F in classes]
 
 
-def transfer_factors(system, N: int, q: int, classes, class_width: int):
-    """The block-encodings of M's factors (module docstring): a list of LCUs, applied in order."""
+def transfer_factors(system, N: int, q: int, classes, class_width: int, dense: bool = True):
+    """The block-encodings of M's factors (module docstring): a list of LCUs, applied in order.
+    `dense=False`: every F_ℓ by sparse (or diagonal) access (`_access_block`)."""
     n = system.n
     nz = lambda mats: any(m.nnz for m in mats)  # noqa: E731
     slot_code = lambda l: (lambda cols: _slot_code(cols, n, l, q))  # noqa: E731
@@ -349,7 +352,7 @@ def transfer_factors(system, N: int, q: int, classes, class_width: int):
                 if l == 0:
                     terms.append(InsertTerm(mats, p, N, q, class_width))
                 else:
-                    blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, l == 1)
+                    blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, l == 1, dense)
                     terms.append(AccessTerm(blk, p, l, N, q, gap=l - 1, label=f"F{l}@{p}"))
                 weights.append(h)
         return [LCU(terms, weights)]
@@ -368,13 +371,13 @@ def transfer_factors(system, N: int, q: int, classes, class_width: int):
         if g1_identity:
             terms.append(Identity())
         else:
-            blk = _access_block(G1, lambda r: r, lambda c: c, q, q, class_width, True)
+            blk = _access_block(G1, lambda r: r, lambda c: c, q, q, class_width, True, dense)
             terms.append(AccessTerm(blk, m, 1, N, q, label=f"G1@{m}"))
         for l in range(2, min(max(len(F) for F in classes) - 1, N - m) + 1):
             mats = _F(classes, l, n)
             if not nz(mats):
                 continue
-            blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, False)
+            blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, False, dense)
             terms.append(AccessTerm(blk, m, l, N, q, gap=l - 1, label=f"F{l}@{m}"))
         if not (len(terms) == 1 and isinstance(terms[0], Identity)):
             factors.append(LCU(terms))

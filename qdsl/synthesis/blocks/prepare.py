@@ -166,7 +166,7 @@ class PrepareState:
 
 def uniform(s: int, num_qubits: int | None = None):
     """The uniform superposition over the first s basis states: `uniform.UniformState` (O(log s)
-    Toffolis and three rotations, exact; its `work` clean qubits are passed to `build`), no longer
+    Toffolis and two rotations, exact up to a stated global phase; its `work` clean qubits are passed to `build`), no longer
     a rotation tree (which `PrepareState(np.ones(s))` still builds)."""
     from .uniform import UniformState
     return UniformState(s, num_qubits)

@@ -1,36 +1,38 @@
-r"""Uniform superposition over s basis states with O(log s) Toffolis and three rotations (Babbush,
+r"""Uniform superposition over s basis states with O(log s) Toffolis and two rotations (Babbush,
 Gidney, Berry, Wiebe, McClean, Paler, Fowler, Neven, PRX 8, 041015 (2018), Fig. 12 — the
-construction behind Qualtran's ``PrepareUniformSuperposition``).
+construction behind Qualtran's ``PrepareUniformSuperposition``: one round of amplitude
+amplification with phases instead of a rotated ancilla).
 
-|0⟩ ↦ Σ_{j<s} |j⟩/√s on a register x, exactly (no success probability below one): write
-s = 2^k·L with L odd and m = ⌈log₂ L⌉. The low k qubits get Hadamards. On the next m qubits
-(x_hi) and one rotation ancilla r, let A = H^{⊗m} ⊗ RY(θ)_r with cos(θ/2) = √(2^m/(4L)), so that
-A|0⟩ has amplitude exactly 1/2 on the good subspace χ = {x_hi < L, r = 0} (L > 2^{m−1} makes
-cos(θ/2) < 1). One round of amplitude amplification, Q = A·(2|0⟩⟨0| − I)·A†·(I − 2Π_χ), turns an
-amplitude sin φ = 1/2 into sin 3φ = 1: Q·A|0⟩ is the good state Σ_{x<L}|x⟩|r=0⟩/√L exactly, and
-every temporary is back in |0⟩ (no flag to post-select: the success "flag" is r, which ends in
-|0⟩ with amplitude exactly 1, checked by the tests against numpy).
+|0⟩ ↦ e^{iγ}·Σ_{j<s}|j⟩/√s on a register x, exactly (no success probability below one; γ is
+`global_phase`, known in closed form): write s = 2^k·L with L odd and m = ⌈log₂ L⌉. The low k
+qubits get Hadamards. On the next m qubits, |s⟩ = H^{⊗m}|0⟩ = sin α|g⟩ + cos α|b⟩ with
+|g⟩ = Σ_{x<L}|x⟩/√L, a = sin²α = L/2^m ∈ (1/2, 1). With P(φ) = I − (1 − e^{iφ})Π_g and
+R_s(φ) = I − (1 − e^{iφ})|s⟩⟨s|, the bad component of R_s(φ)P(φ)|s⟩ is
+cos α·[1 − (1 − z)(1 − a + az)], z = e^{iφ}: it vanishes when a·z² − (2a − 1)·z + a = 0, whose
+roots lie on the unit circle for a ≥ 1/4 — so R_s(φ)P(φ)|s⟩ = e^{iγ}|g⟩ exactly, every work qubit
+back in |0⟩ (the "success flag" is the work register, |0⟩ with amplitude one: the tests check the
+whole statevector against numpy).
 
-* **I − 2Π_χ** (phase −1 on x_hi < L ∧ r = 0): the comparison x_hi < L bit by bit from the least
-  significant, lt_1 = ¬x_0 (L is odd), lt_{i+1} = ¬x_i ∧ lt_i where L_i = 0 and ¬(x_i ∧ ¬lt_i)
-  where L_i = 1 — one Toffoli per bit into a clean work qubit (kept in whichever polarity the
-  recurrence gives), the top bit (L_{m−1} = 1) as g = x_{m−1} ∧ ¬lt_{m−1} with lt_m = ¬g; then a
-  CZ between ¬g and ¬r (Clifford) and the ladder again to uncompute: 2(m − 1) Toffolis.
-* **2|0⟩⟨0| − I** on (x_hi, r): a multi-controlled Z (`mcx` on r with m zero-controls between H's,
-  X's on r) — phase −1 on |0…0⟩ — times −1 (the Clifford word z·x·z·x = −I on r).
+* **P(φ)**: the comparison x < L bit by bit from the least significant, lt_1 = ¬x_0 (L is odd),
+  lt_{i+1} = ¬x_i ∧ lt_i where L_i = 0 and ¬(x_i ∧ ¬lt_i) where L_i = 1 — one Toffoli per bit into
+  a clean work qubit (kept in whichever polarity the recurrence gives), the top bit (L_{m−1} = 1)
+  as g = x_{m−1} ∧ ¬lt_{m−1} = ¬[x < L]; RZ(−φ) on g (phase e^{iφ} on g = 0, up to e^{−iφ/2});
+  the ladder again to uncompute: 2(m − 1) Toffolis.
+* **R_s(φ)** = H^{⊗m}·(phase e^{iφ} on |0…0⟩)·H^{⊗m}: the AND of the m negated bits by a Toffoli
+  ladder (m − 1), RZ(φ) on it, the ladder again: 2(m − 1) Toffolis.
 
-Cost for L > 1: 2(m − 1) + mcx(m) Toffolis (4m − 5 for m ≥ 3 with the clean ladder), two RY
-(RY(θ) in each A and RY(−θ) in A†: three rotations, whatever s), Hadamards and Cliffords; work:
-r plus max(m − 1, mcx work) clean qubits. L = 1 (s a power of two): k Hadamards, nothing else.
-`UniformState.cost()` counts from the same description as `build`.
+Cost for L > 1: 4(m − 1) Toffolis (each computed once and uncomputed once: no measurement), two
+RZ, Hadamards and X's; m − 1 clean work qubits. L = 1 (s a power of two): k Hadamards, nothing
+else. `UniformState.cost()` counts from the same description as `build`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .cost import Cost
-from .mcx import mcx, mcx_cost, mcx_work
 
 __all__ = ["UniformState"]
 
@@ -67,21 +69,31 @@ class UniformState:
         return (self.L - 1).bit_length()
 
     @property
-    def theta(self) -> float:
-        return 2.0 * math.acos(math.sqrt((1 << self.m) / (4.0 * self.L)))
+    def phi(self) -> float:
+        """The reflections' phase: z = e^{iφ} solves a·z² − (2a − 1)·z + a = 0, a = L/2^m."""
+        a = self.L / float(1 << self.m)
+        return math.atan2(math.sqrt(4 * a - 1), 2 * a - 1)
+
+    @property
+    def global_phase(self) -> float:
+        """γ with build's state = e^{iγ}·Σ_{j<s}|j⟩/√s (from the two-dimensional picture)."""
+        if self.L == 1:
+            return 0.0
+        a = self.L / float(1 << self.m)
+        z = complex(math.cos(self.phi), math.sin(self.phi))
+        good = z - (1 - z) * (a * z + 1 - a)         # ⟨g|R_s(φ)P(φ)|s⟩ / sin α
+        return float(np.angle(good)) - self.phi      # rz's global phases: e^{−iφ/2} twice
 
     @property
     def work(self) -> int:
-        """Clean work qubits: r and the comparison / reflection ladder (0 when L = 1)."""
-        if self.L == 1:
-            return 0
-        return 1 + max(self.m - 1, mcx_work(self.m))
+        """Clean work qubits: the comparison / zero-test ladder (0 when L = 1)."""
+        return 0 if self.L == 1 else self.m - 1
 
     # -- the circuit ----------------------------------------------------------------------------
-    def _compare_phase(self, qc, x, r, w):
-        """Phase −1 on (x < L) ∧ (r = 0), every work qubit back in |0⟩."""
+    def _compare_steps(self, x, w):
+        """Toffolis (a, a value, b, b value, target) computing g = ¬[x < L] into w[m − 2]."""
         L, m = self.L, self.m
-        steps = []                       # (x qubit, x value, prev qubit, prev value, target)
+        steps = []
         prev, pval = x[0], 0             # lt_1 = ¬x_0: "x_0 on value 0"
         for i in range(1, m - 1):
             if (L >> i) & 1:             # lt_{i+1} = ¬(x_i ∧ ¬lt_i): w = x_i ∧ ¬lt_i = ¬lt_{i+1}
@@ -90,34 +102,18 @@ class UniformState:
             else:                        # lt_{i+1} = ¬x_i ∧ lt_i
                 steps.append((x[i], 0, prev, pval, w[i - 1]))
                 prev, pval = w[i - 1], 1
-        g = w[m - 2]                     # g = x_{m−1} ∧ ¬lt_{m−1}, lt_m = ¬g
-        steps.append((x[m - 1], 1, prev, 1 - pval, g))
+        steps.append((x[m - 1], 1, prev, 1 - pval, w[m - 2]))   # g = x_{m−1} ∧ ¬lt_{m−1}
+        return steps
 
-        def toffoli(a, av, b, bv, t):
-            for q, v in ((a, av), (b, bv)):
-                if not v:
-                    qc.x(q)
-            qc.ccx(a, b, t)
-            for q, v in ((a, av), (b, bv)):
-                if not v:
-                    qc.x(q)
-
-        for st in steps:
-            toffoli(*st)
-        qc.x(g); qc.x(r)                        # CZ(¬g, ¬r) as H·CX·H
-        qc.h(r); qc.cx(g, r); qc.h(r)
-        qc.x(g); qc.x(r)
-        for st in reversed(steps):
-            toffoli(*st)
-
-    def _reflect_zero(self, qc, x, r, w):
-        """2|0⟩⟨0| − I on (x, r)."""
-        qc.x(r)
-        qc.h(r)
-        mcx(qc, x, r, values=[0] * len(x), work=w)
-        qc.h(r)
-        qc.x(r)
-        qc.z(r); qc.x(r); qc.z(r); qc.x(r)        # −I
+    @staticmethod
+    def _toffoli(qc, a, av, b, bv, t):
+        for q, v in ((a, av), (b, bv)):
+            if not v:
+                qc.x(q)
+        qc.ccx(a, b, t)
+        for q, v in ((a, av), (b, bv)):
+            if not v:
+                qc.x(q)
 
     def build(self, qc, qubits, work=()) -> None:
         """Append the preparation on `qubits` (qubits[b] = bit b) with `work` ≥ `self.work` clean
@@ -131,39 +127,37 @@ class UniformState:
             qc.h(q)
         if self.L == 1:
             return
-        x = qubits[self.k: self.k + self.m]
-        r, w = work[0], work[1: self.work]
-        th = self.theta
-
-        def A():
-            for q in x:
-                qc.h(q)
-            qc.ry(th, r)
-
-        A()
-        self._compare_phase(qc, x, r, w)
-        for q in x:                       # A†
+        m = self.m
+        x, w = qubits[self.k: self.k + m], work[: m - 1]
+        for q in x:
             qc.h(q)
-        qc.ry(-th, r)
-        self._reflect_zero(qc, x, r, w)
-        A()
+        # P(φ): phase e^{iφ} on x < L, i.e. on g = 0: rz(−φ) on g
+        steps = self._compare_steps(x, w)
+        for st in steps:
+            self._toffoli(qc, *st)
+        qc.rz(-self.phi, w[m - 2])
+        for st in reversed(steps):
+            self._toffoli(qc, *st)
+        # R_s(φ) = H·(phase e^{iφ} on |0…0⟩)·H: the AND of the m negated bits, rz(φ) on it
+        for q in x:
+            qc.h(q)
+            qc.x(q)
+        ladder = [(x[0], x[1], w[0])] + [(w[i - 2], x[i], w[i - 1]) for i in range(2, m)]
+        for a, b, t in ladder:
+            qc.ccx(a, b, t)
+        qc.rz(self.phi, w[m - 2])
+        for a, b, t in reversed(ladder):
+            qc.ccx(a, b, t)
+        for q in x:
+            qc.x(q)
+            qc.h(q)
 
     def cost(self) -> Cost:
         """Gate counts (module docstring), from the same description as `build`."""
         c = Cost(h=self.k)
         if self.L == 1:
             return c
-        L, m = self.L, self.m
-        x_gates = 0
-        pval = 0
-        for i in range(1, m - 1):         # the X's around each ladder Toffoli (as in build)
-            if (L >> i) & 1:
-                x_gates += 2 * ((1 - pval) == 0)
-                pval = 0
-            else:
-                x_gates += 2 + 2 * (pval == 0)
-                pval = 1
-        x_gates += 2 * ((1 - pval) == 0)
-        compare = Cost(ccx=2 * (m - 1), x=2 * x_gates + 4, h=2, cx=1)
-        reflect = Cost(x=4, h=2, z=2) + mcx_cost(m, m)
-        return c + compare + reflect + Cost(h=3 * m, ry=3)
+        m = self.m
+        xs = sum(2 * ((not av) + (not bv)) for _, av, _, bv, _ in
+                 self._compare_steps(list(range(m)), list(range(m, 2 * m - 1))))
+        return c + Cost(ccx=4 * (m - 1), x=2 * xs + 2 * m, h=3 * m, rz=2)

@@ -37,17 +37,19 @@ def test_uniform_superposition_beside_qualtran(s):
     ours = UniformState(s)
     c = ours.cost()
     q, q_qubits = qualtran_uniform(s)
-    print(f"s={s}: qdsl {c['ccx']} Toffolis + {c.rotations} RY = {t_states(c)} T states on "
+    print(f"s={s}: qdsl {c['ccx']} Toffolis + {c.rotations} RZ = {t_states(c)} T states on "
           f"{ours.num_qubits + ours.work} qubits; Qualtran {q.and_bloq} And + {q.rotation} rotations "
           f"= {q.total_t_count()} T on {q_qubits} qubits")
     # Toffolis that compute ≤ Qualtran's And (each of ours is computed once and uncomputed once)
     assert c["ccx"] <= 2 * q.and_bloq
-    assert c.rotations <= q.rotation + 1
+    assert c.rotations <= q.rotation
 
 
-@pytest.mark.xfail(strict=True, reason="uncomputation by Toffoli (no measured And†) and a third "
-                                       "rotation: qdsl's T states exceed Qualtran's")
-@pytest.mark.parametrize("s", [1000, 100, 5])
+LOSES = pytest.mark.xfail(strict=True, reason="uncomputation by Toffoli (no measured And†): "
+                                              "qdsl's T states exceed Qualtran's")
+
+
+@pytest.mark.parametrize("s", [pytest.param(1000, marks=LOSES), pytest.param(100, marks=LOSES), 5])
 def test_uniform_t_states_at_most_qualtran(s):
     q, _ = qualtran_uniform(s)
     assert t_states(UniformState(s).cost()) <= q.total_t_count()
