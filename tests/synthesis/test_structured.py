@@ -164,3 +164,28 @@ def test_dense_encodings_of_G1_keep_the_block_exact(kind, evolve, monkeypatch):
     if kind == "eigenbasis" and evolve == "gd":
         G = np.zeros((4, 4)); G[0, 0] = 1; G[1:, 1:] = np.eye(3) + F1  # noqa: E702
         assert chosen[0]["alpha"] == pytest.approx(np.linalg.norm(G, 2), rel=1e-13)
+
+
+def test_builder_takes_the_smallest_alpha_times_cost():
+    """`_access_block` returns the candidate with the least α × T states: for a dense symmetric
+    block with large off-diagonal entries the eigenbasis encoding (α = ‖A‖₂), for a banded one
+    sparse access; every candidate's score is at least the chosen one's."""
+    from qdsl.synthesis import structured as st
+    from qdsl.synthesis.blocks.eigen import EigenAccess
+    from qdsl.synthesis.blocks.frobenius import FrobeniusAccess
+    from qdsl.synthesis.blocks.sparse_access import SparseAccess
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((7, 7))
+    dense = sp.csr_matrix(np.eye(7) - 0.3 * (X + X.T))
+    band = sp.csr_matrix(np.eye(7) + 0.05 * (np.eye(7, k=1) + np.eye(7, k=-1)))
+    for A, kind in ((dense, EigenAccess), (band, SparseAccess)):
+        blk = st._access_block([A], lambda r: r, lambda c: c, 3, 3, 0, True)
+        assert isinstance(blk, kind)
+        d = A.toarray()
+        r, c = np.nonzero(d)
+        others = [SparseAccess(r, c, d[r, c], col_width=3, row_width=3, square=True),
+                  FrobeniusAccess(d, width=3), EigenAccess(d, width=3)]
+        assert all(st.encoding_score(blk) <= st.encoding_score(o) for o in others)
+    assert st._access_block([dense], lambda r: r, lambda c: c, 3, 3, 0, True, dense=False).alpha > \
+        np.linalg.norm(dense.toarray(), 2)
