@@ -105,7 +105,8 @@ def write_least_squares(folder: Path, n: int = 20, T: int = 4, seed: int = 1) ->
     return path
 
 
-def _legacy_access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square):
+def _legacy_access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square,
+                         dense=True):
     """The encoding choice before issue 15: diagonal access or sparse access, plain colouring."""
     from qdsl.synthesis.blocks.diagonal import DiagonalAccess
     from qdsl.synthesis.blocks.sparse_access import SparseAccess
