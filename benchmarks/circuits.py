@@ -5,6 +5,10 @@ to 14 qubits, the sparse simulator above), fidelity.
     python benchmarks/circuits.py [EXAMPLE ...]      (default: every example under examples/)
     python benchmarks/circuits.py --clifford-t [EXAMPLE ...]
         compile to Clifford+T instead: seconds, T count (the t/tdg written), file size
+    python benchmarks/circuits.py --t-states [EXAMPLE ...]
+        T states of the emitted file (t + tdg + 4 per Toffoli + gridsynth T per rotation at the
+        model's eps, backends/resources.py's rule) beside BEFORE — the same figure before issue 15
+        (commit bc87936) — with α_L, the QSVT degree, and `run`'s verdict on the emitted file
 """
 import os
 import sys
@@ -60,6 +64,59 @@ def main_clifford_t(names):
                 print(f"{name:<16} {solver:<5} refused: {e.diagnostics[0].code} {e.diagnostics[0].message}")
 
 
+#: (T states, α_L, QSVT degree) of each example's QSVT circuit before issue 15 (commit bc87936,
+#: measured with this script's --t-states on that commit), the figures the new ones stand beside
+BEFORE: dict = {
+    ('chain', 'qsvt'): (1036621, 3.76, 99),
+    ('cubic_decay', 'qsvt'): (40512, 2.08, 47),
+    ('cubic_decay', 'hhl'): (2854534468, 2.0, None),
+    ('flow_cubic', 'qsvt'): (89383, 2.27, 69),
+    ('gd_cubic', 'qsvt'): (74264, 2.149, 63),
+    ('logistic_flow', 'qsvt'): (345456, 2.49, 233),
+    ('quartic', 'qsvt'): (226100, 2.142, 99),
+    ('regression_file', 'qsvt'): (315059, 3.37, 121),
+    ('ridge', 'qsvt'): (437652, 3.308, 125),
+    ('ridge', 'hhl'): (5878075942, 2.161, None),
+    ('saddle', 'qsvt'): (2604939, 10.702, 901),
+    ('sgd_cubic', 'qsvt'): (283357, 3.26, 81),
+    ('tanh_unit', 'qsvt'): (2586958, 6.647, 583),
+    ('unstable_flow', 'qsvt'): (418910, 2.37, 155),
+}
+
+
+def t_states_row(name, solver):
+    from qdsl.backends.resources import _model_eps, t_states
+
+    t0 = time.perf_counter()
+    c = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver)
+    em = c.emitted
+    eps = _model_eps(c)
+    t, t_rot = t_states(em.counts, em.rotations, eps)
+    meta = c.program.meta
+    alpha = (meta.get("block_encoding") or {}).get("subnormalization")
+    deg = meta.get("degree")
+    t1 = time.perf_counter()
+    r = c.run()
+    verdict = "verified" if r.verified else "NOT verified"
+    b = BEFORE.get((name, solver))
+    before = (f"{b[0]:>12,} {b[0] / t:>6.2f}× {b[1]:>8.3f} {b[2]!s:>7}" if b else f"{'—':>12} {'':>7} {'—':>8} {'—':>7}")
+    return (f"{name:<16} {solver:<5} {em.num_qubits:>6} {em.counts.get('ccx', 0):>10,} {em.rotations:>9,} "
+            f"{t:>12,} {before}  {alpha if alpha is None else round(alpha, 3)!s:>8} {deg!s:>7} "
+            f"{t1 - t0:>8.1f} {time.perf_counter() - t1:>7.1f}  {verdict}")
+
+
+def main_t_states(names):
+    print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'Toffolis':>10} {'rotations':>9} "
+          f"{'T states':>12} {'before':>12} {'gain':>7} {'α_L old':>8} {'deg old':>7}  {'α_L':>8} "
+          f"{'degree':>7} {'compile':>8} {'run s':>7}  run", flush=True)
+    for name in names:
+        for solver in ["qsvt"] + (["hhl"] if name in HHL_TOO else []):
+            try:
+                print(t_states_row(name, solver), flush=True)
+            except CompileError as e:
+                print(f"{name:<16} {solver:<5} refused: {e.diagnostics[0].code} {e.diagnostics[0].message}")
+
+
 def main(names):
     print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'depth':>8} {'cx':>8} {'gates':>9} {'qasm kB':>9} "
           f"{'compile s':>9} {'sim s':>9} {'fidelity':>10}", flush=True)
@@ -75,5 +132,6 @@ def main(names):
 if __name__ == "__main__":
     args = sys.argv[1:]
     ct = "--clifford-t" in args
-    names = [a for a in args if a != "--clifford-t"] or sorted(p.stem for p in (ROOT / "examples").glob("*.qd"))
-    (main_clifford_t if ct else main)(names)
+    ts = "--t-states" in args
+    names = [a for a in args if not a.startswith("--")] or sorted(p.stem for p in (ROOT / "examples").glob("*.qd"))
+    (main_clifford_t if ct else main_t_states if ts else main)(names)

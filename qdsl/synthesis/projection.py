@@ -9,7 +9,9 @@ factors and terms) is evaluated with *projected* sizes:
 * the Carleman order N, the update degree q and the number of sgd classes K are kept;
 * every F_ℓ keeps its nonzeros per parameter (nnz_ℓ′ = nnz_ℓ·n′/n), its number of colours Δ_ℓ and
   its colour maxima μ_c — hence its subnormalization α_ℓ and α_L — the assumption that sparsity,
-  not size, is what the model keeps as it grows (the reference paper's sparse-model premise);
+  not size, is what the model keeps as it grows (the reference paper's sparse-model premise); so
+  every F_ℓ is projected by sparse access, also where the compiled circuit took a dense
+  (eigenbasis, Frobenius) encoding, whose cost grows as n′² and whose α the premise cannot carry;
 * slot width q′ = ⌈log₂(n′+1)⌉, time register m_t′ = ⌈log₂(T′+1+p)⌉ (its trie is exact);
 * **access model "qrom"** (the circuit qdsl builds): a lookup of L items on a-bit addresses is a
   unary iteration whose trie is bounded by `lookup.trie_nodes_bound(L, a)` — O(L) Toffolis per
@@ -226,7 +228,9 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     cw = bits_for(K)
     q0 = max(1, bits_for(n0 + 1))
     q2 = max(1, bits_for(n2 + 1))
-    factors0 = transfer_factors(system, N, q0, classes, cw)
+    # sparse (or diagonal) access for every F_ℓ: the dense encodings' cost grows as n², which the
+    # sparse-model premise below does not describe
+    factors0 = transfer_factors(system, N, q0, classes, cw, dense=False)
     # κ′ and the degree first: the QRAM model's entry bits depend on d
     ls0 = c.linear_system
     alpha_M = float(np.prod([f.alpha for f in factors0])) if factors0 else 1.0

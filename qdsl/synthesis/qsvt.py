@@ -161,6 +161,8 @@ def qsvt_plan(ls, alpha: float, *, eps: float = 1e-3, readout_tol: float | None 
                 lo = mid
         poly, ok, err = trial(hi)
     return {"inverse_norm": float(inv_norm), "inverse_norm_source": inv_source,
+            # ‖L‖ beside α_L (how far the subnormalization is from the least possible): the same SVD
+            "norm": float(svd[1][0]) if exact else None,
             "kappa_prime": float(kappa_prime), "degree_bound": int(d0), "poly": poly,
             "degree": int(poly.degree), "achieved": err, "tolerances_met": bool(ok),
             "eps": float(eps), "readout_tol": float(readout_tol), "max_abs": float(max_abs)}
@@ -296,6 +298,9 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
             "ancillas": [int(q) for q in encoding.ancillas],
             "temporaries": len(encoding.temporaries),
             "cost_per_call": encoding.cost.to_dict(),
+            "norm_L": plan["norm"],
+            "norm_L_source": (f"exact (dense SVD, dim ≤ {EXACT_ERROR_DIM})" if plan["norm"] is not None
+                              else f"not computed (dim {ls.dim} > {EXACT_ERROR_DIM})"),
             "zero_flip": zf_mode,
             **{k: v for k, v in encoding.meta.items() if k != "layout"},
         },

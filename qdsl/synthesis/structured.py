@@ -61,6 +61,8 @@ from ..diagnostics import Diagnostic, SizeLimitError
 from .blocks.base import BlockEncoding
 from .blocks.cost import Cost
 from .blocks.diagonal import DiagonalAccess
+from .blocks.eigen import EigenAccess
+from .blocks.frobenius import FrobeniusAccess
 from .blocks.increment import increment, increment_cost, increment_work
 from .blocks.lcu import LCU, Context, Identity, fold_cost, fold_flags, fold_work
 from .blocks.lifted import LiftedState
@@ -181,6 +183,10 @@ class AccessTerm:
         reg = [b for p in range(self.lo, self.lo + self.width) for b in slots[p]]
         if isinstance(self.block, DiagonalAccess):
             self.block.build(qc, reg, ctx.flags[0], ctx.work, ctrl=ctrl, klass=ctx.klass)
+        elif isinstance(self.block, EigenAccess):
+            self.block.build(qc, reg, ctx.flags[0], ctx.work, ctrl=ctrl)
+        elif isinstance(self.block, FrobeniusAccess):
+            self.block.build(qc, reg, ctx.flags[: self.block.flags], ctrl=ctrl)
         else:
             b = self.block
             fl = list(ctx.flags)
@@ -250,14 +256,48 @@ class InsertTerm:
         return c
 
 
-def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square):
-    """SparseAccess, or DiagonalAccess when every nonzero is on the diagonal of a square block."""
+#: T states per rotation in the α·cost score that picks a block's encoding (gridsynth at δ = 1e−9:
+#: 3·log₂(1/δ) + 2, backends/resources.py's rule); a Toffoli is 4 T states
+SCORE_T_PER_ROTATION = 3 * math.log2(1e9) + 2
+#: the dense encodings (eigenbasis, Frobenius) are tried on square blocks of at most this many codes
+DENSE_CODES_MAX = 64
+
+
+def encoding_score(block) -> float:
+    """α × T states of one controlled call: what `_access_block` minimizes."""
+    c = block.cost(True)
+    return block.alpha * float(4 * c["ccx"] + c["t"] + c["tdg"] + SCORE_T_PER_ROTATION * c.rotations)
+
+
+def encoding_kind(block) -> str:
+    return {DiagonalAccess: "diagonal", SparseAccess: "sparse-access", EigenAccess: "eigenbasis",
+            FrobeniusAccess: "frobenius"}[type(block)]
+
+
+def _access_block(mats, row_codes_fn, col_codes_fn, col_width, row_width, class_width, square,
+                  dense: bool = True):
+    """The block-encoding of one F_ℓ (or G₁) with the smallest α × cost (`encoding_score`) among:
+    DiagonalAccess when every nonzero is on the diagonal of a square block; else SparseAccess
+    (the diagonal kept whole as its own colour where that lowers α) and, for a square block of one
+    class on at most DENSE_CODES_MAX codes, EigenAccess (α = ‖A‖₂; symmetric blocks) and
+    FrobeniusAccess (α = ‖A‖_F). `dense=False` leaves the dense encodings out (projections, whose
+    sparse-model premise scales the nonzeros)."""
     rows, cols, vals = _union(mats)
     rc, cc = row_codes_fn(rows), col_codes_fn(cols)
     if square and np.all(rc == cc):
         return DiagonalAccess(cc, vals, width=col_width, class_width=class_width)
-    return SparseAccess(rc, cc, vals, col_width=col_width, row_width=row_width,
-                        class_width=class_width)
+    sparse = SparseAccess(rc, cc, vals, col_width=col_width, row_width=row_width,
+                          class_width=class_width, square=square)
+    d = int(max(rc.max(), cc.max())) + 1 if rc.size else 0
+    if not (dense and square and class_width == 0 and len(mats) == 1 and 0 < d <= DENSE_CODES_MAX
+            and row_width == col_width):
+        return sparse
+    A = np.zeros((d, d))
+    A[rc, cc] = vals[0]
+    candidates = [sparse, FrobeniusAccess(A, width=col_width)]
+    if np.array_equal(A, A.T):
+        candidates.append(EigenAccess(A, width=col_width))
+    return min(candidates, key=encoding_score)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,8 +335,9 @@ def _F(classes, l, n):
     return [F[l] if l < len(F) else sp.csr_matrix((n, n ** l)) for F in classes]
 
 
-def transfer_factors(system, N: int, q: int, classes, class_width: int):
-    """The block-encodings of M's factors (module docstring): a list of LCUs, applied in order."""
+def transfer_factors(system, N: int, q: int, classes, class_width: int, dense: bool = True):
+    """The block-encodings of M's factors (module docstring): a list of LCUs, applied in order.
+    `dense=False`: every F_ℓ by sparse (or diagonal) access (`_access_block`)."""
     n = system.n
     nz = lambda mats: any(m.nnz for m in mats)  # noqa: E731
     slot_code = lambda l: (lambda cols: _slot_code(cols, n, l, q))  # noqa: E731
@@ -311,7 +352,7 @@ def transfer_factors(system, N: int, q: int, classes, class_width: int):
                 if l == 0:
                     terms.append(InsertTerm(mats, p, N, q, class_width))
                 else:
-                    blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, l == 1)
+                    blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, l == 1, dense)
                     terms.append(AccessTerm(blk, p, l, N, q, gap=l - 1, label=f"F{l}@{p}"))
                 weights.append(h)
         return [LCU(terms, weights)]
@@ -330,13 +371,13 @@ def transfer_factors(system, N: int, q: int, classes, class_width: int):
         if g1_identity:
             terms.append(Identity())
         else:
-            blk = _access_block(G1, lambda r: r, lambda c: c, q, q, class_width, True)
+            blk = _access_block(G1, lambda r: r, lambda c: c, q, q, class_width, True, dense)
             terms.append(AccessTerm(blk, m, 1, N, q, label=f"G1@{m}"))
         for l in range(2, min(max(len(F) for F in classes) - 1, N - m) + 1):
             mats = _F(classes, l, n)
             if not nz(mats):
                 continue
-            blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, False)
+            blk = _access_block(mats, lambda r: r + 1, slot_code(l), l * q, q, class_width, False, dense)
             terms.append(AccessTerm(blk, m, l, N, q, gap=l - 1, label=f"F{l}@{m}"))
         if not (len(terms) == 1 and isinstance(terms[0], Identity)):
             factors.append(LCU(terms))
@@ -612,7 +653,8 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
                              "time_qubits": mt},
         "classes": K,
         "factors": [{"alpha": f.alpha, "terms": [getattr(t, "label", "?") for t in f.terms],
-                     "weights": list(f.weights)} for f in factors],
+                     "weights": list(f.weights),
+                     "encodings": [_term_encoding(t) for t in f.terms]} for f in factors],
         "alpha_M": alpha_M, "alpha_L": alpha_L, "flag_qubits": len(ancillas),
         "temporary_qubits": nq - layout.num_system_qubits - len(ancillas),
     }
@@ -621,6 +663,16 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
             if build or layout_size(layout) * ls.num_blocks <= 10 ** 7 else None)
     return BlockEncoding(qc, alpha_L, layout.system, ancillas, construction, cost,
                          solution_map=smap, meta=meta, controlled=controlled)
+
+
+def _term_encoding(term) -> dict:
+    """How an LCU term is block-encoded (the report's circuit.construction.factors[].encodings):
+    the kind (`encoding_kind`) and its α; identity and insertion terms by name."""
+    block = getattr(term, "block", None)
+    if block is None:
+        return {"kind": "identity" if isinstance(term, Identity) else "insertion",
+                "alpha": float(term.alpha)}
+    return {"kind": encoding_kind(block), "alpha": float(block.alpha)}
 
 
 def _native_cry(qc):

@@ -139,3 +139,53 @@ def test_quartic_needs_ten_times_fewer_non_clifford_gates_than_the_dense_circuit
         non_clifford[be] = (r.details["rotations"] + r.counts.get("t", 0) + r.counts.get("tdg", 0)
                             + r.counts.get("ccx", 0))
     assert 10 * non_clifford["structured"] <= non_clifford["dense"]
+
+
+@pytest.mark.parametrize("kind", ["eigenbasis", "frobenius", "sparse-access"])
+@pytest.mark.parametrize("evolve", ["gd", "flow"])
+def test_dense_encodings_of_G1_keep_the_block_exact(kind, evolve, monkeypatch):
+    """A dense symmetric F₁ (n = 3): whichever encoding of G₁ = I + F₁ (gd) or F₁ (flow) the
+    builder takes — forced here through the score — the flagged block is L/α_L on every valid
+    pattern, count == cost, and the choice is recorded with its α (eigenbasis: α = ‖·‖₂)."""
+    from qdsl.synthesis import structured
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3, 3))
+    F1 = -0.2 * np.eye(3) - 0.1 * (X + X.T)
+    F2 = np.zeros((3, 9))
+    F2[0, 4] = 0.1
+    S = qdsl.PolynomialSystem.from_tensors([0.05 * rng.standard_normal((3, 1)), F1, F2],
+                                           0.3 * rng.standard_normal(3), kind=evolve, steps=2, dt=0.1)
+    monkeypatch.setattr(structured, "encoding_score",
+                        lambda b: 0.0 if structured.encoding_kind(b) == kind else 1.0)
+    enc = check(S, 2, 2)
+    chosen = [e for f in enc.meta["factors"] for e in f["encodings"] if e["kind"] == kind]
+    assert chosen
+    if kind == "eigenbasis" and evolve == "gd":
+        G = np.zeros((4, 4)); G[0, 0] = 1; G[1:, 1:] = np.eye(3) + F1  # noqa: E702
+        assert chosen[0]["alpha"] == pytest.approx(np.linalg.norm(G, 2), rel=1e-13)
+
+
+def test_builder_takes_the_smallest_alpha_times_cost():
+    """`_access_block` returns the candidate with the least α × T states: for a dense symmetric
+    block with large off-diagonal entries the eigenbasis encoding (α = ‖A‖₂), for a banded one
+    sparse access; every candidate's score is at least the chosen one's."""
+    from qdsl.synthesis import structured as st
+    from qdsl.synthesis.blocks.eigen import EigenAccess
+    from qdsl.synthesis.blocks.frobenius import FrobeniusAccess
+    from qdsl.synthesis.blocks.sparse_access import SparseAccess
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((7, 7))
+    dense = sp.csr_matrix(np.eye(7) - 0.3 * (X + X.T))
+    band = sp.csr_matrix(np.eye(7) + 0.05 * (np.eye(7, k=1) + np.eye(7, k=-1)))
+    for A, kind in ((dense, EigenAccess), (band, SparseAccess)):
+        blk = st._access_block([A], lambda r: r, lambda c: c, 3, 3, 0, True)
+        assert isinstance(blk, kind)
+        d = A.toarray()
+        r, c = np.nonzero(d)
+        others = [SparseAccess(r, c, d[r, c], col_width=3, row_width=3, square=True),
+                  FrobeniusAccess(d, width=3), EigenAccess(d, width=3)]
+        assert all(st.encoding_score(blk) <= st.encoding_score(o) for o in others)
+    assert st._access_block([dense], lambda r: r, lambda c: c, 3, 3, 0, True, dense=False).alpha > \
+        np.linalg.norm(dense.toarray(), 2)

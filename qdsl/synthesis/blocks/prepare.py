@@ -16,7 +16,8 @@ per dropped rotation).
 multiplexors' own ``cx`` stay uncontrolled — each control bit flips an even number of times along a
 cyclic Gray code and the ``cx`` share one target, so without rotations they multiply to I.
 
-`uniform(s, k)` is the uniform superposition over the first s basis states (Σ_{j<s}|j⟩/√s).
+`uniform(s, k)` is the uniform superposition over the first s basis states (Σ_{j<s}|j⟩/√s), built
+by amplitude amplification (`uniform.UniformState`), not by this tree.
 The cost is counted from the same angle vectors (`PrepareState.cost`): data-dependent, exact.
 """
 from __future__ import annotations
@@ -106,8 +107,11 @@ class PrepareState:
             out.append((q, [q + 1 + c for c in kept], _multiplexor_angles(alpha)))
         return out
 
-    def build(self, qc, qubits, ctrl=None) -> None:
-        """Append the preparation on `qubits` (qubits[b] = bit b), controlled by `ctrl` if given."""
+    def build(self, qc, qubits, ctrl=None, below: int | None = None) -> None:
+        """Append the preparation on `qubits` (qubits[b] = bit b), controlled by `ctrl` if given.
+        With `below` = w only the rotations on qubits 0..w−1 are applied (multiplexed by all the
+        higher qubits): a *multiplexed* preparation |j⟩|0⟩ ↦ |j⟩|ψ_j⟩, ψ_j the normalized slice of
+        the amplitudes at high part j (`frobenius.FrobeniusAccess`)."""
         qubits = list(qubits)
         k = self.num_qubits
         if len(qubits) != k:
@@ -123,7 +127,7 @@ class PrepareState:
                 qc.cx(ctrl, t)
 
         for q, kept, theta in self._levels():
-            if theta is None:
+            if theta is None or (below is not None and q >= below):
                 continue
             controls = [qubits[b] for b in kept]
             c = len(controls)
@@ -145,11 +149,11 @@ class PrepareState:
         self.build(sub, list(range(k)), None if ctrl is None else k)
         qc.compose(sub.inverse(), qubits + ([] if ctrl is None else [ctrl]), inplace=True)
 
-    def cost(self, controlled: bool = False) -> Cost:
-        """Gate counts, from the same angle vectors (exact)."""
+    def cost(self, controlled: bool = False, below: int | None = None) -> Cost:
+        """Gate counts, from the same angle vectors (exact); `below` as in `build`."""
         rot = cx = 0
         for q, kept, theta in self._levels():
-            if theta is None:
+            if theta is None or (below is not None and q >= below):
                 continue
             c = len(kept)
             if c:
@@ -160,9 +164,9 @@ class PrepareState:
         return Cost(ry=rot, cx=cx)
 
 
-def uniform(s: int, num_qubits: int | None = None) -> PrepareState:
-    """The uniform superposition over the first s basis states."""
-    s = int(s)
-    if s < 1:
-        raise ValueError("uniform superposition needs s ≥ 1")
-    return PrepareState(np.ones(s), num_qubits)
+def uniform(s: int, num_qubits: int | None = None):
+    """The uniform superposition over the first s basis states: `uniform.UniformState` (O(log s)
+    Toffolis and two rotations, exact up to a stated global phase; its `work` clean qubits are passed to `build`), no longer
+    a rotation tree (which `PrepareState(np.ones(s))` still builds)."""
+    from .uniform import UniformState
+    return UniformState(s, num_qubits)

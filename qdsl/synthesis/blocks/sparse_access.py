@@ -20,10 +20,20 @@ the row code lands), a target ``t`` (row_width qubits), the colour register ``c`
 
 For input column j and output row i (other column qubits 0, flags 0) exactly one colour c holds the
 edge (i, j), so ⟨0,i|U|0,j⟩ = (√(μ_c/α))²·A_ij/μ_c = A_ij/α: a (α, |c|+|t|+1, 0)-block-encoding
-with α = Σ_c μ_c ≤ Δ·max|A| — "s·max|a| or better". Branches that miss an edge keep f = 1 (and
+with α = Σ_c μ_c ≤ Δ·max|A| — "s·max|a| or better". For a square matrix the colouring that keeps
+the diagonal as its own colour is used when its α is smaller: α(I + F₁) ≈ 1 + (off-diagonal
+colours) instead of ≈ 2 when König spreads the diagonal over several colours. Branches that miss an edge keep f = 1 (and
 possibly junk in t), so they are flagged; a column code that is no column at all (an empty slot,
 an unused value) is mapped to a flagged branch, i.e. to 0. With ctrl = |0⟩ nothing but the PREP
 pair acts: the identity.
+
+**Entries by phase gradient** (`entry_bits` = b; Gidney 2018, Sanders et al. 2020): instead of a
+controlled RY per nonzero, the column lookup also XORs the b-bit code k_e of the entry's half-angle
+(RY(θ_e) = RY(4πk_e/2^b), k_e = round(θ_e·2^b/4π)) into a clean register d, one RY on f by the
+value of d is applied by adding ±d into a b-qubit phase-gradient register (`phase_gradient`,
+2(b − 1) Toffolis), and the column lookup runs again to clear d. The block is then Ã/α, Ã the entries of
+the rounded angles (‖Ã − A‖ ≤ α·π/2^b: b = `phase_gradient.entry_bits_for(ε)`); no rotation is
+left in the block — the gradient state's b rotations are prepared once per program.
 
 Cost: two preparations, the two tries (`lookup.UnaryIteration`), per column item popcount(row
 code) ``cx`` and one controlled RY (2 ``ry`` + 2 ``cx``), per row item popcount(column code)
@@ -39,6 +49,7 @@ import numpy as np
 from .coloring import edge_coloring
 from .cost import Cost
 from .lookup import UnaryIteration, trie_cost, trie_nodes
+from .phase_gradient import ry_by_register, ry_by_register_cost, ry_by_register_work
 from .prepare import ANGLE_EPS, PrepareState
 from .swap import cswap_cost, cswap_registers
 
@@ -60,7 +71,12 @@ class SparseAccess:
 
     `row_codes`, `col_codes`: codes of the union pattern's nonzeros (E entries each); `values`:
     shape (K, E) — the value of each nonzero in each class (0 where a class lacks it); widths of
-    the column code, row code and class register."""
+    the column code, row code and class register. `square`: rows and columns are codes of the same
+    index set (row code i is column code i), so the diagonal may be kept whole as one colour
+    (`coloring.edge_coloring(diagonal=True)`); it is, when that gives the smaller α.
+    `entry_bits` = b: entries by phase gradient (module docstring) instead of a controlled RY per
+    nonzero; the block is then Ã/α with every entry's half-angle rounded to 2π/2^b
+    (`rounded_values`, ‖Ã − A‖/α ≤ π/2^b)."""
 
     row_codes: np.ndarray
     col_codes: np.ndarray
@@ -71,9 +87,10 @@ class SparseAccess:
     colors: np.ndarray = None
     num_colors: int = 0
     mu: np.ndarray = None
+    entry_bits: int | None = None
 
     def __init__(self, row_codes, col_codes, values, *, col_width: int, row_width: int,
-                 class_width: int = 0):
+                 class_width: int = 0, square: bool = False, entry_bits: int | None = None):
         r = np.asarray(row_codes, dtype=np.int64).ravel()
         c = np.asarray(col_codes, dtype=np.int64).ravel()
         v = np.atleast_2d(np.asarray(values, dtype=float))
@@ -89,13 +106,21 @@ class SparseAccess:
             raise ValueError("the row code must fit inside the column register")
         keep = np.any(v != 0, axis=0)
         r, c, v = r[keep], c[keep], v[:, keep]
-        colors, deg = edge_coloring(r, c)
-        mu = np.zeros(deg)
-        for k in range(deg):
-            mu[k] = np.max(np.abs(v[:, colors == k]))
+
+        def colour(diagonal):
+            colors, deg = edge_coloring(r, c, diagonal=diagonal)
+            mu = np.array([np.max(np.abs(v[:, colors == k])) for k in range(deg)])
+            return colors, deg, mu
+
+        colors, deg, mu = colour(False)
+        if square:   # the diagonal as its own colour where that lowers α (coloring.py)
+            alt = colour(True)
+            if float(np.sum(alt[2])) < float(np.sum(mu)):
+                colors, deg, mu = alt
         for name, val in (("row_codes", r), ("col_codes", c), ("values", v), ("col_width", int(col_width)),
                           ("row_width", int(row_width)), ("class_width", int(class_width)),
-                          ("colors", colors), ("num_colors", int(deg)), ("mu", mu)):
+                          ("colors", colors), ("num_colors", int(deg)), ("mu", mu),
+                          ("entry_bits", None if entry_bits is None else int(entry_bits))):
             object.__setattr__(self, name, val)
 
     # -- description ----------------------------------------------------------------------------
@@ -126,6 +151,25 @@ class SparseAccess:
                 items[addr] = (int(self.row_codes[e]), theta)
         return items
 
+    def _angle_code(self, theta: float) -> int:
+        """k with RY(4πk/2^b) ≈ RY(θ): k = round(θ·2^b/(4π)) mod 2^b."""
+        b = self.entry_bits
+        return int(round(theta * (1 << b) / (4 * np.pi))) % (1 << b)
+
+    def rounded_values(self) -> np.ndarray:
+        """The entries the block encodes (shape (K, E)): the values themselves, or with
+        `entry_bits` the values of the rounded angles, μ_c·sin(−θ̃/2), θ̃ = 4πk/2^b."""
+        if self.entry_bits is None:
+            return self.values
+        out = np.zeros_like(self.values)
+        for k in range(self.values.shape[0]):
+            for e in np.flatnonzero(self.values[k]):
+                mu = self.mu[self.colors[e]]
+                theta = -2.0 * float(np.arcsin(np.clip(self.values[k, e] / mu, -1, 1)))
+                th = 4 * np.pi * self._angle_code(theta) / (1 << self.entry_bits)
+                out[k, e] = -mu * np.sin(th / 2)
+        return out
+
     def _row_items(self):
         cw, wr = self.color_width, self.row_width
         return {int(self.row_codes[e]) + (int(self.colors[e]) << wr): int(self.col_codes[e])
@@ -143,14 +187,19 @@ class SparseAccess:
 
     @property
     def work(self) -> int:
+        """Clean work qubits: the tries' (and, with entry_bits, b angle qubits before them plus
+        the adder's carry, which reuses the tries' qubits)."""
         col, row = self._tries()
-        return max(col.work, row.work)
+        if self.entry_bits is None:
+            return max(col.work, row.work)
+        return self.entry_bits + max(col.work, row.work, ry_by_register_work(self.entry_bits))
 
     # -- the circuit ----------------------------------------------------------------------------
-    def build(self, qc, col, t, color, f, work, ctrl=None, klass=()) -> None:
+    def build(self, qc, col, t, color, f, work, ctrl=None, klass=(), gradient=()) -> None:
         """Append the block-encoding: `col` the column register (its first row_width qubits are the
         row register), `t`, `color`, `f` the flags, `work` clean work qubits, `klass` the class
-        register (read-only), `ctrl` a control qubit or None."""
+        register (read-only), `ctrl` a control qubit or None; with entry_bits, `gradient` the
+        b-qubit phase-gradient register (`phase_gradient.prepare_gradient`, left unchanged)."""
         col, t, color, klass = list(col), list(t), list(color), list(klass)
         if (len(col), len(t), len(color), len(klass)) != (self.col_width, self.row_width,
                                                            self.color_width, self.class_width):
@@ -181,7 +230,30 @@ class SparseAccess:
                 if (code >> b) & 1:
                     qc.cx(q, col[b])
 
-        col_trie.build(qc, ctrl, col + color + klass, work, col_leaf)
+        if self.entry_bits is None:
+            col_trie.build(qc, ctrl, col + color + klass, work, col_leaf)
+        else:   # load the angle codes with the row codes, rotate by phase gradient, unload
+            b = self.entry_bits
+            d, work = list(work[:b]), list(work[b:])
+            gradient = list(gradient)
+            if len(gradient) != b:
+                raise ValueError(f"entries by phase gradient need a {b}-qubit gradient register")
+
+            def load(qc, q, item, rows=True):
+                code, theta = col_items[item[0]]
+                if rows:
+                    for j in range(self.row_width):
+                        if (code >> j) & 1:
+                            qc.cx(q, t[j])
+                k = self._angle_code(theta)
+                for j in range(b):
+                    if (k >> j) & 1:
+                        qc.cx(q, d[j])
+
+            col_trie.build(qc, ctrl, col + color + klass, work, load)
+            ry_by_register(qc, f, d, gradient, work)
+            col_trie.build(qc, ctrl, col + color + klass, work,
+                           lambda qc, q, item: load(qc, q, item, rows=False))
         row_trie.build(qc, ctrl, t + color, work, row_leaf)
         row = col[: self.row_width]
         if ctrl is None:
@@ -201,7 +273,10 @@ class SparseAccess:
                 "row_nodes": trie_nodes(row_trie.items, row_trie.width),
                 "col_items": len(col_items), "row_bits": sum(_popcount(c) for c, _ in col_items.values()),
                 "col_bits": sum(_popcount(c) for c in row_items.values()), "row_width": self.row_width,
-                "prep": prep.cost() if prep is not None else Cost()}
+                "prep": prep.cost() if prep is not None else Cost(),
+                "entry_bits": self.entry_bits,
+                "angle_bits": (None if self.entry_bits is None else
+                               sum(_popcount(self._angle_code(th)) for _, th in col_items.values()))}
 
     def cost(self, controlled: bool = True) -> Cost:
         """Gate counts (exact, from the nonzeros; see the module docstring)."""
@@ -214,7 +289,11 @@ def sparse_access_cost(st: dict, controlled: bool = True) -> Cost:
     controlled RY, per row item popcount(column code) CNOTs (`col_bits`), the flag flip, the
     `row_width` Fredkins and the colour preparation twice (`prep`). Sizes may be symbolic."""
     c = trie_cost(st["col_nodes"], controlled) + trie_cost(st["row_nodes"], controlled)
-    c += Cost(cx=st["row_bits"] + 2 * st["col_items"], ry=2 * st["col_items"])
+    if st.get("entry_bits") is None:
+        c += Cost(cx=st["row_bits"] + 2 * st["col_items"], ry=2 * st["col_items"])
+    else:   # the column trie twice (load, unload), the angle bits twice, one register rotation
+        c += trie_cost(st["col_nodes"], controlled) + Cost(cx=st["row_bits"] + 2 * st["angle_bits"])
+        c += ry_by_register_cost(st["entry_bits"])
     c += Cost(cx=st["col_bits"])
     c += Cost(cx=1) if controlled else Cost(x=1)
     c += cswap_cost(st["row_width"]) if controlled else Cost(cx=3 * st["row_width"])

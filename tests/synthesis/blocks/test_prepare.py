@@ -41,14 +41,15 @@ def test_amplitudes_and_cost(k, kind, controlled):
 
 @pytest.mark.parametrize("s", [1, 2, 3, 5, 6, 8, 11])
 def test_uniform(s):
+    """uniform(): the amplitude-amplified preparation (test_uniform.py has the full checks)."""
     P = uniform(s, 4)
-    qc = QuantumCircuit(4)
-    P.build(qc, range(4))
-    got = Statevector(qc).data
-    want = np.r_[np.ones(s), np.zeros(16 - s)] / np.sqrt(s)
+    qc = QuantumCircuit(4 + P.work)
+    P.build(qc, range(4), range(4, 4 + P.work))
+    got = Statevector(qc).data * np.exp(-1j * P.global_phase)
+    want = np.r_[np.ones(s), np.zeros((1 << (4 + P.work)) - s)] / np.sqrt(s)
     assert np.max(np.abs(got - want)) < tol(4)
-    if s & (s - 1) == 0:   # a power of two: log₂ s rotations (Hadamard-like), no CNOT
-        assert P.cost() == {"ry": s.bit_length() - 1} or s == 1
+    if s & (s - 1) == 0:   # a power of two: log₂ s Hadamards, nothing else
+        assert P.cost() == {"h": s.bit_length() - 1} and P.work == 0
 
 
 def test_inverse_undoes_the_preparation():
