@@ -58,7 +58,8 @@ class RunResult:
              "trajectory": {"true": self.true.tolist(), "carleman": self.carleman.tolist(),
                             "quantum": None if s.trajectory is None else s.trajectory.tolist()},
              "checks": [ch.to_dict() for ch in self.checks], "failures": self.failures,
-             "verified": self.verified, "circuit": self.circuit}
+             "verified": self.verified, "circuit": self.circuit,
+             "simulation": {"prediction": s.meta.get("prediction"), "seconds": s.meta.get("seconds")}}
         if s.shots:
             d["success_probability_err"] = s.success_probability_err
             d["magnitudes"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
@@ -150,6 +151,20 @@ class RunResult:
         plt.close(fig)
 
 
+#: `qdsl run` prints its prediction on stderr when it is this long (or stderr is a terminal); it is
+#: always in the JSON output (`simulation.prediction`)
+ANNOUNCE_SECONDS = 30.0
+
+
+def _announce(pred) -> None:
+    import sys
+
+    from .progress import enabled
+
+    if enabled() or pred.seconds >= ANNOUNCE_SECONDS:
+        print(pred.line(), file=sys.stderr, flush=True)
+
+
 def _nan_list(a):
     if a is None:
         return None
@@ -157,11 +172,15 @@ def _nan_list(a):
 
 
 def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qasm=True,
-                    readout: str | None = None, theta="T") -> RunResult:
+                    readout: str | None = None, theta="T", max_seconds: float | None = None,
+                    max_memory: float | None = None, announce: bool = False) -> RunResult:
     """Simulate the emitted OpenQASM 3 loaded back (or the circuit object), decode, verify.
 
     `readout`: with shots, "signed" (default) runs the signed-readout circuits for the θ chosen
-    by `theta` ("T", "all" or a step t); "amplitudes" gives magnitudes only (not verifiable)."""
+    by `theta` ("T", "all" or a step t); "amplitudes" gives magnitudes only (not verifiable).
+    `max_seconds`, `max_memory` (bytes): the simulation's budget — predicted before it starts and
+    refused (exit 3, E0530/E0531) over it (`backends.qiskit_sim.simulate`); `announce`: print the
+    prediction on stderr."""
     from . import verification as V
     from .backends.qiskit_sim import simulate
 
@@ -173,7 +192,8 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
         circuit = load(c.qasm)
     readout_dict = prog.readout
     sim = simulate(circuit, readout_dict, ls, backend=backend, shots=shots, seed=seed,
-                   solution_map=prog.solution_map)
+                   solution_map=prog.solution_map, max_seconds=max_seconds, max_memory=max_memory,
+                   on_prediction=_announce if announce else None)
     true = c.system.trajectory(ls.steps)
     ref = V.reference(ls)
     parts = V.circuit_error(prog, c.emitted, pruned=sim.meta.get("pruned_norm", 0.0))
