@@ -192,7 +192,7 @@ class Budget(Exception):
 
 class Limits:
     """What one simulation may use: `max_support` nonzero amplitudes (OverflowError past it),
-    `deadline` (time.perf_counter() value; `Budget` past it); it also accumulates the bound on the
+    `deadline` (a time.process_time() value; `Budget` past it); it also accumulates the bound on the
     pruned norm (`dropped`), the largest support seen (`peak`) and the gate operations applied
     (`gate_ops`, `entry_ops`: numpy calls and entries they touched)."""
 
@@ -209,7 +209,7 @@ class Limits:
             self.peak = size
         if self.max_support is not None and size > self.max_support:
             raise OverflowError(f"more than {self.max_support:,} nonzero amplitudes")
-        if self.deadline is not None and time.perf_counter() > self.deadline:
+        if self.deadline is not None and time.process_time() > self.deadline:
             raise Budget("over the time budget")
 
 

@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite existing files not written by qdsl")
     p.add_argument("--plot", metavar="PNG", help="plot true, Carleman and quantum trajectories")
     p.add_argument("--max-seconds", type=float, default=None, metavar="S",
-                   help="time budget of the simulation: a run predicted to take longer is refused "
-                        "(exit 3) before it starts (default 300)")
+                   help="time budget of the simulation, processor seconds: a run predicted to take "
+                        "longer is refused (exit 3) before it starts (default 300)")
 
     p = sub.add_parser("resources", help="fault-tolerant resource estimate",
                        description="Logical qubits, T count and a surface-code footprint; --params/--steps project "

@@ -59,7 +59,8 @@ class RunResult:
                             "quantum": None if s.trajectory is None else s.trajectory.tolist()},
              "checks": [ch.to_dict() for ch in self.checks], "failures": self.failures,
              "verified": self.verified, "circuit": self.circuit,
-             "simulation": {"prediction": s.meta.get("prediction"), "seconds": s.meta.get("seconds")}}
+             "simulation": {"prediction": s.meta.get("prediction"), "seconds": s.meta.get("seconds"),
+                            "wall_seconds": s.meta.get("wall_seconds")}}
         if s.shots:
             d["success_probability_err"] = s.success_probability_err
             d["magnitudes"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
@@ -184,6 +185,7 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
     from . import verification as V
     from .backends.qiskit_sim import simulate
 
+    guard_sizes(c)
     prog = c.program
     ls = c.linear_system
     circuit = prog.circuit
@@ -222,6 +224,17 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
                     "counts": dict(c.emitted.counts)}
     return RunResult(c.system.model, tuple(c.system.names), prog.solver, true, ref["theta"], sim,
                      checks, circuit_info, signed)
+
+
+def guard_sizes(c) -> None:
+    """Refuse (exit 3) from the sizes alone, before the circuit is synthesized, a run whose
+    classical reference — the history-state system at the compilation's order and steps, which
+    verification solves — is over the limits `qdsl simulate` applies (E0401, E0402)."""
+    from .lowering.carleman import guard
+    from .lowering.history import guard_history
+
+    dim, nnz = guard(c.system, c.order, c.basis)
+    guard_history(c.system.dynamics.steps, c.idle, dim, nnz)
 
 
 def signed_circuits(c, theta="T", header: str | None = None) -> list[tuple]:
