@@ -28,6 +28,11 @@ up front with SizeLimitError E0501. The "statevector" backend switches to the ex
 simulator (`backends.sparse_sim`) above SPARSE_FROM qubits: structured circuits keep few nonzero
 amplitudes however wide they are; it refuses (E0501) a state whose support outgrows
 SPARSE_MAX_SUPPORT entries.
+
+Every simulation is predicted before it starts (`predict`: processor seconds and memory, from the
+program and rates `calibrate` measures on this machine) and refused over its budget
+(`check_budget`: E0530 past `max_seconds`, E0531 past half the available memory); the sparse
+simulator also stops, with the same codes, when it outgrows the budget while running.
 """
 from __future__ import annotations
 

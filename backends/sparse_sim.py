@@ -15,13 +15,21 @@ complex amplitudes — and each gate is one vectorized numpy operation on them:
   |a| ≤ `PRUNE` (= 1e-14, exact cancellations left at rounding level) are dropped. Each drop
   changes the state by at most PRUNE in 2-norm per dropped entry, so a circuit of G gates whose
   splits drop at most k entries each is exact to G·k·PRUNE (≤ 1e-8 for 10^5 gates and k ≤ 10);
-  the state records the exact 2-norm of what it dropped (`SparseState.dropped`), which
-  `qdsl run` adds to the error it allows the simulated state.
+  the state records a bound on its distance to the unpruned state (`SparseState.dropped`: the
+  sum over gates of the 2-norm each dropped — later gates are unitary), which `qdsl run` adds to
+  the error it allows the simulated state. A split whose qubit holds the same value in every
+  entry (a fresh ancilla's rotation) needs no merge; otherwise one sort of the S indices with
+  that bit cleared pairs the entries that meet.
 
-Named gates are expanded once into flat instruction lists (memoized per definition). Any other
-multi-qubit gate is applied from its matrix on the bits it touches. The simulator is written for
-`qdsl run` (backend "statevector" picks it for circuits too wide for a dense vector) and is tested
-against Qiskit's `Statevector` on random circuits.
+Named gates of at least BLOCK_MIN instructions are `_Block`s, one per definition and qubit tuple
+(the loaded OpenQASM 3 shares one definition per `gate`, so every call of a block is the same
+object): a block whose columns are single entries (permutations and phases: reflections, index
+arithmetic) is applied from a cache of its columns — one gather per call — and a wider one
+(a PREP superposition its inverse recombines) gate by gate, which is cheaper there. Smaller named
+gates are expanded into flat instruction lists (memoized per definition). Any other multi-qubit
+gate is applied from its matrix on the bits it touches. The simulator is written for `qdsl run`
+(backend "statevector" picks it for circuits too wide for a dense vector) and is tested against
+Qiskit's `Statevector` on random circuits and against its own gate-by-gate replay.
 """
 from __future__ import annotations
 
