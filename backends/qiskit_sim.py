@@ -368,7 +368,9 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
     exact distribution, for circuits too wide for a dense sampler."""
     if backend == "statevector":
         idx, amps, _, _ = _state_entries(circuit, "statevector", seed)
-        prob = np.abs(np.asarray(amps)) ** 2
+        order = np.argsort(idx)      # the draw depends on the entries' order: make it the indices'
+        idx, amps = np.asarray(idx)[order], np.asarray(amps)[order]
+        prob = np.abs(amps) ** 2
         draws = np.random.default_rng(seed).multinomial(int(shots), prob / prob.sum())
         hit = np.nonzero(draws)[0]
         return {int(idx[k]): int(draws[k]) for k in hit}
@@ -613,6 +615,9 @@ SPARSE_BYTES_PER_ENTRY = 160
 #: the dense fusion pass's cost per instruction visited, in sparse gate applications (HHL's
 #: 19-qubit circuit: 6.3 s measured where 1 would predict 4.7 s with the safety factor)
 DENSE_VISIT_OPS = 3
+#: the dense simulator's safety factor: its cost model (multiply-adds and visits) predicted
+#: 0.7–1.0× the measured time of HHL's 19–20-qubit circuits with SAFETY (benchmarks/run_prediction.py)
+DENSE_SAFETY = 3.0
 
 
 @dataclass(frozen=True)
@@ -761,7 +766,7 @@ def predict(circuit, history_length: int, backend: str = "statevector") -> Predi
     work = _dense_work(circuit)
     # the fusion pass visits every instruction of every distinct definition once, in Python, at
     # about DENSE_VISIT_OPS sparse gate applications' cost each (matrix lookup, fusion, tuples)
-    seconds = SAFETY * (work * rates["madd"] + _distinct_length(circuit) * DENSE_VISIT_OPS * rates["op"])
+    seconds = DENSE_SAFETY * (work * rates["madd"] + _distinct_length(circuit) * DENSE_VISIT_OPS * rates["op"])
     return Prediction("dense", seconds, 3.0 * 16 * 2.0 ** n, work=work)
 
 
