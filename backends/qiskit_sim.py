@@ -761,8 +761,6 @@ def predict(circuit, history_length: int, backend: str = "statevector") -> Predi
         return Prediction("aer", SAFETY * work * rates["madd"], 3.0 * 16 * 2.0 ** n, work=work)
     if _uses_sparse(circuit, backend):
         return _sparse_prediction(circuit, int(history_length), rates)
-    if n > max_qubits():
-        return Prediction("dense", math.inf, 16 * 2.0 ** n)
     work = _dense_work(circuit)
     # the fusion pass visits every instruction of every distinct definition once, in Python, at
     # about DENSE_VISIT_OPS sparse gate applications' cost each (matrix lookup, fusion, tuples)
