@@ -28,6 +28,11 @@ up front with SizeLimitError E0501. The "statevector" backend switches to the ex
 simulator (`backends.sparse_sim`) above SPARSE_FROM qubits: structured circuits keep few nonzero
 amplitudes however wide they are; it refuses (E0501) a state whose support outgrows
 SPARSE_MAX_SUPPORT entries.
+
+Every simulation is predicted before it starts (`predict`: processor seconds and memory, from the
+program and rates `calibrate` measures on this machine) and refused over its budget
+(`check_budget`: E0530 past `max_seconds`, E0531 past half the available memory); the sparse
+simulator also stops, with the same codes, when it outgrows the budget while running.
 """
 from __future__ import annotations
 
@@ -180,7 +185,8 @@ FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
 DENSE_BLOCK_WIDTH = 10   # a named block this wide or narrower may be replaced by its dense matrix
 
 
-def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH):
+def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH,
+                       work_only: bool = False):
     r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
 
     Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
@@ -196,7 +202,8 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     The memo is keyed by ``id(definition)`` and holds a reference to the definition,
     so an id can never be reused by another block during the simulation.  The whole circuit is
     compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
-    operation with neither matrix nor definition falls back to Qiskit's `Statevector`."""
+    operation with neither matrix nor definition falls back to Qiskit's `Statevector`.
+    `work_only`: return the estimated multiply-adds of the dry pass instead (nothing is built)."""
     from qiskit.quantum_info import Statevector
 
     n = qc.num_qubits
@@ -344,12 +351,16 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     try:
         _, prog, phase = compile_block(qc, top=True)
         # the dry pass's program has the real one's shape: check its work before building it
-        _check_work(fuse_work + sum((1 << n) * ((1 << len(qs)) + AMPLITUDE_PASS)
-                                    for qs, _ in prog), n, f"{len(prog):,} fused unitaries")
+        work = fuse_work + sum((1 << n) * ((1 << len(qs)) + AMPLITUDE_PASS) for qs, _ in prog)
+        if work_only:
+            return float(work)
+        _check_work(work, n, f"{len(prog):,} fused unitaries")
         dry = False
         memo.clear(), canon.clear(), by_fp.clear()
         _, prog, phase = compile_block(qc, top=True)
     except ValueError:
+        if work_only:
+            return float((1 << n) * (1 << n))
         return np.asarray(Statevector(qc).data, complex)
     psi = np.zeros((2,) * n, complex)
     psi[(0,) * n] = 1.0
@@ -371,7 +382,9 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
     exact distribution, for circuits too wide for a dense sampler."""
     if backend == "statevector":
         idx, amps, _, _ = _state_entries(circuit, "statevector", seed)
-        prob = np.abs(np.asarray(amps)) ** 2
+        order = np.argsort(idx)      # the draw depends on the entries' order: make it the indices'
+        idx, amps = np.asarray(idx)[order], np.asarray(amps)[order]
+        prob = np.abs(amps) ** 2
         draws = np.random.default_rng(seed).multinomial(int(shots), prob / prob.sum())
         hit = np.nonzero(draws)[0]
         return {int(idx[k]): int(draws[k]) for k in hit}
@@ -437,24 +450,45 @@ def _flat_length(circuit) -> int:
     return count(circuit)
 
 
-def _state_entries(circuit, backend: str, seed):
+def _state_entries(circuit, backend: str, seed, budget: dict | None = None):
     """(basis indices, amplitudes, "sparse" | "dense", pruned norm) of the final state: every entry of a dense
     simulation, or the nonzero entries of the sparse one (statevector backend, wide circuits).  A circuit that fits
     the dense limit and whose flattened length is over DENSE_REPEAT_RATIO gates per amplitude
     stays dense: such a circuit repeats its blocks (HHL's walk powers W^{2^j}), which the dense
-    simulator turns into one matrix each while the sparse one replays every flattened gate."""
+    simulator turns into one matrix each while the sparse one replays every flattened gate.
+    `budget` ({"seconds", "memory"}, as `simulate` takes them): the sparse simulator stops with
+    E0530/E0531 (exit 3) when it passes either, so a run that outgrows its prediction ends with a
+    diagnostic instead of being killed by the kernel; `budget["stats"]` receives its statistics."""
     nq = circuit.num_qubits
-    if (backend == "statevector" and nq > SPARSE_FROM
-            and not (nq <= max_qubits() and _flat_length(circuit) > DENSE_REPEAT_RATIO << nq)):
-        from .sparse_sim import sparse_statevector
+    if _uses_sparse(circuit, backend):
+        import time
 
-        qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
-        try:
-            st = sparse_statevector(qc, max_support=SPARSE_MAX_SUPPORT)
+        from .sparse_sim import Budget, sparse_statevector
+
+        budget = budget or {}
+        max_support = SPARSE_MAX_SUPPORT
+        if budget.get("memory") is not None:
+            max_support = min(max_support, int(budget["memory"] // SPARSE_BYTES_PER_ENTRY))
+        deadline = None
+        if budget.get("seconds") is not None:
+            deadline = time.process_time() + float(budget["seconds"])
+        stats = budget.setdefault("stats", {})
+        try:   # measurements are skipped by the simulator: no copy (a copy unshares the blocks)
+            st = sparse_statevector(circuit, max_support=max_support, deadline=deadline, stats=stats)
         except OverflowError as exc:
+            code = "E0531" if max_support < SPARSE_MAX_SUPPORT else "E0501"
             raise SizeLimitError(Diagnostic(
-                "E0501", f"the state of this {nq}-qubit circuit is not sparse: {exc}",
-                help="simulate a smaller model (fewer steps or a lower order)")) from None
+                code, f"the state of this {nq}-qubit circuit is not sparse: {exc} "
+                      f"(about {max_support * SPARSE_BYTES_PER_ENTRY / 2 ** 30:.1f} GiB); stopped before "
+                      f"running out of memory",
+                help="use --backend aer, simulate a smaller model (fewer steps or a lower order) or "
+                     "a larger --eps")) from None
+        except Budget:
+            raise SizeLimitError(Diagnostic(
+                "E0530", f"the simulation of this {nq}-qubit circuit passed its time budget of "
+                         f"{_seconds(float(budget['seconds']))} and was stopped (it outgrew its prediction)",
+                help="use --backend aer, fewer steps (--steps), a larger --eps, or raise "
+                     "--max-seconds")) from None
         return st.keys, st.amps, "sparse", st.dropped
     sv = _statevector(circuit, backend, seed)
     return np.arange(sv.size, dtype=np.int64), sv, "dense", 0.0
@@ -476,13 +510,22 @@ def _rounds(p: float) -> tuple[float, int]:
 
 def simulate(program_or_circuit, readout: dict | None = None, linear_system=None, *,
              backend: str = "statevector", shots: int | None = None, seed: int | None = None,
-             solution_map=None) -> SimulationResult:
+             solution_map=None, max_seconds: float | None = None, max_memory: float | None = None,
+             on_prediction=None) -> SimulationResult:
     r"""Simulate a QuantumProgram (or a circuit with its `readout` dict and LinearSystem) and decode.
 
     backend: "statevector" (qiskit.quantum_info) or "aer" (qiskit-aer); shots: None for the exact
     statevector, an integer K for K sampled runs (Aer, seeded by `seed`; magnitudes only, see the
     module docstring); solution_map: Y index → system basis index (taken from the program, the
-    readout's "solution_map", or the standard layout of `qdsl.synthesis.common`)."""
+    readout's "solution_map", or the standard layout of `qdsl.synthesis.common`).
+
+    Before it starts, the simulation is predicted (`predict`: seconds and memory, in
+    ``meta["prediction"]``, passed to `on_prediction` when given) and refused (exit 3) over
+    `max_seconds` (E0530) or `max_memory` bytes (E0531; default: half the available memory);
+    the sparse simulator also stops at twice the predicted seconds (at least `max_seconds`) or at
+    the memory budget, so a run that outgrows its prediction ends with a diagnostic.
+    Seconds are processor seconds of this process (the wall-clock time on an otherwise idle
+    core): ``meta["seconds"]`` is the simulation's, ``meta["wall_seconds"]`` its wall-clock time."""
     from qdsl.readout import decode_amplitudes, magnitudes, system_amplitudes
     from qdsl.synthesis.common import classical_solution, decode_trajectory
 
@@ -507,9 +550,25 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     exact_traj = decode_trajectory(ls, Y)
     xs = np.asarray(ls.expansion_point, float)
     meta = {"qubit_limit": limit}
+    import time
+
+    pred = predict(circuit, len(smap), backend if shots is None or backend == "aer" else "statevector")
+    meta["prediction"] = pred.to_dict()
+    if on_prediction is not None:
+        on_prediction(pred)
+    if max_memory is None:
+        max_memory = MEMORY_FRACTION * available_memory()
+    check_budget(pred, max_seconds, max_memory)
+    budget = {"memory": max_memory,
+              "seconds": None if max_seconds is None else max(2 * pred.seconds, float(max_seconds))}
+    t_start, c_start = time.perf_counter(), time.process_time()
 
     if shots is None:
-        idx, sv, meta["simulator"], meta["pruned_norm"] = _state_entries(circuit, backend, seed)
+        idx, sv, meta["simulator"], meta["pruned_norm"] = _state_entries(circuit, backend, seed, budget)
+        meta["seconds"] = time.process_time() - c_start
+        meta["wall_seconds"] = time.perf_counter() - t_start
+        if budget.get("stats"):
+            meta["sparse"] = dict(budget["stats"])
         sub, p = system_amplitudes(sv, readout, indices=idx, num_qubits=nq)
         amps = sub[smap]
         fid = float(abs(np.vdot(Yn, amps)) ** 2 / p) if p > 0 else 0.0
@@ -528,6 +587,8 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
     if shots <= 0:
         raise CompileError(Diagnostic("E0510", "--shots must be a positive integer"))
     counts = sample_counts(circuit, shots, seed, backend)
+    meta["seconds"] = time.process_time() - c_start
+    meta["wall_seconds"] = time.perf_counter() - t_start
     mag = magnitudes(counts, readout)
     n_sys, n_post = mag["system_counts"], mag["postselected_shots"]
     q = n_sys / max(n_post, 1)
@@ -551,3 +612,220 @@ def simulate(program_or_circuit, readout: dict | None = None, linear_system=None
         success_probability_err=mag["success_probability_err"], abs_amplitudes=absamp[smap],
         abs_amplitudes_err=absamp_err[smap], trajectory_abs=ratio, trajectory_abs_err=ratio_err,
         magnitude_fidelity=float(np.sum(np.abs(Yn) * np.sqrt(q[smap])) ** 2), meta=meta)
+
+
+# ----------------------------------------------------------------------------- run prediction
+
+#: default time budget of one simulation, seconds (`qdsl run --max-seconds`): a run that is
+#: predicted to take longer is refused before it starts (E0530)
+DEFAULT_MAX_SECONDS = 300.0
+#: fraction of the machine's available memory one simulation may plan to use (E0531 past it)
+MEMORY_FRACTION = 0.5
+#: the prediction's safety factor over the calibrated cost model
+SAFETY = 1.5
+#: peak bytes per nonzero amplitude of the sparse simulator (keys + amplitudes, the doubled arrays
+#: of a split and np.unique's sort and inverse: measured ≈ 120 on this machine, rounded up)
+SPARSE_BYTES_PER_ENTRY = 160
+#: the dense fusion pass's cost per instruction visited, in sparse gate applications (HHL's
+#: 19-qubit circuit: 6.3 s measured where 1 would predict 4.7 s with the safety factor)
+DENSE_VISIT_OPS = 3
+#: the dense simulator's safety factor: its cost model (multiply-adds and visits) predicted
+#: 0.7–1.0× the measured time of HHL's 19–20-qubit circuits with SAFETY (benchmarks/run_prediction.py)
+DENSE_SAFETY = 3.0
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a simulation is predicted to cost before it starts: `seconds`, `memory` (bytes),
+    `simulator` ("sparse" | "dense" | "aer"), the work it is based on (`gate_ops` and `entries`:
+    the sparse simulator's gate applications and the entries they touch, or `work` multiply-adds
+    of the dense one), and `support` (the sparse state's predicted size)."""
+    simulator: str
+    seconds: float
+    memory: float
+    gate_ops: float = 0.0
+    entries: float = 0.0
+    work: float = 0.0
+    support: float = 0.0
+
+    def detail(self) -> str:
+        """What the figures count: the simulator and its work."""
+        what = (f"support ≈ {self.support:,.0f} amplitudes × {self.gate_ops:,.0f} gate operations"
+                if self.simulator == "sparse" else f"{self.work:.2g} multiply-adds")
+        return f"{self.simulator} simulator, {what}"
+
+    def line(self) -> str:
+        return (f"predicted: {_seconds(self.seconds)} of processor time, {self.memory / 2 ** 20:,.0f} MiB "
+                f"({self.detail()})")
+
+    def to_dict(self) -> dict:
+        return {"simulator": self.simulator, "seconds": self.seconds, "memory_bytes": self.memory,
+                "gate_ops": self.gate_ops, "entries": self.entries, "work": self.work,
+                "support": self.support}
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+_RATES: dict = {}
+
+
+def calibrate() -> dict:
+    """Seconds per unit of work on this machine, measured once per process by a ~0.1 s
+    micro-benchmark, in processor time (what the process itself spends: on a machine busy with
+    other work the wall-clock time is longer, by the share of the processor it gets): `op` per sparse gate application (numpy call overhead), `entry` per entry a
+    sparse gate touches (the mix of permutations and splits of the structured circuits), `madd`
+    per multiply-add of the dense simulator."""
+    if _RATES:
+        return _RATES
+    import time
+
+    from . import sparse_sim as S
+
+    def timed(fn, reps):
+        best = math.inf
+        for _ in range(3):
+            t = time.process_time()
+            for _ in range(reps):
+                fn()
+            best = min(best, (time.process_time() - t) / reps)
+        return best
+
+    rng = np.random.default_rng(0)
+    lim = S.Limits()
+
+    def mix(keys, amps):
+        # the structured blocks' mix: ~12 permutations per split, half the splits on a mixed bit
+        for q in range(6):
+            keys, amps = S._gate("cx", (q, q + 7), None, keys, amps, lim)
+            keys, amps = S._gate("ccx", (q, q + 1, q + 14), None, keys, amps, lim)
+        keys, amps = S._gate("ry", (3,), 0.3, keys, amps, lim)
+        return keys, amps
+
+    small = (np.arange(4, dtype=np.int64), np.ones(4, complex))
+    big_k = np.unique(rng.integers(0, 1 << 30, 1 << 15))
+    big = (big_k, np.ones(big_k.size, complex))
+    t_small = timed(lambda: mix(*small), 20) / 13
+    t_big = timed(lambda: mix(*big), 3) / 13
+    _RATES["op"] = t_small
+    _RATES["entry"] = max(t_big - t_small, 0.0) / big_k.size
+    psi = np.zeros((2,) * 18, complex)
+    U = np.eye(32, dtype=complex).reshape((2,) * 10)
+    t_dense = timed(lambda: np.tensordot(U, psi, axes=([5, 6, 7, 8, 9], [0, 1, 2, 3, 4])), 3)
+    _RATES["madd"] = t_dense / ((1 << 18) * (32 + AMPLITUDE_PASS))
+    return _RATES
+
+
+def available_memory() -> float:
+    """Bytes the kernel reports as available (MemAvailable), or 4 GiB where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float(4 << 30)
+
+
+def _sparse_prediction(circuit, N: int, rates) -> Prediction:
+    r"""The sparse simulator's cost from the program: G gate applications (the named blocks
+    expanded, each counted at its length) on a state of about S_est = 2·N·W entries — N the
+    history vector's length (the system register's support), W the widest column of a named
+    block (the block's own superposition over its ancillas, measured by simulating that block on
+    one basis state), 2 the solver's signal qubit — and an average support S_est/2 over the run
+    (the state grows from one entry to its full size)."""
+    from . import sparse_sim as S
+
+    prog = S.program(circuit)
+    G, widest, seen = 0, 1, set()
+    for item in prog:
+        if type(item) is S._Block:
+            G += item.length
+            if id(item) not in seen:
+                seen.add(id(item))
+                lim = S.Limits(max_support=SPARSE_MAX_SUPPORT)
+                try:
+                    k, _ = S._exec(item.prog, np.zeros(1, np.int64), np.ones(1, complex), lim)
+                    widest = max(widest, lim.peak, k.size)
+                except OverflowError:
+                    widest = SPARSE_MAX_SUPPORT
+        else:
+            G += 1
+    n = circuit.num_qubits
+    support = float(min(2.0 ** n, 2.0 * N * widest))
+    entries = G * support / 2
+    seconds = SAFETY * (G * rates["op"] + entries * rates["entry"])
+    memory = support * SPARSE_BYTES_PER_ENTRY
+    return Prediction("sparse", seconds, memory, gate_ops=G, entries=entries, support=support)
+
+
+def predict(circuit, history_length: int, backend: str = "statevector") -> Prediction:
+    """The predicted seconds and memory of simulating `circuit` the way `simulate` will (dense,
+    sparse or Aer), from the program alone, with the rates `calibrate` measures on this machine.
+    Nothing is simulated except, for the sparse simulator, each distinct named block once on one
+    basis state. `history_length`: the length N of the solution vector (the system register's
+    support)."""
+    rates = calibrate()
+    n = circuit.num_qubits
+    if backend == "aer":
+        qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+        work = _flat_length(qc) * float((1 << n) * (2 + AMPLITUDE_PASS))
+        return Prediction("aer", SAFETY * work * rates["madd"], 3.0 * 16 * 2.0 ** n, work=work)
+    if _uses_sparse(circuit, backend):
+        return _sparse_prediction(circuit, int(history_length), rates)
+    work = _dense_work(circuit)
+    # the fusion pass visits every instruction of every distinct definition once, in Python, at
+    # about DENSE_VISIT_OPS sparse gate applications' cost each (matrix lookup, fusion, tuples)
+    seconds = DENSE_SAFETY * (work * rates["madd"] + _distinct_length(circuit) * DENSE_VISIT_OPS * rates["op"])
+    return Prediction("dense", seconds, 3.0 * 16 * 2.0 ** n, work=work)
+
+
+def _distinct_length(circuit) -> int:
+    """Instructions of the circuit and of each distinct definition it calls, each counted once."""
+    seen: dict = {}
+
+    def visit(qc) -> int:
+        if id(qc) in seen:
+            return 0
+        seen[id(qc)] = qc
+        total = len(qc.data)
+        for inst in qc.data:
+            if len(inst.qubits) > 1 and not inst.is_standard_gate():
+                defn = inst.operation.definition
+                if defn is not None:
+                    total += visit(defn)
+        return total
+
+    return visit(circuit)
+
+
+def _uses_sparse(circuit, backend: str) -> bool:
+    nq = circuit.num_qubits
+    return (backend == "statevector" and nq > SPARSE_FROM
+            and not (nq <= max_qubits() and _flat_length(circuit) > DENSE_REPEAT_RATIO << nq))
+
+
+def _dense_work(circuit) -> float:
+    """The dense simulator's multiply-adds: its dry compilation pass, the figure E0501 checks."""
+    qc = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
+    return _numpy_statevector(qc, work_only=True)
+
+
+def check_budget(pred: Prediction, max_seconds: float | None, max_memory: float | None) -> None:
+    """Refuse (exit 3) a simulation predicted to take more than `max_seconds` (E0530) or more
+    memory than `max_memory` bytes (E0531), with the figure and what to change."""
+    if max_seconds is not None and pred.seconds > max_seconds:
+        raise SizeLimitError(Diagnostic(
+            "E0530", f"this simulation is predicted to take {_seconds(pred.seconds)} of processor time, "
+                     f"over the budget of {_seconds(max_seconds)} ({pred.detail()}; "
+                     f"{pred.memory / 2 ** 20:,.0f} MiB)",
+            help="use --backend aer, fewer steps (--steps), a larger --eps or a lower --order; "
+                 "or raise --max-seconds"))
+    if max_memory is not None and pred.memory > max_memory:
+        raise SizeLimitError(Diagnostic(
+            "E0531", f"this simulation is predicted to need {pred.memory / 2 ** 30:.2g} GiB, over the "
+                     f"{max_memory / 2 ** 30:.2g} GiB it may use here (half the memory available; "
+                     f"{pred.detail()})",
+            help="use --backend aer, fewer steps (--steps), a larger --eps or a lower --order"))

@@ -15,19 +15,29 @@ complex amplitudes — and each gate is one vectorized numpy operation on them:
   |a| ≤ `PRUNE` (= 1e-14, exact cancellations left at rounding level) are dropped. Each drop
   changes the state by at most PRUNE in 2-norm per dropped entry, so a circuit of G gates whose
   splits drop at most k entries each is exact to G·k·PRUNE (≤ 1e-8 for 10^5 gates and k ≤ 10);
-  the state records the exact 2-norm of what it dropped (`SparseState.dropped`), which
-  `qdsl run` adds to the error it allows the simulated state.
+  the state records a bound on its distance to the unpruned state (`SparseState.dropped`: the
+  sum over gates of the 2-norm each dropped — later gates are unitary), which `qdsl run` adds to
+  the error it allows the simulated state. A split whose qubit holds the same value in every
+  entry (a fresh ancilla's rotation) needs no merge; otherwise one sort of the S indices with
+  that bit cleared pairs the entries that meet.
 
-Named gates are expanded once into flat instruction lists (memoized per definition). Any other
-multi-qubit gate is applied from its matrix on the bits it touches. The simulator is written for
-`qdsl run` (backend "statevector" picks it for circuits too wide for a dense vector) and is tested
-against Qiskit's `Statevector` on random circuits.
+Named gates of at least BLOCK_MIN instructions are `_Block`s, one per definition and qubit tuple
+(the loaded OpenQASM 3 shares one definition per `gate`, so every call of a block is the same
+object): a block whose columns are single entries (permutations and phases: reflections, index
+arithmetic) is applied from a cache of its columns — one gather per call — and a wider one
+(a PREP superposition its inverse recombines) gate by gate, which is cheaper there. Smaller named
+gates are expanded into flat instruction lists (memoized per definition). Any other multi-qubit
+gate is applied from its matrix on the bits it touches. The simulator is written for `qdsl run`
+(backend "statevector" picks it for circuits too wide for a dense vector) and is tested against
+Qiskit's `Statevector` on random circuits and against its own gate-by-gate replay.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-__all__ = ["sparse_statevector", "SparseState", "PRUNE", "MAX_QUBITS"]
+__all__ = ["sparse_statevector", "SparseState", "PRUNE", "MAX_QUBITS", "Budget"]
 
 PRUNE = 1e-14
 MAX_QUBITS = 62
@@ -61,31 +71,35 @@ def _flatten(circuit, memo):
     idx = {b: i for i, b in enumerate(circuit.qubits)}
     out = []
     for inst in circuit.data:
-        name = inst.operation.name
-        qs = tuple(idx[b] for b in inst.qubits)
-        if name in ("barrier", "delay", "measure"):
-            continue
-        if name in ("x", "y", "cx", "ccx", "swap", "cz", "h", "id") or name in _PHASE:
-            out.append((name, qs, None))
-            continue
-        if name in ("rz", "p", "u1", "ry", "rx"):
-            try:
-                out.append((name, qs, float(inst.operation.params[0])))
-                continue
-            except (TypeError, ValueError):
-                pass
-        op = inst.operation
-        defn = op.definition if not (len(qs) == 1) else None
-        if defn is not None and name not in ("unitary",):
-            sub = _flatten(defn, memo)
-            out.extend((n, tuple(qs[q] for q in sq), p) for n, sq, p in sub)
-            gp = float(defn.global_phase) if defn.global_phase else 0.0
-            if gp:
-                out.append(("gphase", (), gp))
-            continue
-        out.append(("matrix", qs, np.asarray(op.to_matrix(), complex)))
+        _flat_one(inst, tuple(idx[b] for b in inst.qubits), memo, out)
     memo[key] = (circuit, out)
     return out
+
+
+def _flat_one(inst, qs, memo, out):
+    """Append one instruction on qubits `qs` to `out`, expanded to the simulator's names."""
+    name = inst.operation.name
+    if name in ("barrier", "delay", "measure"):
+        return
+    if name in ("x", "y", "cx", "ccx", "swap", "cz", "h", "id") or name in _PHASE:
+        out.append((name, qs, None))
+        return
+    if name in ("rz", "p", "u1", "ry", "rx"):
+        try:
+            out.append((name, qs, float(inst.operation.params[0])))
+            return
+        except (TypeError, ValueError):
+            pass
+    op = inst.operation
+    defn = op.definition if not (len(qs) == 1) else None
+    if defn is not None and name not in ("unitary",):
+        sub = _flatten(defn, memo)
+        out.extend((n, tuple(qs[q] for q in sq), p) for n, sq, p in sub)
+        gp = float(defn.global_phase) if defn.global_phase else 0.0
+        if gp:
+            out.append(("gphase", (), gp))
+        return
+    out.append(("matrix", qs, np.asarray(op.to_matrix(), complex)))
 
 
 def _fuse_controlled_ry(ops):
@@ -111,6 +125,10 @@ def _merge(keys, amps):
     if keys.size == 0:
         return keys, amps
     u, inv = np.unique(keys, return_inverse=True)
+    if u.size == keys.size:          # no two entries meet: no sums to form
+        order = np.empty_like(inv)
+        order[inv] = np.arange(inv.size)
+        return u, amps[order]
     re = np.bincount(inv, weights=amps.real, minlength=u.size)
     im = np.bincount(inv, weights=amps.imag, minlength=u.size)
     return u, re + 1j * im
@@ -122,7 +140,24 @@ def _apply_1q(keys, amps, q, U):
     k0 = keys & ~m
     a0 = np.where(bit, U[0, 1], U[0, 0]) * amps
     a1 = np.where(bit, U[1, 1], U[1, 0]) * amps
-    return _merge(np.concatenate([k0, k0 | m]), np.concatenate([a0, a1]))
+    nset = int(np.count_nonzero(bit))
+    if nset == 0 or nset == keys.size:
+        # bit q is the same in every entry (a fresh ancilla's rotation): k0 are distinct, so the
+        # two halves never meet — no sort needed
+        return np.concatenate([k0, k0 | m]), np.concatenate([a0, a1])
+    # pairs k, k ^ m share k0: one sort of the S values k0 (not of the 2S outputs) finds them
+    order = np.argsort(k0)
+    sk = k0[order]
+    dup = np.flatnonzero(sk[1:] == sk[:-1])
+    if dup.size == 0:
+        return np.concatenate([k0, k0 | m]), np.concatenate([a0, a1])
+    i, j = order[dup], order[dup + 1]          # the two entries of a pair (keys distinct)
+    a0[i] += a0[j]
+    a1[i] += a1[j]
+    keep = np.ones(keys.size, bool)
+    keep[j] = False
+    k0, a0, a1 = k0[keep], a0[keep], a1[keep]
+    return np.concatenate([k0, k0 | m]), np.concatenate([a0, a1])
 
 
 def _apply_matrix(keys, amps, qs, U):
@@ -158,73 +193,305 @@ _H = np.array([[1, 1], [1, -1]], complex) / np.sqrt(2)
 _Y = np.array([[0, -1j], [1j, 0]], complex)
 
 
+class Budget(Exception):
+    """Raised by the simulator when it passes its time or memory budget (`Limits`): the caller
+    refuses the run instead of letting it run on or be killed."""
+
+
+class Limits:
+    """What one simulation may use: `max_support` nonzero amplitudes (OverflowError past it),
+    `deadline` (a time.process_time() value; `Budget` past it); it also accumulates the bound on the
+    pruned norm (`dropped`), the largest support seen (`peak`) and the gate operations applied
+    (`gate_ops`, `entry_ops`: numpy calls and entries they touched)."""
+
+    def __init__(self, max_support=None, deadline=None):
+        self.max_support = max_support
+        self.deadline = deadline
+        self.dropped = 0.0
+        self.peak = 0
+        self.gate_ops = 0
+        self.entry_ops = 0
+
+    def check(self, size: int) -> None:
+        if size > self.peak:
+            self.peak = size
+        if self.max_support is not None and size > self.max_support:
+            raise OverflowError(f"more than {self.max_support:,} nonzero amplitudes")
+        if self.deadline is not None and time.process_time() > self.deadline:
+            raise Budget("over the time budget")
+
+
+def _prune(keys, amps, lim):
+    keep = np.abs(amps) > PRUNE
+    if not keep.all():
+        # this gate's pruned vector, in 2-norm; later gates are unitary, so the state's error is at
+        # most the sum of these norms (triangle inequality)
+        lim.dropped += float(np.sqrt(np.sum(np.abs(amps[~keep]) ** 2)))
+        keys, amps = keys[keep], amps[keep]
+    lim.check(keys.size)
+    return keys, amps
+
+
+def _gate(name, qs, par, keys, amps, lim):
+    """One flat instruction on (keys, amps)."""
+    one = np.int64(1)
+    split = False                # a gate that splits amplitudes: merge, prune, check the support
+    if name == "x":
+        keys = keys ^ (one << qs[0])
+    elif name == "cx":
+        keys = keys ^ (((keys >> qs[0]) & 1) << qs[1])
+    elif name == "ccx":
+        keys = keys ^ (((keys >> qs[0]) & (keys >> qs[1]) & 1) << qs[2])
+    elif name == "swap":
+        d = ((keys >> qs[0]) ^ (keys >> qs[1])) & 1
+        keys = keys ^ ((d << qs[0]) | (d << qs[1]))
+    elif name in _PHASE:
+        amps = amps * np.where((keys >> qs[0]) & 1, np.exp(1j * _PHASE[name]), 1.0)
+    elif name == "cz":
+        amps = amps * np.where((keys >> qs[0]) & (keys >> qs[1]) & 1, -1.0, 1.0)
+    elif name == "rz":
+        amps = amps * np.where((keys >> qs[0]) & 1, np.exp(0.5j * par), np.exp(-0.5j * par))
+    elif name in ("p", "u1"):
+        amps = amps * np.where((keys >> qs[0]) & 1, np.exp(1j * par), 1.0)
+    elif name == "gphase":
+        amps = amps * np.exp(1j * par)
+    elif name == "id":
+        pass
+    elif name == "h":
+        keys, amps = _apply_1q(keys, amps, qs[0], _H)
+        split = True
+    elif name in ("ry", "rx", "y"):
+        U = _ry(par) if name == "ry" else (_rx(par) if name == "rx" else _Y)
+        keys, amps = _apply_1q(keys, amps, qs[0], U)
+        split = True
+    elif name == "cry":
+        sel = ((keys >> qs[0]) & 1).astype(bool)
+        if sel.any():
+            k1, a1 = _apply_1q(keys[sel], amps[sel], qs[1], _ry(par))
+            keys = np.concatenate([keys[~sel], k1])
+            amps = np.concatenate([amps[~sel], a1])
+            split = True
+    elif name == "matrix":
+        if len(qs) == 1:
+            keys, amps = _apply_1q(keys, amps, qs[0], par)
+        else:
+            keys, amps = _apply_matrix(keys, amps, qs, par)
+        split = True
+    else:  # pragma: no cover - _flatten only emits the names above
+        raise ValueError(f"sparse simulator: unknown instruction {name}")
+    lim.gate_ops += 1
+    lim.entry_ops += keys.size
+    if split:
+        keys, amps = _prune(keys, amps, lim)
+    return keys, amps
+
+
 def run(ops, state: SparseState, max_support: int | None = None) -> SparseState:
     """Apply a flat instruction list to a sparse state; OverflowError when the number of nonzero
     amplitudes exceeds `max_support`."""
+    lim = Limits(max_support)
     keys, amps = state.keys.copy(), state.amps.copy()
-    dropped = state.dropped ** 2     # Σ|a|² of the amplitudes pruned so far
-    one = np.int64(1)
     from qdsl.progress import progress
 
     for name, qs, par in progress(ops, desc="simulate (sparse)", unit="gate", total=len(ops)):
-        split = False                # a gate that splits amplitudes: merge, prune, check the support
-        if name == "x":
-            keys ^= one << qs[0]
-        elif name == "cx":
-            keys ^= ((keys >> qs[0]) & 1) << qs[1]
-        elif name == "ccx":
-            keys ^= ((keys >> qs[0]) & (keys >> qs[1]) & 1) << qs[2]
-        elif name == "swap":
-            d = ((keys >> qs[0]) ^ (keys >> qs[1])) & 1
-            keys ^= (d << qs[0]) | (d << qs[1])
-        elif name in _PHASE:
-            amps = amps * np.where((keys >> qs[0]) & 1, np.exp(1j * _PHASE[name]), 1.0)
-        elif name == "cz":
-            amps = amps * np.where((keys >> qs[0]) & (keys >> qs[1]) & 1, -1.0, 1.0)
-        elif name == "rz":
-            amps = amps * np.where((keys >> qs[0]) & 1, np.exp(0.5j * par), np.exp(-0.5j * par))
-        elif name in ("p", "u1"):
-            amps = amps * np.where((keys >> qs[0]) & 1, np.exp(1j * par), 1.0)
-        elif name == "gphase":
-            amps = amps * np.exp(1j * par)
-        elif name == "id":
-            pass
-        elif name == "h":
-            keys, amps = _apply_1q(keys, amps, qs[0], _H)
-            split = True
-        elif name in ("ry", "rx", "y"):
-            U = _ry(par) if name == "ry" else (_rx(par) if name == "rx" else _Y)
-            keys, amps = _apply_1q(keys, amps, qs[0], U)
-            split = True
-        elif name == "cry":
-            sel = ((keys >> qs[0]) & 1).astype(bool)
-            if sel.any():
-                k1, a1 = _apply_1q(keys[sel], amps[sel], qs[1], _ry(par))
-                keys = np.concatenate([keys[~sel], k1])
-                amps = np.concatenate([amps[~sel], a1])
-                split = True
-        elif name == "matrix":
-            if len(qs) == 1:
-                keys, amps = _apply_1q(keys, amps, qs[0], par)
-            else:
-                keys, amps = _apply_matrix(keys, amps, qs, par)
-            split = True
-        else:  # pragma: no cover - _flatten only emits the names above
-            raise ValueError(f"sparse simulator: unknown instruction {name}")
-        if split:
-            keep = np.abs(amps) > PRUNE
-            if not keep.all():
-                dropped += float(np.sum(np.abs(amps[~keep]) ** 2))
-                keys, amps = keys[keep], amps[keep]
-            if max_support is not None and keys.size > max_support:
-                raise OverflowError(f"more than {max_support:,} nonzero amplitudes")
-    return SparseState(keys, amps, float(np.sqrt(dropped)))
+        keys, amps = _gate(name, qs, par, keys, amps, lim)
+    return SparseState(keys, amps, state.dropped + lim.dropped)
 
 
-def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None) -> SparseState:
+# ------------------------------------------------------------------ blocks applied from their columns
+
+#: a named gate whose expansion has at least this many instructions is simulated as a block: its
+#: columns are computed once per input pattern and reused by every later call
+BLOCK_MIN = 24
+#: a block whose columns hold more than this many entries on average is run gate by gate
+WIDE_COLUMNS = 2
+
+
+class _Block:
+    r"""A named gate on qubits `qs` (global positions) applied from its columns.
+
+    U acts on the bits in `mask` only, so a basis state |k⟩ = |p⟩⊗|r⟩ (p = k & mask, r the other
+    bits) goes to (U|p⟩)⊗|r⟩. The columns U|p⟩ are computed once for every pattern p the state
+    presents (all new patterns of a call in one batch, each tagged in bits above the block's
+    highest qubit so they never mix) and cached as a CSR table; a call is then one gather and one
+    merge, however many gates the block expands to. Error: a cached column differs from U|p⟩ by
+    e_p (pruning while it was computed); the call's error Σ_p e_p ⊗ v_p (v_p the state's part
+    with pattern p) has norm ≤ (Σ_p ‖e_p‖²)^{1/2}·‖x‖, and Σ_p ‖e_p‖² ≤ Σ over batches of the
+    square of the batch's pruned-norm bound (a batch is a direct sum of its columns)."""
+
+    def __init__(self, prog, qs, length):
+        self.prog = prog
+        self.length = length          # flat instructions
+        self.mask = np.int64(0)
+        for q in qs:
+            self.mask |= np.int64(1) << int(q)
+        self.shift = max(qs) + 1      # tag bits start here
+        self.P = np.zeros(0, np.int64)            # cached patterns, sorted
+        self.ptr = np.zeros(1, np.int64)
+        self.out = np.zeros(0, np.int64)
+        self.coef = np.zeros(0, complex)
+        self.errsq = 0.0
+        self.calls = 0
+        self.inline = False           # columns too wide to pay: run the block's program instead
+
+    def _compute(self, missing, lim):
+        chunk = 1 << max(0, 62 - self.shift)
+        outs, coefs, cols = [self.out], [self.coef], []
+        new_ptr_counts = []
+        for s in range(0, missing.size, chunk):
+            pats = missing[s:s + chunk]
+            sub = Limits(lim.max_support, lim.deadline)
+            keys = pats | (np.arange(pats.size, dtype=np.int64) << self.shift)
+            amps = np.ones(pats.size, complex)
+            keys, amps = _exec(self.prog, keys, amps, sub)
+            lim.gate_ops += sub.gate_ops
+            lim.entry_ops += sub.entry_ops
+            lim.peak = max(lim.peak, sub.peak)
+            self.errsq += sub.dropped ** 2
+            tag = keys >> self.shift
+            order = np.argsort(tag, kind="stable")
+            tag, keys, amps = tag[order], keys[order], amps[order]
+            new_ptr_counts.append(np.bincount(tag, minlength=pats.size))
+            outs.append(keys & self.mask)
+            coefs.append(amps)
+        counts_old = np.diff(self.ptr)
+        P = np.concatenate([self.P, missing])
+        counts = np.concatenate([counts_old] + new_ptr_counts)
+        out = np.concatenate(outs)
+        coef = np.concatenate(coefs)
+        starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
+        order = np.argsort(P, kind="stable")
+        self.P = P[order]
+        cnt = counts[order]
+        idx = _ranges(starts[order], cnt)
+        self.out, self.coef = out[idx], coef[idx]
+        self.ptr = np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64)
+
+    def apply(self, keys, amps, lim):
+        self.calls += 1
+        if self.inline:
+            return _exec(self.prog, keys, amps, lim)
+        if keys.size == 0:
+            return keys, amps
+        pat = keys & self.mask
+        up, inv = np.unique(pat, return_inverse=True)
+        j = np.searchsorted(self.P, up)
+        hit = (j < self.P.size) & (self.P[np.minimum(j, max(self.P.size - 1, 0))] == up) \
+            if self.P.size else np.zeros(up.size, bool)
+        if not hit.all():
+            if not self.P.size:       # decide on one column whether the cache can pay
+                self._compute(up[~hit][:1], lim)
+                if self.out.size > WIDE_COLUMNS:
+                    self.inline = True
+                    return _exec(self.prog, keys, amps, lim)
+                hit[np.searchsorted(up, self.P[:1])] = True
+            self._compute(up[~hit], lim)
+            j = np.searchsorted(self.P, up)
+            if self.out.size > WIDE_COLUMNS * self.P.size:
+                # the block spreads a basis state over several (a PREP superposition that its
+                # inverse recombines): the state's overlapping columns cost more than its gates
+                self.inline = True
+        col = j[inv]
+        cnt = self.ptr[col + 1] - self.ptr[col]
+        idx = _ranges(self.ptr[col], cnt)
+        rep = np.repeat(np.arange(keys.size), cnt)
+        new_keys = (keys[rep] & ~self.mask) | self.out[idx]
+        new_amps = amps[rep] * self.coef[idx]
+        if self.errsq:
+            lim.dropped += float(np.sqrt(self.errsq) * np.sqrt(np.sum(np.abs(amps) ** 2)))
+        lim.gate_ops += 1
+        lim.entry_ops += new_keys.size
+        if not (cnt == 1).all():      # a column with one entry is a permutation: nothing meets
+            new_keys, new_amps = _merge(new_keys, new_amps)
+        return _prune(new_keys, new_amps, lim)
+
+
+def _ranges(starts, counts):
+    """Concatenated arange(s, s + c) for each (s, c)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(counts)
+    offs = np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+    return np.repeat(starts, counts) + offs
+
+
+def _exec(prog, keys, amps, lim):
+    for item in prog:
+        if type(item) is _Block:
+            keys, amps = item.apply(keys, amps, lim)
+        else:
+            keys, amps = _gate(item[0], item[1], item[2], keys, amps, lim)
+    return keys, amps
+
+
+def _flat_len(circuit, memo):
+    key = id(circuit)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is circuit:
+        return hit[1]
+    total = 0
+    for inst in circuit.data:
+        op = inst.operation
+        if len(inst.qubits) > 1 and not inst.is_standard_gate() and op.definition is not None \
+                and op.name != "unitary":
+            total += _flat_len(op.definition, memo)
+        else:
+            total += 1
+    memo[key] = (circuit, total)
+    return total
+
+
+def program(circuit, qs=None, memo=None):
+    """The circuit as a program for `_exec`: flat instructions (as `_flatten` writes them, in the
+    circuit's qubit positions) and `_Block`s for named gates of at least BLOCK_MIN instructions
+    (one block per definition and qubit tuple, so repeated calls share one column cache)."""
+    memo = {} if memo is None else memo
+    lens = memo.setdefault("#len", {})
+    flat = memo.setdefault("#flat", {})
+    qs = tuple(range(circuit.num_qubits)) if qs is None else qs
+    idx = {b: i for i, b in enumerate(circuit.qubits)}
+    out, run_ = [], []
+
+    def flush():
+        if run_:
+            out.extend(_fuse_controlled_ry(run_))
+            run_.clear()
+
+    for inst in circuit.data:
+        op = inst.operation
+        lq = tuple(idx[b] for b in inst.qubits)
+        gq = tuple(qs[q] for q in lq)
+        defn = None
+        if len(lq) > 1 and not inst.is_standard_gate() and op.name != "unitary":
+            defn = op.definition
+        if defn is not None and _flat_len(defn, lens) >= BLOCK_MIN:
+            key = (id(defn), gq)
+            hit = memo.get(key)
+            if hit is None or hit[0] is not defn:
+                hit = memo[key] = (defn, _Block(program(defn, gq, memo), gq, _flat_len(defn, lens)))
+            flush()
+            out.append(hit[1])
+            gp = float(defn.global_phase) if defn.global_phase else 0.0
+            if gp:
+                run_.append(("gphase", (), gp))
+            continue
+        _flat_one(inst, gq, flat, run_)
+    flush()
+    return out
+
+
+def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None,
+                       deadline: float | None = None, stats: dict | None = None) -> SparseState:
     """The final state of `circuit` (measurements dropped) from the basis state `initial`
-    (OverflowError past `max_support` nonzero amplitudes)."""
+    (OverflowError past `max_support` nonzero amplitudes, `Budget` past `deadline`, a
+    time.perf_counter() value). `stats`, a dict, receives the peak support, the number of gate
+    operations and of entries they touched, and the blocks' calls."""
     if circuit.num_qubits > MAX_QUBITS:
         raise ValueError(f"the sparse simulator handles at most {MAX_QUBITS} qubits")
-    ops = _fuse_controlled_ry(_flatten(circuit, {}))
-    return run(ops, SparseState([initial], [1.0]), max_support)
+    prog = program(circuit)
+    lim = Limits(max_support, deadline)
+    keys, amps = _exec(prog, np.array([initial], np.int64), np.ones(1, complex), lim)
+    if stats is not None:
+        stats.update(peak_support=lim.peak, gate_ops=lim.gate_ops, entry_ops=lim.entry_ops)
+    return SparseState(keys, amps, lim.dropped)

@@ -246,13 +246,18 @@ class Compilation:
         return build_report(self)
 
     def run(self, backend: str = "statevector", shots: int | None = None, seed: int | None = None,
-            from_qasm: bool = True, readout: str | None = None, theta="T"):
+            from_qasm: bool = True, readout: str | None = None, theta="T",
+            max_seconds: float | None = None, max_memory: float | None = None, announce: bool = False):
         """Simulate the compiled circuit (by default: the emitted OpenQASM 3, loaded back), decode
         θ_t by the readout contract and verify it (`qdsl.verification`): with `shots`, the
-        signed-readout circuits for `theta` ("T", "all" or a step) run beside it."""
+        signed-readout circuits for `theta` ("T", "all" or a step) run beside it. The simulation
+        is predicted first and refused (SizeLimitError, E0530/E0531) over `max_seconds` or
+        `max_memory` bytes (default: half the available memory); `announce` prints the prediction
+        on stderr."""
         from .run import run_compilation
         return run_compilation(self, backend=backend, shots=shots, seed=seed, from_qasm=from_qasm,
-                               readout=readout, theta=theta)
+                               readout=readout, theta=theta, max_seconds=max_seconds,
+                               max_memory=max_memory, announce=announce)
 
     def simulate(self, orders=None):
         """Classical: the true trajectory beside the Carleman trajectory of each order ≤ N."""

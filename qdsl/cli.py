@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="JSON", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite existing files not written by qdsl")
     p.add_argument("--plot", metavar="PNG", help="plot true, Carleman and quantum trajectories")
+    p.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                   help="time budget of the simulation, processor seconds: a run predicted to take "
+                        "longer is refused (exit 3) before it starts (default 300)")
 
     p = sub.add_parser("resources", help="fault-tolerant resource estimate",
                        description="Logical qubits, T count and a surface-code footprint; --params/--steps project "
@@ -415,7 +418,13 @@ def cmd_run(args) -> int:
                       "--plot": args.plot})
     if args.output:
         _write(args.output, _with_header(c), c, args.force)
-    res = c.run(backend=args.backend, shots=args.shots, seed=args.seed, readout=args.readout, theta=theta)
+    from .backends.qiskit_sim import DEFAULT_MAX_SECONDS
+    max_seconds = DEFAULT_MAX_SECONDS if args.max_seconds is None else args.max_seconds
+    if not (max_seconds > 0 and max_seconds != float("inf")):
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0532", f"--max-seconds must be a positive number of seconds, got {max_seconds:g}"))
+    res = c.run(backend=args.backend, shots=args.shots, seed=args.seed, readout=args.readout, theta=theta,
+                max_seconds=max_seconds, announce=True)
     if args.report:
         report = c.report
         if res.signed is not None:

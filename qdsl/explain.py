@@ -74,8 +74,9 @@ SEMANTICS = {
              "more than 10^6 parameters, or a data array over 10^7 entries (both checked from the "
              "declared shape or the data file's header, before any array is made); a derivation that "
              "would evaluate more than 5·10^6 expression terms with its sums and means unrolled (e.g. a "
-             "sum over 10^7 terms, or three nested sums of 1000); sgd with steps × batch above 2·10^6 "
-             "(each sgd step has its own update rule, derived from its batch); an untruncated power of "
+             "sum over 10^7 terms, or three nested sums of 1000); sgd whose per-step update rules "
+             "cost over 10^6 terms, steps × (100 + the loss's terms), about 10 s (each sgd step has its "
+             "own update rule, derived from its batch); an untruncated power of "
              "degree above 64; or an update whose symmetric tensors F_ℓ would hold more than 10^7 "
              "entries (a polynomial of degree d in v parameters can hold v^d). Lower the degree with "
              "`expand order d`, the number of coupled parameters or samples, the steps or the size, or "
@@ -115,6 +116,17 @@ SYNTHESIS = {
     "W0501": "HHL: the clock register has fewer labels than the Hamiltonian has distinct eigenvalues, "
              "so some eigenvalues share a label and their inversion is approximate. Pass a larger "
              "`clock` (solver hhl(clock = c) or --clock c).",
+    "E0530": "`qdsl run` predicted (before starting) that simulating the circuit takes longer than "
+             "its time budget (`--max-seconds`, default 300 s; the API's `max_seconds`), or a "
+             "sparse simulation outgrew its prediction and was stopped at twice it. The prediction "
+             "(printed on stderr) counts the program's gate operations and the state's predicted size, "
+             "at rates measured on this machine when the run starts. Use `--backend aer`, fewer "
+             "steps, a larger `--eps` or a lower order, or raise `--max-seconds`.",
+    "E0531": "`qdsl run` predicted that the simulation needs more memory than it may use (half the "
+             "memory the machine reports available), or the sparse state outgrew that budget and was "
+             "stopped before the kernel could kill the process. Use `--backend aer`, fewer steps, a "
+             "larger `--eps` or a lower order.",
+    "E0532": "`--max-seconds` must be a positive, finite number of seconds.",
     "E0501": "The circuit is too large to simulate here: over the dense qubit limit "
              "(QDSL_MAX_QUBITS, default 26), a sparse state with too many nonzero amplitudes, or an "
              "estimated work over 10^12 multiply-adds (checked before any state is built: an HHL "

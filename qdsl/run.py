@@ -87,7 +87,9 @@ class RunResult:
                             "quantum": None if s.trajectory is None else s.trajectory.tolist()},
              "checks": [ch.to_dict() for ch in self.checks], "failures": self.failures,
              "verified": self.verified, "verdict": self.verdict, "caveats": list(self.caveats),
-             "training": self.training, "circuit": self.circuit}
+             "training": self.training, "circuit": self.circuit,
+             "simulation": {"prediction": s.meta.get("prediction"), "seconds": s.meta.get("seconds"),
+                            "wall_seconds": s.meta.get("wall_seconds")}}
         if s.shots:
             d["success_probability_err"] = s.success_probability_err
             d["magnitudes"] = {"abs_theta_minus_expansion_point": _nan_list(s.trajectory_abs),
@@ -193,6 +195,18 @@ class RunResult:
 
 def _g(v) -> str:
     return "∞ or NaN" if v is None or not np.isfinite(v) else f"{v:.3g}"
+#: `qdsl run` prints its prediction on stderr when it is this long (or stderr is a terminal); it is
+#: always in the JSON output (`simulation.prediction`)
+ANNOUNCE_SECONDS = 30.0
+
+
+def _announce(pred) -> None:
+    import sys
+
+    from .progress import enabled
+
+    if enabled() or pred.seconds >= ANNOUNCE_SECONDS:
+        print(pred.line(), file=sys.stderr, flush=True)
 
 
 def _nan_list(a):
@@ -202,14 +216,19 @@ def _nan_list(a):
 
 
 def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qasm=True,
-                    readout: str | None = None, theta="T") -> RunResult:
+                    readout: str | None = None, theta="T", max_seconds: float | None = None,
+                    max_memory: float | None = None, announce: bool = False) -> RunResult:
     """Simulate the emitted OpenQASM 3 loaded back (or the circuit object), decode, verify.
 
     `readout`: with shots, "signed" (default) runs the signed-readout circuits for the θ chosen
-    by `theta` ("T", "all" or a step t); "amplitudes" gives magnitudes only (not verifiable)."""
+    by `theta` ("T", "all" or a step t); "amplitudes" gives magnitudes only (not verifiable).
+    `max_seconds`, `max_memory` (bytes): the simulation's budget — predicted before it starts and
+    refused (exit 3, E0530/E0531) over it (`backends.qiskit_sim.simulate`); `announce`: print the
+    prediction on stderr."""
     from . import verification as V
     from .backends.qiskit_sim import simulate
 
+    guard_sizes(c)
     prog = c.program
     ls = c.linear_system
     circuit = prog.circuit
@@ -218,7 +237,8 @@ def run_compilation(c, *, backend="statevector", shots=None, seed=None, from_qas
         circuit = load(c.qasm)
     readout_dict = prog.readout
     sim = simulate(circuit, readout_dict, ls, backend=backend, shots=shots, seed=seed,
-                   solution_map=prog.solution_map)
+                   solution_map=prog.solution_map, max_seconds=max_seconds, max_memory=max_memory,
+                   on_prediction=_announce if announce else None)
     true = c.system.trajectory(ls.steps)
     ref = V.reference(ls)
     parts = V.circuit_error(prog, c.emitted, pruned=sim.meta.get("pruned_norm", 0.0))
@@ -326,6 +346,17 @@ def as_written(c, carleman_theta=None) -> dict | None:
         car = None if carleman_theta is None else float(np.max(np.abs(np.asarray(carleman_theta) - traj)))
     return dict(out, trajectory=traj, taylor_error=taylor if np.isfinite(taylor) else None,
                 carleman_error=car if car is None or np.isfinite(car) else None)
+
+
+def guard_sizes(c) -> None:
+    """Refuse (exit 3) from the sizes alone, before the circuit is synthesized, a run whose
+    classical reference — the history-state system at the compilation's order and steps, which
+    verification solves — is over the limits `qdsl simulate` applies (E0401, E0402)."""
+    from .lowering.carleman import guard
+    from .lowering.history import guard_history
+
+    dim, nnz = guard(c.system, c.order, c.basis)
+    guard_history(c.system.dynamics.steps, c.idle, dim, nnz)
 
 
 def signed_circuits(c, theta="T", header: str | None = None) -> list[tuple]:

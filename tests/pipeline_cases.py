@@ -40,3 +40,17 @@ def certificate_and_simulate(text: str, directory: str) -> None:
     c = Compilation(SourceFile("mutant.qd", text, Path(directory)), Options(values=values))
     c.certificate
     c.simulate()
+
+
+def run_verified(text: str, max_seconds: float | None = None) -> bool:
+    """`qdsl run` through the API (the prediction and its budget first): whether it verified."""
+    import qdsl
+
+    return bool(qdsl.compile(source=text).run(max_seconds=max_seconds).verified)
+
+
+def check(text: str) -> bool:
+    """`qdsl check`: the derivation and the certificate; whether it certifies."""
+    import qdsl
+
+    return bool(qdsl.compile(source=text).certificate.passed)

@@ -150,3 +150,64 @@ def test_block_encodings_over_the_build_limit_are_refused_from_their_cost(basis,
     assert d.code == "E0508" and f"{gates:,} gates" in d.message and ei.value.exit_status == 3
     monkeypatch.setattr(structured, "MAX_BLOCK_GATES", gates)
     assert qdsl.compile(ex, basis=basis).program.circuit.num_qubits > 0
+
+
+SGD_LONG = """model sgdlong {
+    param w = 0.3
+    data x[4] = [0.5, 1.0, -0.6, 0.8]
+    data y[4] = [0.2, 0.5, -0.3, 0.3]
+    loss = mean(k in 0..4: (w*x[k] + 0.2*(w*x[k])^2 - y[k])^2)
+    evolve sgd(lr = 0.5, steps = STEPS, batch = 2, seed = 3)
+    carleman order 2
+}
+"""
+DEEP_RUN = """model deep20 {
+    param w[20]
+    loss = sum(i in 0..20: w[i]^2 + w[i]^4)
+    evolve gd(lr = 0.1, steps = 5)
+    carleman order 12
+}
+"""
+
+
+@pytest.mark.parametrize("fn,text,code", [
+    (pipeline_cases.check, SGD_LONG.replace("STEPS", "1000000"), "E0222"),
+    (pipeline_cases.run_verified, DEEP_RUN, "E0401"),
+], ids=["sgd-1e6-steps", "run-order-12"])
+def test_new_refusals_under_one_second(fn, text, code):
+    """Refused from the sizes alone: under a second of processor time, a quarter GiB."""
+    out = limited(fn, text, seconds=1, memory=GiB // 4)
+    assert out.status == 3 and code in out.codes, out
+
+
+def _sgd_limit_steps() -> int:
+    from qdsl.semantics.derive import SGD_STEP_NODES, SGD_WORK_LIMIT, guard_work
+
+    import qdsl
+
+    c = qdsl.compile(source=SGD_LONG.replace("STEPS", "10"))
+    from qdsl.semantics.derive import ConstEvaluator
+
+    m = c.model
+    nodes = guard_work(m, ConstEvaluator(m.consts, m.data, {}, m.symbols))
+    return SGD_WORK_LIMIT // (SGD_STEP_NODES + nodes)
+
+
+def test_sgd_limit_is_what_the_refusal_names():
+    """The refusal's "at most N steps" is the largest steps count the limit admits."""
+    import qdsl
+    from qdsl.diagnostics import SizeLimitError
+
+    most = _sgd_limit_steps()
+    with pytest.raises(SizeLimitError) as ei:
+        qdsl.compile(source=SGD_LONG.replace("STEPS", str(most + 1))).system
+    assert f"at most {most:,} for this loss" in ei.value.diagnostics[0].help
+
+
+@pytest.mark.slow
+def test_sgd_at_the_limit_checks_within_ten_seconds_of_work():
+    """`check` at exactly the largest sgd steps the limit admits finishes in ≤ 10 s of processor
+    time (the limit's calibration; it was 2·10^6 per-sample derivations, minutes of work)."""
+    out = limited(pipeline_cases.check, SGD_LONG.replace("STEPS", str(_sgd_limit_steps())),
+                  seconds=10, memory=GiB)
+    assert out.status == 0, out

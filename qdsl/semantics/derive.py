@@ -26,7 +26,13 @@ import scipy.sparse as sp
 from ..diagnostics import CompileError, Diagnostic, SizeLimitError
 from ..progress import progress
 
-SGD_WORK_LIMIT = 2_000_000   # per-sample evaluations for the per-step sgd systems
+#: sgd derives one update rule per step: a step costs its loss evaluation (the expression nodes
+#: guard_work counts, all samples — a bound for its batch) plus about SGD_STEP_NODES node-equivalents
+#: of assembly, Carleman lift and certificate conditions (≈ 1 ms; measured: 1.2 ms a step for a
+#: one-parameter model of 30 nodes, batch 1, 1.5 ms for batch 4). The limit is ≈ 10 s of work at
+#: ≈ 10 µs a node (benchmarks/refusals.py).
+SGD_STEP_NODES = 100
+SGD_WORK_LIMIT = 1_000_000
 RANGE_LIMIT = 10_000_000     # terms of one sum/mean
 MAX_DEGREE = 64              # polynomial degree of an untruncated power
 TENSOR_LIMIT = 10_000_000    # stored entries of all F_ℓ together
@@ -476,7 +482,9 @@ def derive(model: CheckedModel, values: dict | None = None, steps: int | None = 
     cap = None
     if exp is not None:
         cap = exp.order + (1 if model.loss is not None else 0)
-    guard_work(model, consts)
+    nodes = guard_work(model, consts)
+    if kind == "sgd":
+        guard_sgd(model, dyn, nodes)
 
     def evaluate(batch_map=None):
         ev = PolyEvaluator(model, consts, np.array(exact_point, dtype=object), cap, batch_map)
@@ -653,6 +661,21 @@ def _pad(F, n, q):
     return tuple(F)
 
 
+def guard_sgd(model: CheckedModel, dyn: Dynamics, nodes: int) -> None:
+    """Refuse (E0222, before any step is derived) sgd whose per-step update rules cost more than
+    SGD_WORK_LIMIT node-equivalents: steps × (SGD_STEP_NODES + the loss's `nodes`)."""
+    work = dyn.steps * (SGD_STEP_NODES + int(nodes))
+    if work > SGD_WORK_LIMIT:
+        a = model.evolve_arg("steps")
+        most = max(1, SGD_WORK_LIMIT // (SGD_STEP_NODES + int(nodes)))
+        raise SizeLimitError(Diagnostic(
+            "E0222", f"sgd with {dyn.steps:,} steps derives {dyn.steps:,} update rules of about "
+                     f"{SGD_STEP_NODES + int(nodes):,} terms each ({work:,} in all), over the limit "
+                     f"{SGD_WORK_LIMIT:,} (about 10 s)", a.span if a else model.evolve.span,
+            help=f"lower `steps` (at most {most:,} for this loss; each sgd step has its own update "
+                 f"rule), or train with `gd` on the full batch"))
+
+
 def sgd_batches(model: CheckedModel, consts: ConstEvaluator, dyn: Dynamics):
     r"""The minibatch of every step: the outermost `mean(k in a..b: ...)` nodes of the loss are
     the data term; step t draws `batch` distinct samples of a..b with numpy's
@@ -669,13 +692,6 @@ def sgd_batches(model: CheckedModel, consts: ConstEvaluator, dyn: Dynamics):
         a = model.evolve_arg("batch")
         raise CompileError(Diagnostic("E0218", f"batch = {dyn.batch} is larger than the {N} samples",
                                       a.span if a else model.evolve.span, help=f"choose batch ≤ {N}"))
-    if dyn.steps * dyn.batch > SGD_WORK_LIMIT:
-        a = model.evolve_arg("steps")
-        raise SizeLimitError(Diagnostic("E0222", f"sgd with {dyn.steps:,} steps of batch {dyn.batch} needs "
-                                                 f"{dyn.steps * dyn.batch:,} per-sample derivations, over the "
-                                                 f"limit {SGD_WORK_LIMIT:,}", a.span if a else model.evolve.span,
-                                        help="lower `steps` (each sgd step has its own update rule), or train "
-                                             "with `gd` on the full batch"))
     rng = np.random.default_rng(dyn.seed)
     for _ in range(dyn.steps):
         draw = lo + rng.choice(N, size=dyn.batch, replace=False)
