@@ -276,6 +276,7 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
     (`backends.endtoend.end_to_end`, QSVT only; a note says why when it is not available);
     `download`: a download interval K (θ read out and re-uploaded every K steps)."""
     from qdsl.diagnostics import CompileError
+    params, steps, eps = _check_options(params, steps, eps)   # one validation for both costs
     rep = _resources(c, params=params, steps=steps, eps=eps, count=count, access=access,
                      physical=physical)
     if output is None:

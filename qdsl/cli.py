@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="absolute precision on each θ_T entry (default 1e-3)")
     p.add_argument("--access", choices=["qrom", "qroam", "qram", "qram-counted", "qram-free"], default="qrom",
                    help="the access model of the stated size's quantum cost (the crossover tries all)")
-    p.add_argument("--params", type=float, help="project to this many parameters")
-    p.add_argument("--steps", type=int, help="project to this many steps")
+    p.add_argument("--params", help="project to this many parameters (e.g. 1e8)")
+    p.add_argument("--steps", help="project to this many steps (e.g. 1e3)")
     p.add_argument("--download", type=int, metavar="K",
                    help="download θ every K steps and re-upload it (⌈T/K⌉ windows)")
     p.add_argument("--rate", type=float, help="classical flop rate (default: stated, 1e9 flop/s)")

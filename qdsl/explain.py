@@ -228,7 +228,7 @@ SYNTHESIS = {
              "point that fails is a record with its error, and the sweep goes on.",
     "E0626": "The sweep's executor could not be made: `--executor` takes loky (the default with "
              "--jobs > 1), dask://ADDRESS (a running Dask scheduler), dask://local (a LocalCluster of "
-             "--jobs workers), ray://ADDRESS or ray://local; Dask needs `pip install 'qdsl[dask]'`, Ray "
+             "--jobs workers), ray://ADDRESS or ray://local; Dask needs `pip install 'qdsl-compiler[dask]'`, Ray "
              "`pip install ray`. In Python, `qdsl.sweep(..., executor=...)` takes any "
              "concurrent.futures.Executor.",
     "E0510": "Unknown gate basis or backend: use --basis native or --basis clifford+t, and "

@@ -203,7 +203,7 @@ def executor_from(spec: str | None, jobs: int | None = None):
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise CompileError(Diagnostic("E0626", "the Dask executor needs dask.distributed",
-                                          help="pip install 'qdsl[dask]'")) from None
+                                          help="pip install 'qdsl-compiler[dask]'")) from None
         if address == "local":
             cluster = LocalCluster(n_workers=max(1, jobs or 1), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
