@@ -623,7 +623,7 @@ def main(argv=None) -> int:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: the experiment needs PyTorch: pip install 'qdsl[torch]'", file=sys.stderr)
+        print("error: the experiment needs PyTorch: pip install 'qdsl-compiler[torch]'", file=sys.stderr)
         return 2
     from ..diagnostics import CompileError
     try:
