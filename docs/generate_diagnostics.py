@@ -22,6 +22,7 @@ STAGES = [
     ("05", "Synthesis and simulation (E05xx, W05xx)"),
     ("06", "Resource estimates (E06xx)"),
     ("07", "The PyTorch bridge (E07xx)"),
+    ("08", "Other tools: bridges, QIR, editors (E08xx, W08xx)"),
 ]
 
 HEADER = """\
