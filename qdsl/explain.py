@@ -210,9 +210,11 @@ INTEROP = {
              "estimation, walk powers, the inversion table) are counted from their circuits instead; "
              "compile with --solver qsvt, or use `c.to_qiskit()` / `c.to_pennylane()`, which take "
              "either solver.",
-    "E0807": "`c.to_qir(profile=...)` names an unknown QIR target profile. qdsl's programs are "
-             "gates followed by measurements, which every profile takes: \"base\" (the default), "
-             "\"adaptive_ri\" or \"adaptive_rif\".",
+    "E0807": "QIR (base profile) holds every gate of the program inlined — one call per gate, "
+             "about 115 bytes each — while the OpenQASM 3 file keeps each block as one gate "
+             "definition. `--emit qir` refuses programs over 2,000,000 gates up front (exit 3): an "
+             "HHL program's walk powers W^(2^j) alone can be tens of millions. Lower the steps, the "
+             "Carleman order or eps (HHL: the clock bits), or keep the .qasm file.",
     "E0808": "Microsoft's QDK rejected the OpenQASM 3 file qdsl emitted when compiling it to QIR "
              "(its message is quoted). The emitted file is standard OpenQASM 3 over stdgates.inc, so "
              "this is a bug in qdsl or in the QDK: please report it with the .qd file; "

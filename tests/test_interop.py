@@ -284,6 +284,12 @@ def test_compile_emit_qir(tmp_path, monkeypatch):
     assert main(["compile", src, "--steps", "1", "--emit", "qir", "-o", "mine.ll", "--quiet"]) == 2
     assert (tmp_path / "mine.ll").read_text() == "; my own QIR\n"
     assert main(["compile", src, "--emit", "qir", "-o", "x.ll", "--readout", "signed", "--quiet"]) == 2
+    # QIR inlines every gate: over the limit, refused up front (exit 3) and nothing written
+    monkeypatch.setattr(interop, "QIR_MAX_GATES", sum(c.emitted.counts.values()) - 1)
+    assert main(["compile", src, "--steps", "1", "--emit", "qir", "-o", "big.ll", "--quiet"]) == 3
+    assert not (tmp_path / "big.ll").exists()
+    with pytest.raises(ValueError):
+        c.to_qir(profile="unrestricted")
 
 
 # ---------------------------------------------------------------------------------------------
