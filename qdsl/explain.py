@@ -209,7 +209,8 @@ INTEROP = {
              "function that built it, and Qualtran's bloqs carry those records. HHL's blocks (phase "
              "estimation, walk powers, the inversion table) are counted from their circuits instead; "
              "compile with --solver qsvt, or use `c.to_qiskit()` / `c.to_pennylane()`, which take "
-             "either solver.",
+             "either solver. The records describe the native gate set, so the compilation must "
+             "emit `gate_basis=\"native\"` (the default), not Clifford+T.",
     "E0807": "QIR (base profile) holds every gate of the program inlined — one call per gate, "
              "about 115 bytes each — while the OpenQASM 3 file keeps each block as one gate "
              "definition. `--emit qir` refuses programs over 2,000,000 gates up front (exit 3): an "

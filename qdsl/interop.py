@@ -30,6 +30,8 @@ __all__ = ["to_qiskit", "to_pennylane", "to_qualtran", "to_qir", "draw", "block_
 
 #: the gates every emitted block is built from (`backends.qasm3.NATIVE_BASIS`)
 _NATIVE = ("x", "h", "z", "s", "sdg", "t", "tdg", "cx", "ccx", "ry", "rz")
+#: the gates a file may hold: the native ones and, for `--basis clifford+t`, y
+_LEAF = _NATIVE + ("y",)
 
 
 def _missing(extra: str, what: str, module: str) -> CompileError:
@@ -68,7 +70,7 @@ def _flatten(qc):
             op = inst.operation
             qs = [qmap[circ.find_bit(q).index] for q in inst.qubits]
             cs = [cmap[circ.find_bit(b).index] for b in inst.clbits]
-            if op.name in _NATIVE or op.name in ("measure", "barrier") or op.definition is None:
+            if op.name in _LEAF or op.name in ("measure", "barrier") or op.definition is None:
                 out.append(op, [out.qubits[i] for i in qs], [out.clbits[i] for i in cs])
             else:
                 emit(op.definition, qs, cs)
@@ -122,6 +124,12 @@ def block_costs(c) -> dict:
             file=c.source.name,
             help="compile with --solver qsvt (HHL's blocks are counted from their circuits, not "
                  "described by cost records)"))
+    if c.options.gate_basis != "native":
+        raise CompileError(Diagnostic(
+            "E0806", "the Qualtran bridge carries the native blocks' cost records; this compilation "
+                     f"emits the {c.options.gate_basis} basis", file=c.source.name,
+            help="compile with gate_basis=\"native\" (Qualtran's QECGatesCost then counts the "
+                 "Toffolis and rotations that the Clifford+T file expands)"))
     from .synthesis.qsvt import _zero_flip_cost, state_preparation
 
     enc = c.encoding
@@ -137,7 +145,7 @@ def block_costs(c) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 _PL_NATIVE = {  # qiskit name → (PennyLane operation factory, number of parameters)
-    "x": ("PauliX", 0), "h": ("Hadamard", 0), "z": ("PauliZ", 0), "s": ("S", 0),
+    "x": ("PauliX", 0), "y": ("PauliY", 0), "h": ("Hadamard", 0), "z": ("PauliZ", 0), "s": ("S", 0),
     "sdg": ("S†", 0), "t": ("T", 0), "tdg": ("T†", 0), "cx": ("CNOT", 0), "ccx": ("Toffoli", 0),
     "ry": ("RY", 1), "rz": ("RZ", 1),
 }
@@ -264,6 +272,8 @@ def _qualtran_classes():
     def native_bloq(name, params):
         if name == "x":
             return bg.XGate()
+        if name == "y":
+            return bg.YGate()
         if name == "h":
             return bg.Hadamard()
         if name == "z":
@@ -289,7 +299,7 @@ def _qualtran_classes():
             idx = [circ.find_bit(q).index for q in inst.qubits]
             if op.name == "barrier":
                 continue
-            if op.name in _NATIVE:
+            if op.name in _LEAF:
                 b = native_bloq(op.name, op.params)
                 if op.name in ("cx",):
                     out = bb.add(b, ctrl=qs[idx[0]], target=qs[idx[1]])

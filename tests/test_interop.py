@@ -244,6 +244,10 @@ def test_qualtran_refuses_hhl_with_a_diagnostic():
     with pytest.raises(CompileError) as e:
         interop.block_costs(c)
     assert e.value.diagnostics[0].code == "E0806"
+    ct = qdsl.compile(str(ROOT / "examples" / "gd_cubic.qd"), gate_basis="clifford+t")
+    with pytest.raises(CompileError) as e:
+        ct.to_qualtran()
+    assert e.value.diagnostics[0].code == "E0806" and "native" in e.value.diagnostics[0].help
 
 
 @pytest.mark.parametrize("module,call", [("pennylane", "to_pennylane"), ("qualtran", "to_qualtran"),
