@@ -36,6 +36,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from qdsl.display import TextReport
+
 from .physical import DEFAULT_CONSTANTS as PHYSICAL_CONSTANTS
 from .physical import LogicalCounts, physical_estimate, summary
 
@@ -71,7 +73,7 @@ def t_states(counts, rotations: int, eps: float) -> tuple[int, float]:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ResourceReport:
+class ResourceReport(TextReport):
     """What `resources(c, ...)` returns: `to_dict()` (the JSON of `qdsl resources --json`) and
     `render()` (a table)."""
 
@@ -95,7 +97,8 @@ class ResourceReport:
                 "assumptions": self.assumptions, "details": self.details, "notes": list(self.notes),
                 "end_to_end": self.end_to_end}
 
-    def render(self) -> str:
+    def rows(self) -> list:
+        """The table of `render()` as (label, value) pairs (also the notebook's HTML table)."""
         i, ph, c = self.inputs, self.physical, self.counts
         rot = self.details.get("rotations", 0)
         rows = [
@@ -125,6 +128,11 @@ class ResourceReport:
         ]
         if i.get("gate_basis") != "clifford+t" and rot:
             rows.insert(-4, ("  T per rotation", f"{self.details.get('t_per_rotation', 0):.1f}"))
+        return rows
+
+    def render(self) -> str:
+        rows = self.rows()
+        ph = self.physical
         w = max(len(r[0]) for r in rows)
         out = [f"fault-tolerant resources of `{self.model}`", "-" * (w + 40)]
         out += [f"{k.ljust(w)}  {v}" for k, v in rows]
@@ -133,6 +141,15 @@ class ResourceReport:
             out += ["", *render_end_to_end(self.end_to_end)]
         out += [f"note: {x}" for x in self.notes]
         return "\n".join(out)
+
+    def _display_title(self) -> str:
+        return f"qdsl resources: fault-tolerant resources of {self.model} ({self.method})"
+
+    def _display_rows(self):
+        return [(k.strip(), v) for k, v in self.rows()]
+
+    def _display_text(self) -> str:
+        return "\n".join([summary(self.physical)] + [f"note: {x}" for x in self.notes])
 
 
 def render_end_to_end(e: dict) -> list[str]:

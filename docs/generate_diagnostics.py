@@ -22,7 +22,7 @@ STAGES = [
     ("05", "Synthesis and simulation (E05xx, W05xx)"),
     ("06", "Resource estimates (E06xx)"),
     ("07", "The PyTorch bridge (E07xx)"),
-    ("08", "Versions, formats and optional extras (E08xx)"),
+    ("08", "Versions, formats, optional extras, bridges, QIR and editors (E08xx, W08xx)"),
     ("09", "Options and API arguments (E09xx)"),
 ]
 

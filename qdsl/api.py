@@ -275,6 +275,81 @@ class Compilation:
             written.pop("carleman_error", None)
         return replace(res, as_written=written)
 
+    # -- interop and notebooks (qdsl.interop, qdsl.display) ---------------------------------------
+    def to_qiskit(self, flatten: bool = False, measure: bool = False):
+        """The circuit of the OpenQASM 3 file as a qiskit.QuantumCircuit: named blocks kept as
+        gates with their definitions (`flatten=True`: native gates only); `measure=True` keeps
+        the final measurements."""
+        from .interop import to_qiskit
+        return to_qiskit(self, flatten=flatten, measure=measure)
+
+    def to_pennylane(self):
+        """A PennyLane quantum function with every named block a PennyLane Operation
+        (`pip install 'qdsl[pennylane]'`; qdsl.interop.to_pennylane)."""
+        from .interop import to_pennylane
+        return to_pennylane(self)
+
+    def to_qualtran(self):
+        """The program as a Qualtran Bloq whose blocks carry qdsl's cost records
+        (`pip install 'qdsl[qualtran]'`; qdsl.interop.to_qualtran)."""
+        from .interop import to_qualtran
+        return to_qualtran(self)
+
+    def to_qir(self, profile: str = "base") -> str:
+        """QIR (LLVM text) of the emitted file by Microsoft's QDK (`pip install 'qdsl[qdk]'`)."""
+        from .interop import to_qir
+        return to_qir(self, profile=profile)
+
+    def draw(self, output: str = "text", fold: int = 120, **kwargs):
+        """The block-level drawing of the circuit (the QSVT skeleton with named blocks, one wire
+        per register), `fold` columns wide: "text" or "mpl" (a matplotlib Figure)."""
+        from .interop import draw
+        return draw(self, output=output, fold=fold, **kwargs)
+
+    def summary_rows(self) -> list:
+        """(label, value) rows of what has been computed so far (nothing is computed here)."""
+        done = self.__dict__
+        rows = [("source", self.source.name)]
+        if "model" in done:
+            rows.append(("model", self.model.name))
+        if "system" in done:
+            s = self.system
+            rows.append(("system", f"{s.kind}, n = {s.n}, degree {s.degree}, T = {s.dynamics.steps}"))
+        if "carleman" in done:
+            rows.append(("Carleman", f"order {self.order}, {self.basis}, dimension {self.carleman.dim}"))
+        if "linear_system" in done:
+            ls = self.linear_system
+            rows.append(("history system", f"dimension {ls.dim}, κ = {ls.kappa:.4g} ({ls.kappa_method})"))
+        if "program" not in done:
+            rows.append(("circuit", "not built yet (c.program, c.qasm or c.run() build it)"))
+            return rows
+        p = self.program
+        rows.append(("solver", p.solver))
+        rows.append(("qubits", f"{p.num_qubits} ({len(p.system_qubits)} system)"))
+        m = p.meta
+        if p.solver == "qsvt":
+            rows.append(("block-encoding", f"{m['construction']}, α = {m['alpha']:.6g}"))
+            rows.append(("QSVT degree (block-encoding calls)", f"{m['degree']}"))
+        elif "clock" in m:
+            rows.append(("clock bits", f"{m['clock']}"))
+        blocks = {}
+        for inst in p.circuit.data:
+            blocks[inst.operation.name] = blocks.get(inst.operation.name, 0) + 1
+        rows.append(("top-level blocks", ", ".join(f"{k} ×{v}" for k, v in sorted(blocks.items()))))
+        if "emitted" in done:
+            e = self.emitted
+            rows.append(("OpenQASM 3", f"{len(e.text.encode()) / 1e3:.1f} kB, {e.basis} gates: "
+                                       + ", ".join(f"{k} {v:,}" for k, v in e.counts.items())))
+        return rows
+
+    def _repr_html_(self) -> str:
+        from .display import html_report
+        return html_report(f"qdsl.compile: {self.source.name}", "", self.summary_rows())
+
+    def _repr_markdown_(self) -> str:
+        from .display import markdown_report
+        return markdown_report(f"qdsl.compile: {self.source.name}", "", self.summary_rows())
+
 
 #: the block-encoding constructions of the history matrix (docs/cli.md "Circuits that scale")
 CONSTRUCTIONS = ("structured", "sparse-access", "dense")

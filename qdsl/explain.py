@@ -311,9 +311,37 @@ VALIDATION = {
              "estimate from. Give the counts of a run with shots.",
 }
 
+INTEROP = {
+    "E0805": "A bridge to another tool needs an optional package that is not installed: "
+             "`c.to_pennylane()` needs PennyLane (pip install 'qdsl[pennylane]'), `c.to_qualtran()` "
+             "needs Qualtran (pip install 'qdsl[qualtran]'), and `qdsl compile --emit qir` / "
+             "`c.to_qir()` need Microsoft's QDK (pip install 'qdsl[qdk]'). The OpenQASM 3 file and "
+             "`c.to_qiskit()` need nothing more.",
+    "E0806": "`c.to_qualtran()` wraps QSVT programs: each of their blocks (state preparation, "
+             "block-encoding of L, the projector's zero-controlled X) has a cost record from the "
+             "function that built it, and Qualtran's bloqs carry those records. HHL's blocks (phase "
+             "estimation, walk powers, the inversion table) are counted from their circuits instead; "
+             "compile with --solver qsvt, or use `c.to_qiskit()` / `c.to_pennylane()`, which take "
+             "either solver. The records describe the native gate set, so the compilation must "
+             "emit `gate_basis=\"native\"` (the default), not Clifford+T.",
+    "E0807": "QIR (base profile) holds every gate of the program inlined — one call per gate, "
+             "about 115 bytes each — while the OpenQASM 3 file keeps each block as one gate "
+             "definition. `--emit qir` refuses programs over 2,000,000 gates up front (exit 3): an "
+             "HHL program's walk powers W^(2^j) alone can be tens of millions. Lower the steps, the "
+             "Carleman order or eps (HHL: the clock bits), or keep the .qasm file.",
+    "E0808": "Microsoft's QDK rejected the OpenQASM 3 file qdsl emitted when compiling it to QIR "
+             "(its message is quoted). The emitted file is standard OpenQASM 3 over stdgates.inc, so "
+             "this is a bug in qdsl or in the QDK: please report it with the .qd file; "
+             "`qdsl compile` without --emit qir still writes the .qasm file.",
+    "E0809": "`qdsl compile --emit qir` writes one QIR program, the compiled circuit; the "
+             "signed-readout measurement circuits (--readout signed) are written as OpenQASM 3 only. "
+             "Compile them with --emit qasm (each .qasm file can be compiled to QIR by "
+             "`qdk.openqasm.compile`).",
+}
+
 
 def _tables():
-    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH, TOOLING, VALIDATION]
+    tables = [GENERAL, SEMANTICS, CONDITIONS, LOWERING, SYNTHESIS, TORCH, TOOLING, INTEROP, VALIDATION]
     try:
         from .syntax.parser import EXPLANATIONS
         tables.insert(1, EXPLANATIONS)

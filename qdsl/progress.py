@@ -6,10 +6,12 @@
     with progress(total=G, desc="Clifford+T rotations", unit="rot") as bar:
         bar.update(1)
 
-Bars are shown only when stderr is a terminal, the command line was not given `--quiet`, and
-QDSL_PROGRESS is not "0" (QDSL_PROGRESS=1 forces them on, e.g. for a log file); short work stays
-silent because a bar appears only after `delay` seconds (tqdm's `delay`). Nothing here ever
-writes to stdout, so `--json` output stays one JSON document.
+Bars are shown only when stderr is a terminal or the process is a Jupyter kernel, the command
+line was not given `--quiet`, and QDSL_PROGRESS is not "0" (QDSL_PROGRESS=1 forces them on, e.g.
+for a log file); short work stays silent because a bar appears only after `delay` seconds (tqdm's
+`delay`). In a kernel the bar is `tqdm.auto`'s (a notebook widget where ipywidgets is installed,
+else text in the cell's output). Nothing here ever writes to stdout, so `--json` output stays one
+JSON document.
 """
 from __future__ import annotations
 
@@ -25,12 +27,26 @@ def set_quiet(quiet: bool) -> None:
     _quiet = bool(quiet)
 
 
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter (IPython) kernel: its stderr is no terminal, but the
+    notebook shows `tqdm.auto` bars. Never imports IPython itself."""
+    ip = sys.modules.get("IPython")
+    if ip is None or "ipykernel" not in sys.modules:
+        return False
+    try:
+        shell = ip.get_ipython()
+    except Exception:  # pragma: no cover - a broken IPython install
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def enabled() -> bool:
-    """Whether bars are shown: not quiet, and stderr is a terminal (or QDSL_PROGRESS=1)."""
+    """Whether bars are shown: not quiet, and stderr is a terminal or this is a Jupyter kernel
+    (or QDSL_PROGRESS=1)."""
     flag = os.environ.get("QDSL_PROGRESS")
     if _quiet or flag == "0":
         return False
-    if flag == "1":
+    if flag == "1" or in_kernel():
         return True
     try:
         return sys.stderr.isatty()
@@ -69,6 +85,9 @@ def progress(iterable=None, *, total: int | None = None, desc: str | None = None
     with the same interface (`update`, `set_postfix_str`, context manager, iteration)."""
     if not enabled():
         return _Silent(iterable)
+    if in_kernel():
+        from tqdm.auto import tqdm
+        return tqdm(iterable, total=total, desc=desc, unit=unit, delay=delay, leave=leave)
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, delay=delay, leave=leave,

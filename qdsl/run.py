@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .display import TextReport
 from .verification import Check
 
 
 @dataclass(frozen=True, eq=False)
-class RunResult:
+class RunResult(TextReport):
     """θ trajectories (true, Carleman, quantum), fidelity, success probability, the checks."""
     model: str
     names: tuple
@@ -100,6 +101,9 @@ class RunResult:
         from .verification import _jsonable
         return _jsonable(d)   # strict JSON: non-finite numbers become null (reasons in the checks)
 
+    def _display_title(self) -> str:
+        return f"qdsl run: {self.model} ({'verified' if self.verified else 'NOT verified'})"
+
     def render(self) -> str:
         s = self.sim
         shots = ""
@@ -160,10 +164,11 @@ class RunResult:
                  f"{len(sg['rows'])}); {sg['total_shots']} shots in all, {sg['postselected_shots']} post-selected")
         return L
 
-    def plot(self, path) -> None:
-        """Trajectories per parameter: gradient descent, Carleman, quantum."""
-        import matplotlib
-        matplotlib.use("Agg")
+    def plot(self, path=None):
+        """Trajectories per parameter: gradient descent, Carleman, quantum. Saved to `path` when
+        given; returns the matplotlib Figure either way (a notebook shows it)."""
+        from .display import plot_backend
+        plot_backend(path)
         import matplotlib.pyplot as plt
 
         n = len(self.names)
@@ -189,8 +194,10 @@ class RunResult:
         fid = self.sim.fidelity
         fig.suptitle(f"{self.model}: {self.solver}" + (f", fidelity {fid:.4f}" if fid is not None else ""))
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        plt.close(fig)   # not shown twice by pyplot; the returned Figure still draws and saves
+        return fig
 
 
 def _g(v) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..display import TextReport
 from ..progress import progress
 from .carleman import carleman, guard
 from .errors import a_priori_bounds, diagnose, trajectory_errors
@@ -26,7 +27,7 @@ KAPPA_MAX_DIM = 200_000  # κ is estimated only for history systems up to this s
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(TextReport):
     """True vs. Carleman trajectories of one model (shape (T+1, n) each), with their errors."""
 
     model: str
@@ -75,6 +76,9 @@ class SimulationResult:
         if self.as_written is not None:
             d["as_written"] = _jsonable(self.as_written)
         return d
+
+    def _display_title(self) -> str:
+        return f"qdsl simulate: {self.model}"
 
     def _render_as_written(self) -> list[str]:
         w = self.as_written
@@ -131,10 +135,11 @@ class SimulationResult:
             out += ["", wd.render()]
         return "\n".join(out)
 
-    def plot(self, path) -> None:
-        """Trajectories per parameter (true vs. each order) and the error vs. order (log scale)."""
-        import matplotlib
-        matplotlib.use("Agg")
+    def plot(self, path=None):
+        """Trajectories per parameter (true vs. each order) and the error vs. order (log scale).
+        Saved to `path` when given; returns the matplotlib Figure either way (a notebook shows it)."""
+        from ..display import plot_backend
+        plot_backend(path)
         import matplotlib.pyplot as plt
 
         n = len(self.names)
@@ -163,8 +168,10 @@ class SimulationResult:
         ax.set_title("error vs order")
         fig.suptitle(f"{self.model}: true vs Carleman ({self.basis})")
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        plt.close(fig)   # not shown twice by pyplot; the returned Figure still draws and saves
+        return fig
 
 
 def simulate(system, order: int, basis: str = "kronecker", *, idle: int = 0,

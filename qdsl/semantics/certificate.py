@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..diagnostics import CompileError, Diagnostic
+from ..display import TextReport
 from ..syntax import ast
 from .model import CheckedModel, _walk
 from .system import PolynomialSystem
@@ -31,7 +32,7 @@ LIFT_BUDGET_DIM, LIFT_BUDGET_NNZ = 2_000_000, 5_000_000  # what `check` builds f
 
 
 @dataclass(frozen=True, eq=False)
-class Certificate:
+class Certificate(TextReport):
     """The results of §3's checks; `to_dict()` is `check --json`, `render()` the table."""
     data: dict = field(default_factory=dict)
 
@@ -56,6 +57,9 @@ class Certificate:
 
     def render(self) -> str:
         return render_certificate(self.data)
+
+    def _display_title(self) -> str:
+        return f"qdsl check: certificate of {self.data.get('model')} ({self.data.get('status')})"
 
 
 # ----------------------------------------------------------------------------- numerics
