@@ -1,6 +1,6 @@
 """How the end-to-end cost scales: T = 10 … 1000 and n = 10^3 … 10^8, beside one attempt.
 
-    .venv/bin/python benchmarks/resources_scaling.py [--precision 1e-3] [--model examples/quartic.qd]
+    .venv/bin/python benchmarks/resources_scaling.py [--precision 1e-3] [--model examples/quartic.qd] [--jobs 2]
 
 The compiled model (quartic by default) is projected (nothing built) with
 `qdsl.backends.endtoend.end_to_end(c, params=n, steps=T, access=...)` — the one-attempt circuit of
@@ -55,6 +55,14 @@ def row(c, n, T, access, eps):
     return line, queries, per_sample, a["total"]["t_states"], f["total"]["t_states"]
 
 
+def point(model, n, T, access, precision):
+    """One row as a sweep point (`qdsl.sweep` runs these on its executor): the model compiled in
+    whichever process runs it."""
+    import qdsl
+    line, *figures = row(qdsl.compile(model), n, T, access, precision)
+    return {"line": line, "figures": figures}
+
+
 def slope(xs, ys):
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
 
@@ -63,6 +71,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--precision", type=float, default=1e-3, help="ε_θ: absolute, per θ_T entry")
     ap.add_argument("--model", default=str(ROOT / "examples" / "quartic.qd"))
+    ap.add_argument("--jobs", type=int, default=1, help="rows in parallel (qdsl.sweep on joblib's loky pool)")
     a = ap.parse_args(argv)
     import qdsl
     c = qdsl.compile(a.model)
@@ -72,14 +81,23 @@ def main(argv=None):
     ns = [10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7, 10 ** 8]
     names = ("one attempt's queries", "a final-block sample", "end to end, all of θ_T",
              "end to end, a functional")
+    # every row is independent: one sweep over all of them (qdsl.sweep, any executor)
+    grid = [{"n": 10 ** 4, "T": T, "access": acc, "precision": a.precision} for acc in ("qram", "qrom") for T in Ts]
+    grid += [{"n": n, "T": 100, "access": acc, "precision": a.precision} for acc in ("qram", "qrom") for n in ns]
+    recs = qdsl.sweep(a.model, grid, what=point, jobs=a.jobs)
+    bad = [r for r in recs if not r["ok"]]
+    if bad:
+        raise SystemExit(f"a row failed: {bad[0]['point']}: {bad[0]['error']['message']}")
+    rows = {(r["point"]["access"], r["point"]["n"], r["point"]["T"]): (r["result"]["line"], *r["result"]["figures"])
+            for r in recs}
     for access in ("qram", "qrom"):
         print(f"\n-- access model {access}: T from 10 to 1000 at n = 10^4")
-        ys = [row(c, 10 ** 4, T, access, a.precision) for T in Ts]
+        ys = [rows[(access, 10 ** 4, T)] for T in Ts]
         for r in ys:
             print(r[0], flush=True)
         eT = [slope(Ts, [r[k] for r in ys]) for k in (1, 2, 3, 4)]
         print(f"-- access model {access}: n from 10^3 to 10^8 at T = 100")
-        yn = [row(c, n, 100, access, a.precision) for n in ns]
+        yn = [rows[(access, n, 100)] for n in ns]
         for r in yn:
             print(r[0], flush=True)
         en = [slope(ns, [r[k] for r in yn]) for k in (1, 2, 3, 4)]

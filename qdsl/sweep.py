@@ -91,10 +91,14 @@ def evaluate(model, point: dict, what: str = "resources") -> dict:
     os.environ.setdefault("QDSL_PROGRESS", "0")     # workers draw no bars: the sweep has one
     from .formats import stamp
 
-    record = stamp({"model": str(model), "what": what, "point": dict(point)}, "sweep")
+    name = what if isinstance(what, str) else f"{what.__module__}.{what.__qualname__}"
+    record = stamp({"model": str(model), "what": name, "point": dict(point)}, "sweep")
     try:
-        kind = "report" if what == "compile" else what
-        record["result"] = _plain(stamp(_stage(str(model), dict(point), what), kind))
+        if callable(what):    # a function of the caller's: what(model, **point) → a JSON-able dict
+            record["result"] = _plain(what(str(model), **dict(point)))
+        else:
+            kind = "report" if what == "compile" else what
+            record["result"] = _plain(stamp(_stage(str(model), dict(point), what), kind))
         record["ok"] = True
     except CompileError as e:
         d = e.diagnostics[0] if getattr(e, "diagnostics", None) else None
@@ -239,11 +243,13 @@ class _DaskExecutor(Executor):
             cluster.close()
 
 
-def sweep(models, grid=None, what: str = "resources", *, executor=None, jobs: int | None = None,
+def sweep(models, grid=None, what="resources", *, executor=None, jobs: int | None = None,
           on_record=None) -> list[dict]:
     """Run the stage `what` ("check", "simulate", "compile", "resources", "run") on every model
     (a path or a list of paths) at every point of `grid` (`points`), and return one JSON record per
-    (model, point), in that order (module docstring).
+    (model, point), in that order (module docstring). `what` may also be a function
+    `what(model_path, **point) -> dict` (importable or picklable by the executor: the benchmarks
+    sweep their own measurements this way); its record's "what" is the function's name.
 
     `executor`: a `concurrent.futures.Executor` (kept open), or a spec string for `executor_from`
     (made and shut down here); None with `jobs` > 1 uses joblib's loky pool, else this process.

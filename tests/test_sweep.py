@@ -113,3 +113,17 @@ def test_records_validate_against_their_schema(one_by_one):
         jsonschema.validate(rec, rec_schema)
     for rec in one_by_one:
         jsonschema.validate(rec["result"], res_schema)
+
+
+def projected_degree(model, params, steps):
+    """A function swept like a stage (module-level, so any executor can pickle it)."""
+    r = qdsl.resources(qdsl.compile(model), params=params, steps=steps, output=None)
+    return {"degree": r.inputs["degree"], "n": params}
+
+
+def test_a_function_is_swept_like_a_stage():
+    grid = {"params": [10 ** 3, 10 ** 6], "steps": [20, 40]}
+    seq = sweep(QUARTIC, grid, what=projected_degree)
+    assert sweep(QUARTIC, grid, what=projected_degree, jobs=2) == seq
+    assert all(r["ok"] and r["what"].endswith("projected_degree") for r in seq)
+    assert seq[0]["result"]["degree"] < seq[1]["result"]["degree"]     # T = 40 needs a higher degree

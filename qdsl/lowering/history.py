@@ -468,27 +468,8 @@ def power_norm_bounds(transfers, steps: int, jmax: int, *, period: int | None = 
     if D <= POWER_BOUND_MAX_DIM and jmax > 0:
         J = int(min(jmax, POWER_BOUND_WORK // (per_product * starts)))
     if J > 0:
-        frob = [float(sp.linalg.norm(M_at(t), "fro")) if sp.issparse(M_at(t))
-                else float(np.linalg.norm(M_at(t))) for t in range(starts + J)]
-        best = np.full(J + 1, -np.inf)
-        best[0] = 0.0
-        for t0 in range(starts):
-            P = np.eye(D)
-            lf = 0.0     # log Π‖M_i‖_F, for the rounding of the product
-            for j in range(1, J + 1):
-                M = M_at(t0 + j - 1)
-                P = np.asarray(M @ P)
-                with np.errstate(divide="ignore"):
-                    lf += math.log(frob[t0 + j - 1]) if frob[t0 + j - 1] > 0 else -np.inf
-                nrm = _norm_upper(P) if np.all(np.isfinite(P)) else np.inf
-                err = tol.gamma(j * D) * math.exp(lf) if lf < 700 else np.inf
-                val = nrm + err
-                lv = math.log(val) if val > 0 else -np.inf
-                best[j] = max(best[j], lv)
-        lg[: J + 1] = np.minimum(best, lc * np.arange(J + 1)) if np.isfinite(lc) else best
-        how = (f"products M_{{t+j−1}}⋯M_t formed for j ≤ {J}, "
-               + ("exact 2-norms" if D <= POWER_EXACT_NORM_DIM else "Frobenius/Hölder norms")
-               + (", longer ones by submultiplicativity" if J < jmax else ""))
+        with _small_blas(D):
+            J, lg, how = _dense_powers(M_at, D, J, jmax, starts, lg, lc, tol)
     if J < jmax:
         js = np.arange(J + 1, jmax + 1)
         out = lc * js if np.isfinite(lc) else np.full(js.shape, -np.inf if c == 0 else np.inf)
@@ -496,6 +477,32 @@ def power_norm_bounds(transfers, steps: int, jmax: int, *, period: int | None = 
             out = np.minimum(out, lg[a] * (js // a) + lg[js % a])
         lg[J + 1:] = out
     return lg, how
+
+
+def _dense_powers(M_at, D, J, jmax, starts, lg, lc, tol):
+    """The dense part of `power_norm_bounds`: products for j ≤ J from every start (see there)."""
+    frob = [float(sp.linalg.norm(M_at(t), "fro")) if sp.issparse(M_at(t))
+            else float(np.linalg.norm(M_at(t))) for t in range(starts + J)]
+    best = np.full(J + 1, -np.inf)
+    best[0] = 0.0
+    for t0 in range(starts):
+        P = np.eye(D)
+        lf = 0.0     # log Π‖M_i‖_F, for the rounding of the product
+        for j in range(1, J + 1):
+            M = M_at(t0 + j - 1)
+            P = np.asarray(M @ P)
+            with np.errstate(divide="ignore"):
+                lf += math.log(frob[t0 + j - 1]) if frob[t0 + j - 1] > 0 else -np.inf
+            nrm = _norm_upper(P) if np.all(np.isfinite(P)) else np.inf
+            err = tol.gamma(j * D) * math.exp(lf) if lf < 700 else np.inf
+            val = nrm + err
+            lv = math.log(val) if val > 0 else -np.inf
+            best[j] = max(best[j], lv)
+    lg[: J + 1] = np.minimum(best, lc * np.arange(J + 1)) if np.isfinite(lc) else best
+    how = (f"products M_{{t+j−1}}⋯M_t formed for j ≤ {J}, "
+           + ("exact 2-norms" if D <= POWER_EXACT_NORM_DIM else "Frobenius/Hölder norms")
+           + (", longer ones by submultiplicativity" if J < jmax else ""))
+    return J, lg, how
 
 
 def inverse_norm_bound(transfers, steps: int, idle: int = 0, *, period: int | None = None):
@@ -568,6 +575,29 @@ def certify_inverse_norm(transfers, steps: int, idle: int, estimate: float):
     dense = [np.asarray(M.toarray() if sp.issparse(M) else M, float) for M in (Ms if len(Ms) > 1 else Ms[:1])]
     M_at = (lambda t: dense[t]) if len(dense) > 1 else (lambda t: dense[0])
     fro = max(float(np.linalg.norm(M)) for M in dense)
+    with _small_blas(D):
+        return _certify(M_at, D, T, K, fro, estimate)
+
+
+def _small_blas(D: int):
+    """One BLAS thread for the K small D × D steps of the certificate and the power bound: a threaded
+    OpenBLAS spends ~100× the arithmetic waking threads for 15 × 15 products (the CLI sets one
+    thread for the whole process; the API may be called from a process that has not)."""
+    import contextlib
+    if D > 256:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:          # pragma: no cover - a dependency of qdsl
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _certify(M_at, D, T, K, fro, estimate):
+    from scipy.linalg import cholesky, solve_triangular
+
+    from qdsl import tolerances as tol
+
     eye = np.eye(D)
     for delta in CHOLESKY_MARGINS:
         tau2 = (1.0 - delta) / float(estimate) ** 2

@@ -33,6 +33,7 @@ factors and terms) is evaluated with *projected* sizes:
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -186,6 +187,19 @@ def projected_inverse_norm(ls, steps: int, idle: int) -> tuple[float, str]:
     from qdsl.lowering.history import _inverse_norm_estimate, certify_inverse_norm, inverse_norm_bound
 
     T, p = int(steps), int(idle)
+    memo = _PROJECTED.setdefault(ls, {})     # the end-to-end cost asks again for each idle/degree tried
+    if (T, p) not in memo:
+        memo[(T, p)] = _projected_inverse_norm(ls, T, p)
+    return memo[(T, p)]
+
+
+#: projected ‖L⁻¹‖ bounds per compiled linear system (weakly held: gone with the system)
+_PROJECTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _projected_inverse_norm(ls, T: int, p: int) -> tuple[float, str]:
+    from qdsl.lowering.history import _inverse_norm_estimate, certify_inverse_norm, inverse_norm_bound
+
     period = len(ls.transfers) if len(ls.transfers) > 1 else None
     value, how = inverse_norm_bound(ls.transfers, T, p, period=period)
     how = how.replace("‖M^j‖", f"‖M^j‖ over T′ = {T} steps of the compiled M", 1)
