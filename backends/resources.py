@@ -149,7 +149,8 @@ class ResourceReport(TextReport):
         return [(k.strip(), v) for k, v in self.rows()]
 
     def _display_text(self) -> str:
-        return "\n".join([summary(self.physical)] + [f"note: {x}" for x in self.notes])
+        e2e = ["", *render_end_to_end(self.end_to_end)] if self.end_to_end is not None else []
+        return "\n".join([summary(self.physical), *e2e] + [f"note: {x}" for x in self.notes])
 
 
 def render_end_to_end(e: dict) -> list[str]:

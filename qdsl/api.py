@@ -285,18 +285,18 @@ class Compilation:
 
     def to_pennylane(self):
         """A PennyLane quantum function with every named block a PennyLane Operation
-        (`pip install 'qdsl[pennylane]'`; qdsl.interop.to_pennylane)."""
+        (`pip install 'qdsl-compiler[pennylane]'`; qdsl.interop.to_pennylane)."""
         from .interop import to_pennylane
         return to_pennylane(self)
 
     def to_qualtran(self):
         """The program as a Qualtran Bloq whose blocks carry qdsl's cost records
-        (`pip install 'qdsl[qualtran]'`; qdsl.interop.to_qualtran)."""
+        (`pip install 'qdsl-compiler[qualtran]'`; qdsl.interop.to_qualtran)."""
         from .interop import to_qualtran
         return to_qualtran(self)
 
     def to_qir(self, profile: str = "base") -> str:
-        """QIR (LLVM text) of the emitted file by Microsoft's QDK (`pip install 'qdsl[qdk]'`)."""
+        """QIR (LLVM text) of the emitted file by Microsoft's QDK (`pip install 'qdsl-compiler[qdk]'`)."""
         from .interop import to_qir
         return to_qir(self, profile=profile)
 

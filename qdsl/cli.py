@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output .qasm path, or - for stdout")
     p.add_argument("--emit", choices=["qasm", "qir"], default="qasm",
                    help="qasm: OpenQASM 3 (default); qir: QIR (LLVM text, FILE's stem + .ll) compiled "
-                        "from the OpenQASM 3 by Microsoft's QDK (pip install 'qdsl[qdk]')")
+                        "from the OpenQASM 3 by Microsoft's QDK (pip install 'qdsl-compiler[qdk]')")
     p.add_argument("--report", metavar="JSON", help="write the report (readout contract) here")
     p.add_argument("--force", action="store_true", help="overwrite an existing file not written by qdsl")
     _compile_options(p)

@@ -313,9 +313,9 @@ VALIDATION = {
 
 INTEROP = {
     "E0805": "A bridge to another tool needs an optional package that is not installed: "
-             "`c.to_pennylane()` needs PennyLane (pip install 'qdsl[pennylane]'), `c.to_qualtran()` "
-             "needs Qualtran (pip install 'qdsl[qualtran]'), and `qdsl compile --emit qir` / "
-             "`c.to_qir()` need Microsoft's QDK (pip install 'qdsl[qdk]'). The OpenQASM 3 file and "
+             "`c.to_pennylane()` needs PennyLane (pip install 'qdsl-compiler[pennylane]'), `c.to_qualtran()` "
+             "needs Qualtran (pip install 'qdsl-compiler[qualtran]'), and `qdsl compile --emit qir` / "
+             "`c.to_qir()` need Microsoft's QDK (pip install 'qdsl-compiler[qdk]'). The OpenQASM 3 file and "
              "`c.to_qiskit()` need nothing more.",
     "E0806": "`c.to_qualtran()` wraps QSVT programs: each of their blocks (state preparation, "
              "block-encoding of L, the projector's zero-controlled X) has a cost record from the "

@@ -18,7 +18,7 @@ keep these blocks as their own objects:
 * `to_qir(c)` — QIR (LLVM text) of the emitted file, compiled by Microsoft's QDK
   (`qdk.openqasm.compile`).
 
-PennyLane, Qualtran and the QDK are optional (`pip install 'qdsl[pennylane]'`, `'qdsl[qualtran]'`,
+PennyLane, Qualtran and the QDK are optional (`pip install 'qdsl-compiler[pennylane]'`, `'qdsl[qualtran]'`,
 `'qdsl[qdk]'`); without them the bridge raises a `CompileError` (E0805) naming the extra.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ _LEAF = _NATIVE + ("y",)
 def _missing(extra: str, what: str, module: str) -> CompileError:
     return CompileError(Diagnostic(
         "E0805", f"{what} needs the optional package `{module}`, which is not installed",
-        help=f"pip install 'qdsl[{extra}]'"))
+        help=f"pip install 'qdsl-compiler[{extra}]'"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +407,7 @@ def to_qualtran(c):
     """`c`'s program as a Qualtran `Bloq` (`QdslProgram`): its decomposition is the top level of
     the circuit, each named block a `QdslBlock` whose `QECGatesCost` is qdsl's own cost record of
     that block (`block_costs`), so `get_cost_value(bloq, QECGatesCost())` adds the blocks' records
-    over their calls. QSVT programs (E0806 otherwise); needs `pip install 'qdsl[qualtran]'`."""
+    over their calls. QSVT programs (E0806 otherwise); needs `pip install 'qdsl-compiler[qualtran]'`."""
     try:
         import qualtran  # noqa: F401
     except ImportError:
@@ -434,7 +434,7 @@ QIR_MAX_GATES = 2_000_000
 
 def to_qir(c, *, profile: str = "base") -> str:
     """QIR (LLVM text) of `c`'s OpenQASM 3 file, compiled by Microsoft's QDK
-    (`qdk.openqasm.compile`; `pip install 'qdsl[qdk]'`). `profile`: the QIR target profile,
+    (`qdk.openqasm.compile`; `pip install 'qdsl-compiler[qdk]'`). `profile`: the QIR target profile,
     "base" (default: gates and final measurements, what every QIR target takes), "adaptive_ri" or
     "adaptive_rif". QIR holds every gate inlined: programs over `QIR_MAX_GATES` gates are refused
     up front (E0807, exit 3)."""
