@@ -511,7 +511,7 @@ def cmd_plan(args) -> int:
     if args.plot:
         rep.plot(_output_path(args.plot, c, force=True))
     if args.json:
-        sys.stdout.write(json.dumps(rep, indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(_stamp(dict(rep), "plan"), indent=2, allow_nan=False) + "\n")
     else:
         print(rep.render())
     return EXIT_OK

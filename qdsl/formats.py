@@ -26,6 +26,7 @@ FORMATS = {
     "resources": 1,        # resources --json
     "decode": 1,           # decode --json
     "sweep": 1,            # sweep: one record per point (JSON lines)
+    "plan": 1,             # plan --json: quantum vs classical, the crossover
 }
 
 

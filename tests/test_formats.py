@@ -70,6 +70,9 @@ def test_every_json_output_of_gd_cubic_validates(tmp_path, monkeypatch, capsys):
     validate(qdsl_json(capsys, "decode", "g.signed.json", "--counts", "counts.json", "--json"), "decode")
     validate(qdsl_json(capsys, "resources", f, "--json"), "resources")
     validate(qdsl_json(capsys, "resources", f, "--json", "--params", "1e6", "--steps", "50"), "resources")
+    validate(qdsl_json(capsys, "plan", f, "--json"), "plan")
+    validate(qdsl_json(capsys, "plan", f, "--json", "--output", "functional", "--params", "1e6", "--steps", "50",
+                       "--access", "qram"), "plan")
 
     # the schemas reject what they should: a wrong format, a missing key, a mistyped value
     v = jsonschema.Draft202012Validator(schema("report"))
