@@ -88,7 +88,6 @@ def evaluate(model, point: dict, what: str = "resources") -> dict:
     User errors and refusals become records with "error"; so does a bug (E0070), which names it."""
     from .diagnostics import CompileError
 
-    os.environ.setdefault("QDSL_PROGRESS", "0")     # workers draw no bars: the sweep has one
     from .formats import stamp
 
     name = what if isinstance(what, str) else f"{what.__module__}.{what.__qualname__}"
@@ -163,6 +162,12 @@ def _whole(name, v):
     except (TypeError, ValueError, OverflowError):
         raise CompileError(Diagnostic("E0625", f"`{name}` must be a whole number ≥ {least}, not {v!r}",
                                       help=f"e.g. {name}=100 or {name}=1e8")) from None
+
+
+def _evaluate_in_worker(model, point: dict, what):
+    """`evaluate` in an executor's worker process: no progress bars there (the sweep draws one)."""
+    os.environ["QDSL_PROGRESS"] = "0"
+    return evaluate(model, point, what)
 
 
 class PoolExecutor(Executor):
@@ -273,7 +278,7 @@ def sweep(models, grid=None, what="resources", *, executor=None, jobs: int | Non
                     bar.update(1)
             else:
                 from concurrent.futures import as_completed
-                futures = {executor.submit(evaluate, m, p, what): i for i, (m, p) in enumerate(tasks)}
+                futures = {executor.submit(_evaluate_in_worker, m, p, what): i for i, (m, p) in enumerate(tasks)}
                 for fut in as_completed(futures):
                     i = futures[fut]
                     out[i] = fut.result()

@@ -260,7 +260,7 @@ def test_missing_optional_package_is_a_diagnostic(monkeypatch, module, call):
     with pytest.raises(CompileError) as e:
         getattr(c, call)()
     d = e.value.diagnostics[0]
-    assert d.code == "E0805" and f"qdsl[{module}]" in d.help
+    assert d.code == "E0805" and f"qdsl-compiler[{module}]" in d.help
 
 
 def test_compile_emit_qir(tmp_path, monkeypatch):
