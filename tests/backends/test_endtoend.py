@@ -315,8 +315,12 @@ def test_every_example_projected_to_1e8(path):
     projection, E0606; a symbolic constant needs --set)."""
     args = ["--set", "eta=0.5"] if path.stem == "tanh_unit" else []
     rc, out, err = cli("resources", path, "--params", "1e8", "--steps", "100", *args)
-    if rc == 2:
-        assert "E0606" in err, err
+    if rc == 2 and "E0606" in err:
+        return
+    if path.stem in ("saddle", "unstable_flow") and rc in (2, 3):
+        # not dissipative: the certified ‖L⁻¹‖ grows as ρ(M)^T (κ′ ≈ 10^14 for saddle at T = 100),
+        # beyond the physical model's largest code distance (E0604) or a double (E0620)
+        assert "E0604" in err or "E0620" in err, err
         return
     assert rc == 0, err
     assert "(one attempt)" in out
