@@ -18,6 +18,21 @@ def compile_qasm(text: str, directory: str | None = None) -> int:
     return len(qdsl.compile(source=text, name="fuzz.qd", values=values).qasm)
 
 
+#: qdsl's size limits scaled to a fuzz child's 2 GiB: the defaults are sized for the 24 GiB machine
+#: (a history-state system of 8·10^7 nonzeros — tanh_unit at Carleman order 10, T = 20 — is within
+#: them and peaks at 3 GiB while it is assembled, ~37 B a nonzero); at 3·10^7 the largest allowed
+#: system peaks near 1.1 GiB
+FUZZ_LIMITS = {"QDSL_MAX_NNZ": "3e7", "QDSL_MAX_DIM": "2e6"}
+
+
+def compile_qasm_within_fuzz_limits(text: str, directory: str | None = None) -> int:
+    """`compile_qasm` with FUZZ_LIMITS (set in this child process only)."""
+    import os
+
+    os.environ.update(FUZZ_LIMITS)
+    return compile_qasm(text, directory)
+
+
 def derive(text: str) -> None:
     """The derivation only (`Compilation.system`)."""
     import qdsl

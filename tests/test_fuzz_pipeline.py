@@ -93,7 +93,10 @@ def mutated_example(draw):
 
 
 def check_case(text: str) -> None:
-    out = limited(pipeline_cases.compile_qasm, text, str(ROOT / "examples"), seconds=10, memory=2 * GiB)
+    # within 10 s and 2 GiB every case compiles or is refused, with qdsl's size limits scaled to
+    # those 2 GiB (pipeline_cases.FUZZ_LIMITS): a refusal must come before the memory is spent
+    out = limited(pipeline_cases.compile_qasm_within_fuzz_limits, text, str(ROOT / "examples"), seconds=10,
+                  memory=2 * GiB)
     assert out.status in (0, 2, 3), f"{out.status}: {out.message} at {out.where}\n--- model ---\n{text}"
     if out.status:
         assert out.codes and all(code[0] == "E" for code in out.codes), out
