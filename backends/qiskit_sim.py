@@ -718,15 +718,11 @@ def calibrate() -> dict:
 
 
 def available_memory() -> float:
-    """Bytes the kernel reports as available (MemAvailable), or 4 GiB where it cannot be read."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return float(4 << 30)
+    """Bytes the kernel reports as available (`qdsl.machine.available_memory`), or 4 GiB where it
+    cannot be read."""
+    from qdsl.machine import available_memory as read
+    m = read()
+    return float(m) if m is not None else float(4 << 30)
 
 
 def _sparse_prediction(circuit, N: int, rates) -> Prediction:

@@ -325,14 +325,8 @@ def available_memory(device) -> int | None:
     device = torch.device(device)
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    from qdsl.machine import available_memory as host_available
+    return host_available()
 
 
 def lanczos_plan(n: int, steps: int, dtype, device="cpu", *, reorth: str = "auto", basis: str = "auto",
