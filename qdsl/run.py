@@ -203,16 +203,20 @@ class RunResult(TextReport):
 def _g(v) -> str:
     return "∞ or NaN" if v is None or not np.isfinite(v) else f"{v:.3g}"
 #: `qdsl run` prints its prediction on stderr when it is this long (or stderr is a terminal); it is
-#: always in the JSON output (`simulation.prediction`)
+#: always in the JSON output (`simulation.prediction`). `--quiet` or QDSL_PROGRESS=0 silence it, as
+#: they silence the bars (the prediction depends on the machine's measured speed)
 ANNOUNCE_SECONDS = 30.0
 
 
 def _announce(pred) -> None:
+    import os
     import sys
 
-    from .progress import enabled
+    from . import progress
 
-    if enabled() or pred.seconds >= ANNOUNCE_SECONDS:
+    if progress._quiet or os.environ.get("QDSL_PROGRESS") == "0":
+        return
+    if progress.enabled() or pred.seconds >= ANNOUNCE_SECONDS:
         print(pred.line(), file=sys.stderr, flush=True)
 
 

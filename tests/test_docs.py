@@ -224,7 +224,8 @@ def run_command(cmd: Command, cwd: Path) -> tuple[int, str]:
     argv = shlex.split(cmd.line)
     assert argv[0] == "qdsl", f"only qdsl commands are run: {cmd.line}"
     env = {k: v for k, v in os.environ.items() if k != "QDSL_DEBUG"}
-    env.update(PYTHONUNBUFFERED="1", COLUMNS="80", PYTHONIOENCODING="utf-8")
+    # QDSL_PROGRESS=0: no bars and no `run` prediction line, whose length depends on this machine
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="80", PYTHONIOENCODING="utf-8", QDSL_PROGRESS="0")
     r = subprocess.run([sys.executable, "-m", "qdsl", *argv[1:]], cwd=cwd, env=env, text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
     return r.returncode, r.stdout

@@ -71,6 +71,7 @@ def test_progress_uses_tqdm_auto_in_a_kernel(monkeypatch):
     from qdsl import progress as prog
 
     monkeypatch.delenv("QDSL_PROGRESS", raising=False)
+    monkeypatch.setattr(prog, "_quiet", False)   # an earlier in-process `qdsl … -q` leaves it set
     assert not prog.in_kernel()
     shell = types.SimpleNamespace(kernel=object())
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
