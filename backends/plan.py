@@ -168,7 +168,9 @@ class PlanReport(dict):
         out = [f"plan for `{self['model']}`: {self['output']['meaning']} (ε_θ = {self['output']['precision']:g}), "
                f"n = {s['n']:,}, T = {s['T']}, access {s['access']}", "-" * 78]
         pc, tot = q["per_call"], q["total"]
-        out.append(f"quantum, one attempt     {_num(pc['t_states'])} T states, QSVT degree {pc['degree']}, "
+        solver = (f"QSVT degree {pc['degree']}" if not q.get("hhl") else
+                  f"HHL clock {q['hhl']['clock']}, {_num(pc['degree'])} block-encoding calls")
+        out.append(f"quantum, one attempt     {_num(pc['t_states'])} T states, {solver}, "
                    f"{pc['logical_qubits']} logical qubits")
         out.append(f"quantum, end to end      {_num(tot['calls'])} calls × one attempt + readout = "
                    f"{_num(tot['t_states'])} T states")
@@ -282,6 +284,15 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     cross, seen = {}, {}
     for acc in ACCESS_MODELS:
         seen[acc] = {}
+        if c.solver == "hhl":   # E0630: no projection of HHL, so no n at which to compare
+            cross[acc] = {"n_star": None, "reason": (
+                "not searched: HHL is costed at the compiled size only (E0630; `qdsl explain E0630`)"
+                " — compile with --solver qsvt for the crossover"),
+                "at": {"T": T, "precision": float(precision), "output": str(output), "idle": q["idle"],
+                       "download": download}}
+            if acc == access:
+                seen[acc][n] = (rt, cl["runtime_s"])
+            continue
         cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
                                classical=cl, idle=q["idle"], seen=seen[acc], download=download,
                                split=q["split"] if q["output"]["kind"] != "functional" else None)

@@ -173,7 +173,9 @@ def render_end_to_end(e: dict) -> list[str]:
              [e["route"]]),
             ("idle steps p (chosen)", f"{e['idle']}  (totals tried: "
              + ", ".join(f"p={k}: {_big(float(v))}" for k, v in e["idle_totals"].items()) + ")"),
-            ("state error per attempt", f"{e['state_error']:.3g}  (QSVT degree {pc['degree']})"),
+            ("state error per attempt", f"{e['state_error']:.3g}  (QSVT degree {pc['degree']})" if not e.get("hhl")
+             else f"{e['state_error']:.3g}  (HHL clock {e['hhl']['clock']} bits, compiled with "
+                  f"{e['hhl']['compiled_clock']}: {_big(pc['degree'])} block-encoding calls)"),
             (f"p_s / P_T / A_T ({how})", f"{rng((ps['low'], ps['high']))} / {rng(sol['P_T'])} / {rng(sol['A_T'])}"),
             ]
     a = e.get("amplification")
@@ -302,8 +304,8 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
     from .endtoend import check_precision, end_to_end, parse_output
     parse_output(output)
     check_precision(precision)
-    if c.solver != "qsvt":
-        return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT solver only",))
+    if c.solver not in ("qsvt", "hhl"):
+        return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT and HHL solvers only",))
     try:
         e = end_to_end(c, output=output, precision=precision, params=params, steps=steps,
                        access=access, physical=physical, download=download)

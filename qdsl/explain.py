@@ -200,9 +200,29 @@ SYNTHESIS = {
     "E0611": "--precision is the absolute error allowed on each entry of θ_T (or on w·θ_T): a number in "
              "(0, 1), e.g. 1e-3. It is not the solver's state error (--eps): the end-to-end cost "
              "derives the state error each attempt needs from it.",
-    "E0612": "The end-to-end cost and `qdsl plan` model the QSVT solver (its success probability, "
-             "amplification and readout). Compile with --solver qsvt; HHL's one-attempt cost stays "
-             "in `qdsl resources`.",
+    "E0612": "The end-to-end cost and `qdsl plan` model the QSVT and HHL solvers (their success "
+             "probability, amplification and readout); a model whose solver is `classical` has no "
+             "circuit to cost. Compile with --solver qsvt or --solver hhl.",
+    "E0630": "HHL's end-to-end cost (`qdsl resources`, `qdsl plan`) is made at the compiled size under "
+             "QROM only: one attempt is the compiled walk-variant circuit re-made with the clock the "
+             "output needs (its preparation and walk step counted from the circuit), and its success "
+             "probability is the circuit's exact output g(H)b̂. At another size (--params/--steps, "
+             "--download windows) or access model there is no circuit to count and no output to "
+             "evaluate, and qdsl has no certified bound on HHL's p_s and clock there, so it refuses "
+             "rather than guess. Drop those options to cost HHL as compiled, or compile with --solver "
+             "qsvt, whose projections use certified bounds.",
+    "E0631": "HHL's end-to-end cost needs the circuit's exact output, from an SVD of the history "
+             "system L; this system is larger than the exact evaluation's limit (dimension 2048) and "
+             "HHL has no projection (E0630). Compile with --solver qsvt for an end-to-end cost.",
+    "E0632": "HHL's end-to-end cost models its walk variant (phase estimation on the qubitized walk "
+             "of a block-encoding, inversion angles from the clock value alone). The oracle variant "
+             "reads its inversion table from a classical eigendecomposition and synthesizes e^{iHt} "
+             "densely: a reference for tiny systems, not an algorithm to cost. Use the walk variant "
+             "(the default) or --solver qsvt.",
+    "E0633": "The output's precision asks each HHL attempt for a state error that its phase estimation "
+             "reaches only with more clock bits than qdsl evaluates exactly (20): the clock grows as "
+             "log₂(2πκ̂/√ε), so each halving of ε costs half a bit. Ask for a coarser --precision, or "
+             "compile with --solver qsvt (its degree grows as log(1/ε)).",
     "E0614": "--download K is the download interval of the end-to-end cost: every K steps θ is read "
              "out (all of it) and re-uploaded as the next window's initial state. K must be a positive "
              "whole number of steps; K ≥ T means one window (no download before the end).",
