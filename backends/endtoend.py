@@ -327,10 +327,9 @@ class _Attempts:
                 "state_error": float(plan["achieved"]["state_error"])}
 
     def _bound(self, p, eps_s, norms_p):
-        from qdsl.synthesis.projection import project_structured
+        from qdsl.synthesis.projection import project
         from qdsl.synthesis.qsp import relative_error_bound
-        pr = project_structured(self.c, params=self.n, steps=self.T, eps=eps_s, access=self.access,
-                                idle=p)
+        pr = project(self.c, params=self.n, steps=self.T, eps=eps_s, access=self.access, idle=p)
         kp, alpha, d = float(pr["kappa_prime"]), float(pr["alpha"]), int(pr["degree"])
         if (kp, d) not in self._scale:
             self._scale[(kp, d)] = poly_scale_bounds(kp, d)
@@ -599,10 +598,6 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                      "size or access model there is neither a circuit to count nor an output to evaluate, "
                      "and no certified bound on HHL's p_s and clock there is implemented",
             help="drop --params/--steps/--access to cost HHL as compiled, or use --solver qsvt to project"))
-    if not exact and c.basis != "kronecker":
-        raise CompileError(Diagnostic("E0606", "projections model the structured construction, "
-                                      "which uses the Kronecker basis",
-                                      help="drop `basis symmetric` from the model to project it"))
     ls0 = c.linear_system
     norms = _exact_norms(ls0) if at_compiled else _bound_norms(ls0, T)
     norms["T"] = T
@@ -617,11 +612,6 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
         ok = [p for p in ps if att_of.exact_ok(p)]
         if ok:
             ps = ok
-        elif c.basis != "kronecker":
-            raise CompileError(Diagnostic(
-                "E0606", "the end-to-end cost of this model needs the projection's bounds (its system is "
-                         "too large for the exact evaluation), which model the Kronecker basis",
-                help="drop `basis symmetric` from the model"))
     fs = (0.5,) if kind == "functional" else tuple(splits or SPLITS)
     cands = []
     for p in ps:
@@ -831,6 +821,17 @@ def _memory(c, n, access, att) -> dict | None:
     q = max(1, int(n).bit_length())
     b = max(1, att["entry_bits"])
     items = [(l, max(1, round(F.nnz * n / n0))) for l, F in enumerate(c.system.F) if F.nnz]
+    if getattr(c, "basis", "kronecker") == "symmetric":
+        # the sparse-access circuit reads M's nonzeros (`projection.project_sparse_access`): each a
+        # row and a column index of ⌈log₂ D⌉ bits (stored as ℓ + 1 = 2 index fields)
+        from qdsl.lowering.carleman import carleman_dimension
+        from qdsl.synthesis.structured import transfer_classes
+        ls = c.linear_system
+        D2 = carleman_dimension(int(n), int(c.order), "symmetric")
+        q = max(1, int(D2 - 1).bit_length())
+        cls = transfer_classes(ls)[0]
+        row_max = max([int(np.max(np.diff(m.tocsr().indptr))) for m in cls if m.nnz] or [1])
+        items = [(1, row_max * D2 * max(1, len(cls)))]   # as `project_sparse_access` counts them
     bits = sum(k * ((l + 1) * q + b) for l, k in items)
     out = {"entries": sum(k for _, k in items), "bits": bits}
     if access == "qroam":

@@ -231,9 +231,9 @@ SYNTHESIS = {
              "micro-benchmark.",
     "E0606": "This resource estimate is not available for the model as compiled: only the QSVT "
              "solver's cost is estimated without building the circuit (`--no-build`; drop it, or use "
-             "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "
-             "construction, which lives on the Kronecker basis (drop `basis symmetric` from the model, "
-             "or compile with basis=\"kronecker\" in Python, to project).",
+             "--solver qsvt). Projections (`--params/--steps`) evaluate the structured construction "
+             "for the Kronecker basis and the sparse-access one for the symmetric basis "
+             "(docs/resources.md).",
     "E0620": "A projection to more steps was refused: the certified bound on ‖L⁻¹‖ of the history "
              "system — Σ_k max_j ‖M^j‖ over the projected steps, from the compiled transfer matrix — "
              "passes 10^308. That happens when the Carleman lift grows (ρ(M) > 1: training is not "
