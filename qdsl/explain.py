@@ -219,6 +219,10 @@ SYNTHESIS = {
              "reads its inversion table from a classical eigendecomposition and synthesizes e^{iHt} "
              "densely: a reference for tiny systems, not an algorithm to cost. Use the walk variant "
              "(the default) or --solver qsvt.",
+    "E0634": "`qdsl.plan(..., window=K, network=...)` prices one training window of a network: it "
+             "needs a system extracted from a PyTorch network by `qdsl.torch.extract` and that "
+             "network as `network=(model, loss_fn, (x, y))`; K is a positive whole number of steps "
+             "and takes the place of steps=.",
     "E0633": "The output's precision asks each HHL attempt for a state error that its phase estimation "
              "reaches only with more clock bits than qdsl evaluates exactly (20): the clock grows as "
              "log₂(2πκ̂/√ε), so each halving of ε costs half a bit. Ask for a coarser --precision, or "
