@@ -593,10 +593,10 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     if hhl and not exact:
         raise CompileError(Diagnostic(
             "E0630", "HHL's end-to-end cost is made at the compiled size under QROM only: one attempt is "
-                     "the compiled circuit (its block-encoding as built) re-made with the clock the "
-                     "output needs, and its success probability the circuit's exact output; at another "
-                     "size or access model there is neither a circuit to count nor an output to evaluate, "
-                     "and no certified bound on HHL's p_s and clock there is implemented",
+                     "the compiled circuit re-made with the clock the output needs, its controlled walk "
+                     "step counted from that circuit — a controlled block-encoding that qdsl synthesizes "
+                     "(a dense dilation by QSD, or a generic control of the built block) and has no cost "
+                     "function for at another size or access model",
             help="drop --params/--steps/--access to cost HHL as compiled, or use --solver qsvt to project"))
     ls0 = c.linear_system
     norms = _exact_norms(ls0) if at_compiled else _bound_norms(ls0, T)

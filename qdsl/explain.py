@@ -207,10 +207,13 @@ SYNTHESIS = {
              "QROM only: one attempt is the compiled walk-variant circuit re-made with the clock the "
              "output needs (its preparation and walk step counted from the circuit), and its success "
              "probability is the circuit's exact output g(H)b̂. At another size (--params/--steps, "
-             "--download windows) or access model there is no circuit to count and no output to "
-             "evaluate, and qdsl has no certified bound on HHL's p_s and clock there, so it refuses "
-             "rather than guess. Drop those options to cost HHL as compiled, or compile with --solver "
-             "qsvt, whose projections use certified bounds.",
+             "--download windows) or access model the attempt would need the cost of HHL's "
+             "controlled walk step there: its controlled block-encoding is synthesized (a dense "
+             "dilation by QSD, ~4^s gates, or a generic control of the built block) and has no cost "
+             "function at another size. (p_s and the clock would follow from HHL's error bound: "
+             "p_s within C²‖L⁻¹b̂‖²(1 ± δ)².) qdsl refuses rather than guess. Drop those options to "
+             "cost HHL as compiled, or compile with --solver qsvt, whose projections are costed "
+             "from the blocks' cost functions with certified bounds.",
     "E0631": "HHL's end-to-end cost needs the circuit's exact output, from an SVD of the history "
              "system L; this system is larger than the exact evaluation's limit (dimension 2048) and "
              "HHL has no projection (E0630). Compile with --solver qsvt for an end-to-end cost.",
