@@ -329,7 +329,10 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
         "quantum runtime: one surface-code machine (backends.physical), calls run one after another",
         "crossover: T, ε_θ, the output, the idle steps p and the error split fixed at the stated "
         "size; projections keep every F_ℓ's nonzeros per parameter, colours and entry maxima, "
-        "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model",
+        "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model" + (
+            " (symmetric basis: the sparse-access circuit of M, no row of M fuller than the compiled "
+            "M's fullest, M's colours, maxima and transfer norms kept — a premise a small model's "
+            "boundary rows can miss: docs/resources.md)" if getattr(c, "basis", "") == "symmetric" else ""),
         "access models: qrom (as built, O(nnz) per lookup), qroam (select-swap, Berry et al. 2019), "
         "qram (bucket brigade, O(log n) per query; its memory as qubits, not in the runtime), "
         "qram-counted (qram, one Toffoli per memory cell and query), qram-free (qram, and the "
