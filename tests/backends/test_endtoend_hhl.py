@@ -193,3 +193,16 @@ def test_exact_ps_is_the_simulated_circuit(cubic):
     rep = run_compilation(cubic, from_qasm=False)
     _, ps = H.walk_output(cubic.linear_system, cubic.program, cubic.program.meta["clock"])
     assert rep.sim.success_probability == pytest.approx(ps, rel=1e-8)
+
+
+def test_hhl_over_the_structured_block_encoding():
+    """The same cost function and exact output for HHL's walk over the structured block-encoding
+    (what larger systems compile to): equal to the circuit at its clock, p_s by hand."""
+    c = qdsl.compile(str(EX / "cubic_decay.qd"), block_encoding="structured")
+    prog = c.program
+    assert prog.meta["block_encoding"]["construction"] == "structured"
+    assert dict(H.walk_attempt_cost(prog, prog.meta["clock"])) == dict(prog.declared)
+    _, ps = H.walk_output(c.linear_system, prog, 8)
+    assert ps == pytest.approx(by_hand_ps(c, 8)[0], rel=1e-9)
+    r = E.end_to_end(c, output="functional", precision=1e-2, physical=None)
+    assert r["solver"] == "hhl" and r["total"]["t_states"] >= r["total"]["calls"] * r["per_call"]["t_states"]
