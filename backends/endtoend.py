@@ -327,10 +327,9 @@ class _Attempts:
                 "state_error": float(plan["achieved"]["state_error"])}
 
     def _bound(self, p, eps_s, norms_p):
-        from qdsl.synthesis.projection import project_structured
+        from qdsl.synthesis.projection import project
         from qdsl.synthesis.qsp import relative_error_bound
-        pr = project_structured(self.c, params=self.n, steps=self.T, eps=eps_s, access=self.access,
-                                idle=p)
+        pr = project(self.c, params=self.n, steps=self.T, eps=eps_s, access=self.access, idle=p)
         kp, alpha, d = float(pr["kappa_prime"]), float(pr["alpha"]), int(pr["degree"])
         if (kp, d) not in self._scale:
             self._scale[(kp, d)] = poly_scale_bounds(kp, d)
@@ -346,6 +345,73 @@ class _Attempts:
                 "flags": int(pr["sizes"]["flag_qubits"]), "time_qubits": int(pr["sizes"]["time_qubits"]),
                 "qubits": int(pr["sizes"]["logical_qubits"]), "exact": False,
                 "entry_bits": int(pr["entry_bits"] or 0), "state_error": None}
+
+
+class _HHLAttempts:
+    r"""HHL (walk variant) at the compiled size: attempt(p, eps_s) → the compiled circuit re-made
+    with the smallest clock c whose certified state error 2δ(c, κ̂) ≤ eps_s (`hhl.choose_clock`;
+    same block-encoding, α, C), its counts (`hhl.walk_attempt_cost`: the compiled circuit's own
+    preparation and walk step, the clock's blocks by their cost functions, checked equal to the
+    circuit at its own clock) and its exact output g(H)b̂ (`hhl.walk_output`): p_s = ‖g(H)b̂‖², the
+    final blocks' weight and the achieved state error — all exact, from the SVD of L. The idle
+    steps are the compiled circuit's (its history system)."""
+
+    def __init__(self, c):
+        from qdsl.diagnostics import CompileError, Diagnostic
+        from qdsl.synthesis.qsvt import EXACT_ERROR_DIM
+        self.c, self.prog = c, c.program
+        meta = self.prog.meta
+        if meta.get("variant") != "walk":
+            raise CompileError(Diagnostic(
+                "E0632", "the end-to-end cost of HHL models its walk variant (phase estimation on the "
+                         "block-encoding's walk); the oracle variant reads its inversion table from a "
+                         "classical eigendecomposition and synthesizes e^{iHt} densely",
+                help="compile with the walk variant (the default), or use --solver qsvt"))
+        ls = c.linear_system
+        if int(ls.dim) > EXACT_ERROR_DIM:
+            raise CompileError(Diagnostic(
+                "E0631", f"HHL's end-to-end cost needs its exact output (an SVD of L, dimension "
+                         f"{ls.dim}), above the exact evaluation's {EXACT_ERROR_DIM}; HHL has no "
+                         f"projection (E0630)",
+                help="use --solver qsvt (its end-to-end cost is bounded in projections)"))
+        self.ls = ls
+        self.svd = np.linalg.svd(ls.matrix.toarray())
+        self._memo = {}
+
+    def exact_ok(self, p) -> bool:
+        return p == self.c.idle
+
+    def __call__(self, p, eps_s, norms_p):
+        from qdsl.diagnostics import CompileError, Diagnostic
+        from qdsl.synthesis.hhl import (MAX_RESPONSE_CLOCK, choose_clock, solution_error_bound,
+                                        walk_attempt_cost, walk_output)
+        meta = self.prog.meta
+        kh = float(meta["kappa_hat"])
+        clock = choose_clock(kh, float(eps_s), max_clock=MAX_RESPONSE_CLOCK)
+        if clock is None:
+            raise CompileError(Diagnostic(
+                "E0633", f"HHL would need more than {MAX_RESPONSE_CLOCK} clock bits for the state error "
+                         f"{eps_s:.3g} this output needs (κ̂ = α‖L⁻¹‖ = {kh:.4g}; c ≈ log₂(2πκ̂/√ε))",
+                help="ask for a coarser --precision, or use --solver qsvt (its degree grows as log(1/ε))"))
+        if clock in self._memo:
+            return self._memo[clock]
+        counts = walk_attempt_cost(self.prog, clock)
+        x, ps = walk_output(self.ls, self.prog, clock, svd=self.svd)
+        ls = self.ls
+        Y = ls.solve()
+        err = float(np.linalg.norm(x / math.sqrt(ps) - Y / np.linalg.norm(Y)))
+        calls = 4 * ((1 << clock) - 1)
+        out = {"g_final": float(np.sum(ls.blocks(x)[ls.steps:] ** 2)), "degree": calls,
+               "clock": clock, "counts": counts, "kappa_prime": kh,
+               "kappa_source": meta.get("inverse_norm_source", "measured"), "alpha": float(meta["alpha"]),
+               "p_s": (ps, ps), "p_s_source": "exact (‖g(H)b̂‖², g the walk's inversion response, from the "
+                                               "SVD of L)",
+               "flags": len(self.prog.postselect),
+               "time_qubits": max(1, int(ls.num_blocks - 1).bit_length()),
+               "qubits": int(counts.qubits), "exact": True, "entry_bits": 0, "state_error": err,
+               "state_error_bound": solution_error_bound(clock, kh)}
+        self._memo[clock] = out
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,37 +580,38 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
 
     kind, K = parse_output(output)
     eps = check_precision(precision)
-    if c.solver != "qsvt":
-        raise CompileError(Diagnostic("E0612", "the end-to-end cost models the QSVT solver",
-                                      help="use --solver qsvt (HHL's one-attempt cost stays in "
-                                           "`qdsl resources`)"))
+    if c.solver not in ("qsvt", "hhl"):
+        raise CompileError(Diagnostic("E0612", "the end-to-end cost models the QSVT and HHL solvers",
+                                      help="use --solver qsvt or --solver hhl"))
+    hhl = c.solver == "hhl"
     system = c.system
     n0, T0 = int(system.n), int(system.dynamics.steps)
     n = int(params) if params is not None else n0
     T = int(steps) if steps is not None else T0
     at_compiled = n == n0 and T == T0
     exact = at_compiled and access == "qrom"
-    if not exact and c.basis != "kronecker":
-        raise CompileError(Diagnostic("E0606", "projections model the structured construction, "
-                                      "which uses the Kronecker basis",
-                                      help="drop `basis symmetric` from the model to project it"))
+    if hhl and not exact:
+        raise CompileError(Diagnostic(
+            "E0630", "HHL's end-to-end cost is made at the compiled size under QROM only: one attempt is "
+                     "the compiled circuit re-made with the clock the output needs, its controlled walk "
+                     "step counted from that circuit — a controlled block-encoding that qdsl synthesizes "
+                     "(a dense dilation by QSD, or a generic control of the built block) and has no cost "
+                     "function for at another size or access model",
+            help="drop --params/--steps/--access to cost HHL as compiled, or use --solver qsvt to project"))
     ls0 = c.linear_system
     norms = _exact_norms(ls0) if at_compiled else _bound_norms(ls0, T)
     norms["T"] = T
-    att_of = _Attempts(c, n, T, access, exact)
+    att_of = _HHLAttempts(c) if hhl else _Attempts(c, n, T, access, exact)
     att_of.B2 = norms["B2"]
     D = carleman_dimension(n, int(c.order), c.basis)
     q_w = max(1, int(n).bit_length())
     ps = [int(idle)] if idle is not None else idle_candidates(T, int(c.idle))
+    if hhl:     # its attempt is the compiled circuit: the compiled history system's idle steps
+        ps = [int(c.idle)]
     if exact:   # at the compiled size: the candidates small enough for the exact evaluation
         ok = [p for p in ps if att_of.exact_ok(p)]
         if ok:
             ps = ok
-        elif c.basis != "kronecker":
-            raise CompileError(Diagnostic(
-                "E0606", "the end-to-end cost of this model needs the projection's bounds (its system is "
-                         "too large for the exact evaluation), which model the Kronecker basis",
-                help="drop `basis symmetric` from the model"))
     fs = (0.5,) if kind == "functional" else tuple(splits or SPLITS)
     cands = []
     for p in ps:
@@ -585,6 +652,15 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
                      "max_abs_u_T": norms["U_max"], "norm_u_T": norms["U_norm"],
                      "exact": bool(norms["exact"])},
         "p_s": {"low": att["p_s"][0], "high": att["p_s"][1], "source": att["p_s_source"]},
+        "solver": c.solver,
+        **({"hhl": {"clock": att["clock"], "compiled_clock": int(c.program.meta["clock"]),
+                    "block_encoding_calls": att["degree"],
+                    "state_error_bound": att["state_error_bound"],
+                    "achieved_state_error": att["state_error"],
+                    "inversion_constant": float(c.program.meta["inversion_constant"]),
+                    "clock_rule": "the smallest clock c with 2δ(c, κ̂) ≤ the state error per attempt "
+                                  "(hhl.choose_clock); degree = block-encoding calls 4(2^c − 1)"}}
+           if hhl else {}),
         "degree": att["degree"], "kappa_prime": att["kappa_prime"], "kappa_source": att["kappa_source"],
         "alpha": att["alpha"],
         "amplification": best["amplification"],
@@ -605,7 +681,12 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
         "toffoli_share": toff_share,
         "whole_solver": _whole_solver(att, best["state_error"], norms["exact"]),
         "physical_note": ph_note,
-        "assumptions": _assumptions(kind, norms, att, exact, access),
+        "assumptions": _assumptions(kind, norms, att, exact, access) + ([
+            f"HHL: one attempt is the compiled walk-variant circuit re-made with clock {att['clock']} "
+            f"(compiled: {c.program.meta['clock']}), the smallest whose certified state error "
+            f"2δ(c, κ̂) ≤ {best['state_error']:.3g}; its output g(H)b̂ is exact (achieved state error "
+            f"{att['state_error']:.3g}); the idle steps are the compiled circuit's (p = {c.idle})"]
+            if hhl else []),
     }
     return _sanitize(out)
 
@@ -740,6 +821,17 @@ def _memory(c, n, access, att) -> dict | None:
     q = max(1, int(n).bit_length())
     b = max(1, att["entry_bits"])
     items = [(l, max(1, round(F.nnz * n / n0))) for l, F in enumerate(c.system.F) if F.nnz]
+    if getattr(c, "basis", "kronecker") == "symmetric":
+        # the sparse-access circuit reads M's nonzeros (`projection.project_sparse_access`): each a
+        # row and a column index of ⌈log₂ D⌉ bits (stored as ℓ + 1 = 2 index fields)
+        from qdsl.lowering.carleman import carleman_dimension
+        from qdsl.synthesis.structured import transfer_classes
+        ls = c.linear_system
+        D2 = carleman_dimension(int(n), int(c.order), "symmetric")
+        q = max(1, int(D2 - 1).bit_length())
+        cls = transfer_classes(ls)[0]
+        row_max = max([int(np.max(np.diff(m.tocsr().indptr))) for m in cls if m.nnz] or [1])
+        items = [(1, row_max * D2 * max(1, len(cls)))]   # as `project_sparse_access` counts them
     bits = sum(k * ((l + 1) * q + b) for l, k in items)
     out = {"entries": sum(k for _, k in items), "bits": bits}
     if access == "qroam":

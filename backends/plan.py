@@ -168,7 +168,9 @@ class PlanReport(dict):
         out = [f"plan for `{self['model']}`: {self['output']['meaning']} (ε_θ = {self['output']['precision']:g}), "
                f"n = {s['n']:,}, T = {s['T']}, access {s['access']}", "-" * 78]
         pc, tot = q["per_call"], q["total"]
-        out.append(f"quantum, one attempt     {_num(pc['t_states'])} T states, QSVT degree {pc['degree']}, "
+        solver = (f"QSVT degree {pc['degree']}" if not q.get("hhl") else
+                  f"HHL clock {q['hhl']['clock']}, {_num(pc['degree'])} block-encoding calls")
+        out.append(f"quantum, one attempt     {_num(pc['t_states'])} T states, {solver}, "
                    f"{pc['logical_qubits']} logical qubits")
         out.append(f"quantum, end to end      {_num(tot['calls'])} calls × one attempt + readout = "
                    f"{_num(tot['t_states'])} T states")
@@ -203,6 +205,9 @@ class PlanReport(dict):
         for acc, x in self["crossover"].items():
             v = f"n* = {x['n_star']:.3g}" if x["n_star"] is not None else "none"
             out.append(f"  {acc:12s} {v}: {x['reason']}")
+        if self.get("torch_window"):
+            from qdsl.torch.plan import render_window
+            out += render_window(self["torch_window"])
         out.append("assumptions:")
         out += [f"  - {a}" for a in self["assumptions"]]
         return "\n".join(out)
@@ -256,12 +261,17 @@ def _dur(sec) -> str:
 
 def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
          steps=None, rate=None, bandwidth=None, measure: bool = False,
-         physical: str = "builtin", download=None) -> PlanReport:
+         physical: str = "builtin", download=None, network=None, window=None,
+         spectrum=None) -> PlanReport:
     r"""Is it worth it? The quantum end-to-end cost of `output` of θ_T to `precision` (under
     `access`) against classical training of the same model, their ratio, and the crossover n* per
     access model (module docstring). `params`/`steps` project; `rate`/`bandwidth` state the
     classical machine, `measure=True` measures it; `download`: θ read out and re-uploaded every
-    that many steps. Returns a PlanReport (strict JSON)."""
+    that many steps. For a `qdsl.torch` extracted system, `network=(model, loss_fn, batch)` and
+    `window=K` (default: the system's steps) add `torch_window`: the quantum cost of one training
+    window between downloads (the steps are K) against K training steps of the network itself
+    (FLOPs by torch's counter), beside the Eq. 7 proxy of that window (`spectrum`: a measured
+    `Spectrum`, else an SLQ run here) — `qdsl.torch.plan`. Returns a PlanReport (strict JSON)."""
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     from .endtoend import _sanitize, end_to_end
@@ -271,6 +281,20 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
         raise CompileError(Diagnostic("E0605", f"unknown access model `{access}`",
                                       help="use --access qrom, qroam, qram, qram-counted or qram-free"))
     system = c.system
+    if window is not None or network is not None:
+        from qdsl.diagnostics import CompileError, Diagnostic
+        if network is None or "support" not in system.meta:
+            raise CompileError(Diagnostic(
+                "E0634", "a training window (`window=`, `network=`) is planned for a system extracted "
+                         "from a PyTorch network, with that network",
+                help="qdsl.plan(qdsl.torch.extract(model, loss_fn, (x, y), lr=…), network=(model, "
+                     "loss_fn, (x, y)), window=K)"))
+        K = int(window) if window is not None else int(system.dynamics.steps)
+        if K < 1 or (window is not None and K != window) or steps is not None:
+            raise CompileError(Diagnostic(
+                "E0634", f"window must be a positive whole number of steps (not {window}), and it "
+                         f"replaces steps=", help="e.g. window=10"))
+        steps = None if K == int(system.dynamics.steps) else K
     n = int(params) if params is not None else int(system.n)
     T = int(steps) if steps is not None else int(system.dynamics.steps)
     q = end_to_end(c, output=output, precision=precision, params=params, steps=steps, access=access,
@@ -282,6 +306,15 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     cross, seen = {}, {}
     for acc in ACCESS_MODELS:
         seen[acc] = {}
+        if c.solver == "hhl":   # E0630: no projection of HHL, so no n at which to compare
+            cross[acc] = {"n_star": None, "reason": (
+                "not searched: HHL is costed at the compiled size only (E0630; `qdsl explain E0630`)"
+                " — compile with --solver qsvt for the crossover"),
+                "at": {"T": T, "precision": float(precision), "output": str(output), "idle": q["idle"],
+                       "download": download}}
+            if acc == access:
+                seen[acc][n] = (rt, cl["runtime_s"])
+            continue
         cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
                                classical=cl, idle=q["idle"], seen=seen[acc], download=download,
                                split=q["split"] if q["output"]["kind"] != "functional" else None)
@@ -296,13 +329,22 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
         "quantum runtime: one surface-code machine (backends.physical), calls run one after another",
         "crossover: T, ε_θ, the output, the idle steps p and the error split fixed at the stated "
         "size; projections keep every F_ℓ's nonzeros per parameter, colours and entry maxima, "
-        "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model",
+        "ρ ≥ max‖M_t‖₂ and ‖y_0‖ of the compiled model" + (
+            " (symmetric basis: the sparse-access circuit of M, no row of M fuller than the compiled "
+            "M's fullest, M's colours, maxima and transfer norms kept — a premise a small model's "
+            "boundary rows can miss: docs/resources.md)" if getattr(c, "basis", "") == "symmetric" else ""),
         "access models: qrom (as built, O(nnz) per lookup), qroam (select-swap, Berry et al. 2019), "
         "qram (bucket brigade, O(log n) per query; its memory as qubits, not in the runtime), "
         "qram-counted (qram, one Toffoli per memory cell and query), qram-free (qram, and the "
         "initial state free)"]
-    rep = PlanReport(_sanitize({
-        "model": c.model.name, "output": q["output"], "sizes": q["sizes"],
-        "quantum": q, "classical": cl, "ratio": ratio, "crossover": cross,
-        "curves": curve, "assumptions": assumptions}))
-    return rep
+    body = {"model": c.model.name, "output": q["output"], "sizes": q["sizes"],
+            "quantum": q, "classical": cl, "ratio": ratio, "crossover": cross,
+            "curves": curve, "assumptions": assumptions}
+    if network is not None:
+        from qdsl.torch.plan import window_section
+        body["torch_window"] = window_section(system, q, network, T, rate=cl["rate"], spectrum=spectrum)
+        body["assumptions"] = assumptions + [
+            f"torch window: {T} steps between downloads, θ read out in full at its end; the network's "
+            "step counted by torch's FlopCounterMode (matrix products; elementwise operations not "
+            "counted: a lower bound on the classical side) + 2 flops per weight (SGD)"]
+    return PlanReport(_sanitize(body))

@@ -461,15 +461,26 @@ def compile(path=None, *, source: str | None = None, system=None, name: str | No
 
 
 def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
-         steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None):
-    """Is it worth it? `model`: a Compilation or a .qd path. The quantum end-to-end cost of
+         steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None,
+         network=None, window=None, spectrum=None, order: int | None = None):
+    """Is it worth it? `model`: a Compilation, a .qd path or a PolynomialSystem (compiled at
+    `order`, default its degree; a `qdsl.torch` extracted system). The quantum end-to-end cost of
     `output` ("all", "top:K", "functional") of θ_T to `precision` against classical training,
     their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan).
+    For an extracted system, `network=(model, loss_fn, batch)` and `window=K` add the cost of one
+    training window between downloads against the network's own K training steps, beside the
+    Eq. 7 proxy of that window (docs/torch.md, "Is it worth it, per window").
     Returns a PlanReport: a dict (strict JSON) with `render()` and `plot(path)`."""
     from .backends.plan import plan as _plan
     from .backends.resources import _check_options
 
     params, steps, _ = _check_options(params, steps, None)
-    c = model if hasattr(model, "linear_system") else compile(model)
+    if hasattr(model, "linear_system"):
+        c = model
+    elif hasattr(model, "F") and hasattr(model, "dynamics"):
+        c = compile(system=model, order=order if order is not None else max(int(model.degree), 1))
+    else:
+        c = compile(model)
     return _plan(c, output=output, precision=precision, access=access, params=params, steps=steps,
-                 rate=rate, measure=measure, physical=physical, download=download)
+                 rate=rate, measure=measure, physical=physical, download=download, network=network,
+                 window=window, spectrum=spectrum)

@@ -200,9 +200,36 @@ SYNTHESIS = {
     "E0611": "--precision is the absolute error allowed on each entry of θ_T (or on w·θ_T): a number in "
              "(0, 1), e.g. 1e-3. It is not the solver's state error (--eps): the end-to-end cost "
              "derives the state error each attempt needs from it.",
-    "E0612": "The end-to-end cost and `qdsl plan` model the QSVT solver (its success probability, "
-             "amplification and readout). Compile with --solver qsvt; HHL's one-attempt cost stays "
-             "in `qdsl resources`.",
+    "E0612": "The end-to-end cost and `qdsl plan` model the QSVT and HHL solvers (their success "
+             "probability, amplification and readout); a model whose solver is `classical` has no "
+             "circuit to cost. Compile with --solver qsvt or --solver hhl.",
+    "E0630": "HHL's end-to-end cost (`qdsl resources`, `qdsl plan`) is made at the compiled size under "
+             "QROM only: one attempt is the compiled walk-variant circuit re-made with the clock the "
+             "output needs (its preparation and walk step counted from the circuit), and its success "
+             "probability is the circuit's exact output g(H)b̂. At another size (--params/--steps, "
+             "--download windows) or access model the attempt would need the cost of HHL's "
+             "controlled walk step there: its controlled block-encoding is synthesized (a dense "
+             "dilation by QSD, ~4^s gates, or a generic control of the built block) and has no cost "
+             "function at another size. (p_s and the clock would follow from HHL's error bound: "
+             "p_s within C²‖L⁻¹b̂‖²(1 ± δ)².) qdsl refuses rather than guess. Drop those options to "
+             "cost HHL as compiled, or compile with --solver qsvt, whose projections are costed "
+             "from the blocks' cost functions with certified bounds.",
+    "E0631": "HHL's end-to-end cost needs the circuit's exact output, from an SVD of the history "
+             "system L; this system is larger than the exact evaluation's limit (dimension 2048) and "
+             "HHL has no projection (E0630). Compile with --solver qsvt for an end-to-end cost.",
+    "E0632": "HHL's end-to-end cost models its walk variant (phase estimation on the qubitized walk "
+             "of a block-encoding, inversion angles from the clock value alone). The oracle variant "
+             "reads its inversion table from a classical eigendecomposition and synthesizes e^{iHt} "
+             "densely: a reference for tiny systems, not an algorithm to cost. Use the walk variant "
+             "(the default) or --solver qsvt.",
+    "E0634": "`qdsl.plan(..., window=K, network=...)` prices one training window of a network: it "
+             "needs a system extracted from a PyTorch network by `qdsl.torch.extract` and that "
+             "network as `network=(model, loss_fn, (x, y))`; K is a positive whole number of steps "
+             "and takes the place of steps=.",
+    "E0633": "The output's precision asks each HHL attempt for a state error that its phase estimation "
+             "reaches only with more clock bits than qdsl evaluates exactly (20): the clock grows as "
+             "log₂(2πκ̂/√ε), so each halving of ε costs half a bit. Ask for a coarser --precision, or "
+             "compile with --solver qsvt (its degree grows as log(1/ε)).",
     "E0614": "--download K is the download interval of the end-to-end cost: every K steps θ is read "
              "out (all of it) and re-uploaded as the next window's initial state. K must be a positive "
              "whole number of steps; K ≥ T means one window (no download before the end).",
@@ -211,9 +238,9 @@ SYNTHESIS = {
              "micro-benchmark.",
     "E0606": "This resource estimate is not available for the model as compiled: only the QSVT "
              "solver's cost is estimated without building the circuit (`--no-build`; drop it, or use "
-             "--solver qsvt), and projections (`--params/--steps`) evaluate the structured "
-             "construction, which lives on the Kronecker basis (drop `basis symmetric` from the model, "
-             "or compile with basis=\"kronecker\" in Python, to project).",
+             "--solver qsvt). Projections (`--params/--steps`) evaluate the structured construction "
+             "for the Kronecker basis and the sparse-access one for the symmetric basis "
+             "(docs/resources.md).",
     "E0620": "A projection to more steps was refused: the certified bound on ‖L⁻¹‖ of the history "
              "system — Σ_k max_j ‖M^j‖ over the projected steps, from the compiled transfer matrix — "
              "passes 10^308. That happens when the Carleman lift grows (ρ(M) > 1: training is not "

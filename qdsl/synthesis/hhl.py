@@ -93,6 +93,7 @@ from qdsl.synthesis.program import QuantumProgram
 from qdsl.synthesis.walk import NATIVE_BASIS, controlled_walk, dense_block_encoding
 
 __all__ = ["synthesize_hhl", "choose_clock", "inversion_error_bound", "solution_error_bound",
+           "qft_cost", "multiplexer_cost", "walk_attempt_cost", "inversion_response", "walk_output",
            "window_state", "inversion_table", "real_state_preparation", "uniformly_controlled_ry",
            "NATIVE_BASIS", "VARIANTS"]
 
@@ -712,3 +713,126 @@ def _count_flat(circ) -> dict:
     from .blocks.cost import count_circuit
 
     return count_circuit(circ).to_dict()
+
+
+# ---------------------------------------------------------------------------------------------
+# the walk variant's cost and output at any clock (the end-to-end cost, `backends.endtoend`)
+# ---------------------------------------------------------------------------------------------
+
+#: largest clock whose exact output `walk_output` evaluates (2^c complex numbers per eigenvalue)
+MAX_RESPONSE_CLOCK = 20
+
+
+def qft_cost(c: int):
+    """Native counts of the (inverse) QFT on c qubits as the HHL blocks lower it: c H, c(c−1)/2
+    controlled phases (2 CX and 3 RZ each) and ⌊c/2⌋ swaps (3 CX each)."""
+    from .blocks.cost import Cost
+    c = int(c)
+    return Cost(h=c, cx=c * (c - 1) + 3 * (c // 2), rz=3 * c * (c - 1) // 2)
+
+
+def multiplexer_cost(angles):
+    """Native counts of `uniformly_controlled_ry(angles)`: one RY per nonzero Gray-code angle, one
+    CX per angle (none without controls)."""
+    from qdsl.synthesis.blocks.prepare import _multiplexor_angles
+    from .blocks.cost import Cost
+    angles = np.asarray(angles, float)
+    k = int(round(math.log2(len(angles))))
+    theta = _multiplexor_angles(angles)
+    return Cost(ry=int(np.sum(np.abs(theta) > 1e-14)), cx=(1 << k) if k else 0)
+
+
+def _walk_pieces(program) -> dict:
+    """The compiled walk-variant circuit's own pieces that do not depend on the clock: the
+    preparation of b and one controlled walk step each way (`hhl_cwalk_p0`, `hhl_cwalk_dg_p0`)."""
+    from qiskit import QuantumCircuit
+    from .blocks.cost import Cost, count_circuit
+
+    out = {}
+    for inst in program.circuit.data:
+        name = inst.operation.name
+        if name in ("hhl_prep", "hhl_cwalk_p0", "hhl_cwalk_dg_p0"):
+            qc = QuantumCircuit(inst.operation.num_qubits)
+            qc.append(inst.operation, range(inst.operation.num_qubits))
+            out[name] = count_circuit(qc)
+    if len(out) != 3:
+        return {}
+    return out
+
+
+def _clock_pieces(c: int, alpha: float, C: float):
+    """Window, its inverse, the QFT pair and the inversion multiplexer at c clock bits."""
+    from qdsl.synthesis.blocks.prepare import PrepareState
+    window = PrepareState(window_state(c)).cost()
+    _, _, angles = inversion_table(c, alpha, C)
+    return window + window + qft_cost(c) + qft_cost(c) + multiplexer_cost(angles)
+
+
+def walk_attempt_cost(program, clock: int):
+    r"""Native counts of one attempt of `program`'s walk-variant HHL circuit re-made with `clock`
+    clock bits (same block-encoding, α and C): prep(b) + window + (2^c − 1) controlled walk steps
+    each way + QFT† + inversion + QFT + window† (module docstring, *Cost*). The clock-independent
+    pieces are counted from the compiled circuit itself; at its own clock the sum equals its
+    declared counts (checked: an InternalError otherwise)."""
+    from qdsl.diagnostics import InternalError
+    from .blocks.cost import Cost
+
+    meta = program.meta
+    if meta.get("variant") != "walk":
+        raise ValueError("walk_attempt_cost needs the walk variant")
+    pieces = _walk_pieces(program)
+    alpha, C = float(meta["alpha"]), float(meta["inversion_constant"])
+
+    def total(c):
+        steps = (1 << int(c)) - 1
+        return (pieces["hhl_prep"] + _clock_pieces(c, alpha, C)
+                + steps * (pieces["hhl_cwalk_p0"] + pieces["hhl_cwalk_dg_p0"]))
+
+    c0 = int(meta["clock"])
+    at_c0 = total(c0)
+    declared = Cost(program.declared)
+    if at_c0 != declared:
+        raise InternalError(f"HHL cost function {dict(at_c0)} disagrees with the circuit's "
+                            f"declared counts {dict(declared)} at clock {c0}")
+    out = total(clock)
+    return Cost(dict(out), qubits=int(program.circuit.num_qubits) + int(clock) - c0)
+
+
+def inversion_response(c: int, alpha: float, C: float, lam) -> np.ndarray:
+    r"""g(λ) = Σ_k p_φ(k)·f_k, φ = arccos(λ/α): the exact factor the walk-variant HHL applies to
+    the eigenvalue λ of H on the post-selected branch (module docstring, *What comes out*);
+    p_φ(k) = |N^{−½} Σ_j w_j e^{ij(φ − 2πk/N)}|² by one FFT per eigenvalue."""
+    N = 1 << int(c)
+    w = window_state(c)
+    _, f, _ = inversion_table(c, alpha, C)
+    j = np.arange(N)
+    lam = np.atleast_1d(np.asarray(lam, float))
+    out = np.empty(lam.shape)
+    for i, x in enumerate(lam):
+        phi = math.acos(min(1.0, max(-1.0, x / alpha)))
+        p = np.abs(np.fft.fft(w * np.exp(1j * j * phi))) ** 2 / N
+        out[i] = float(p @ f)
+    return out
+
+
+def walk_output(ls, program, clock: int, svd=None):
+    r"""The unnormalized post-selected output x (in the history system's Y coordinates) of
+    `program`'s walk-variant HHL re-made with `clock` bits, for the normalized right-hand side
+    b̂: with L = W·Σ·Vᵀ and H its dilation [[0, L], [Lᵀ, 0]] (eigenvalues ±σ_i),
+    x = Σ_i (w_i·b̂)·(g(σ_i) − g(−σ_i))/2 · v_i (the z = 1 half); for a symmetric L (no dilation),
+    x = Σ_i g(λ_i)(v_i·b̂)v_i. Its squared norm is the exact success probability p_s of one
+    attempt. Identity padding carries no part of b̂. Returns (x, p_s)."""
+    meta = program.meta
+    alpha, C = float(meta["alpha"]), float(meta["inversion_constant"])
+    b = np.asarray(ls.rhs, float)
+    b = b / np.linalg.norm(b)
+    A = ls.matrix.toarray()
+    if meta.get("dilated", True):
+        W, s, Vh = svd if svd is not None else np.linalg.svd(A)
+        g = inversion_response(clock, alpha, C, np.concatenate([s, -s]))
+        h = (g[: len(s)] - g[len(s):]) / 2
+        x = Vh.T @ (h * (W.T @ b))
+    else:
+        lam, V = np.linalg.eigh((A + A.T) / 2)
+        x = V @ (inversion_response(clock, alpha, C, lam) * (V.T @ b))
+    return x, float(x @ x)

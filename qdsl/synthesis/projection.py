@@ -48,7 +48,8 @@ from .blocks.sparse_access import SparseAccess, bits_for, sparse_access_cost
 from .blocks.swap import cswap_cost, shift_swaps
 from .qsp import degree_for
 
-__all__ = ["project_structured", "ACCESS_MODELS", "qroam_lookup_cost"]
+__all__ = ["project_structured", "project_sparse_access", "project", "ACCESS_MODELS",
+           "qroam_lookup_cost"]
 
 #: "qrom" (as built), "qroam" (select-swap: Toffolis traded for b·k data qubits), "qram" (assumed
 #: O(log n) queries), "qram-free" (QRAM, and the initial state prepared for free: the reference
@@ -286,3 +287,100 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
                       "system_qubits": layout.num_system_qubits, "flag_qubits": nflags,
                       "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1,
                       "classes": K, "nonzero_weights": k2}}
+
+
+def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str = "qrom",
+                          idle: int | None = None, degree: int | None = None) -> dict:
+    r"""The projected gate counts of the sparse-access QSVT circuit of a symmetric-basis
+    Compilation `c` (`structured.sparse_access_history`: one sparse-access block of the whole
+    transfer matrix M on the plain layout) at n′ = `params`, T′ = `steps`; same keys as
+    `project_structured`.
+
+    The history system under the symmetric lift has blocks of D′ = C(n′+N, N) components
+    (`carleman_dimension`, exact). The premise is the structured projection's, read on M: no row
+    of M′ holds more nonzeros than the compiled M's fullest row s (nnz(M′) = s·D′ per class — a
+    row of a monomial couples to the monomials its variables' updates reach, which a sparse model
+    keeps as n grows; at the compiled size ≥ nnz(M)), M keeps its
+    colours and colour maxima (hence α_M and α_L = 1 + α_M), and its transfer norms (so
+    ‖L⁻¹‖ ≤ Σ_k max_j ‖M^j‖ over T′+1+p blocks of the compiled symmetric M, `projected_inverse_norm`:
+    certified, exponential in T′ when the lift grows). The block's address is ⌈log₂ D′⌉ bits; its
+    lookups are projected as the structured path's (`_project_access`: unary iteration under QROM,
+    O(log D′) queries under QRAM, select-swap under QROAM). The initial state: a pruned Möttönen
+    tree over the nonzero monomials of y_0 — C(k′+N, N) for k′ nonzero weights — on ⌈log₂ D′⌉ qubits,
+    min(2^{⌈log₂ D′⌉} − 1, (C(k′+N, N)+1)·⌈log₂ D′⌉) rotations and as many CNOTs (free under qram-free)."""
+    import scipy.sparse as sp
+
+    from qdsl.lowering.carleman import carleman_dimension
+
+    from .structured import AccessTerm, BlockLayout, _access_block, _history, transfer_classes
+
+    if access not in ACCESS_MODELS:
+        raise ValueError(f"access model must be one of {ACCESS_MODELS}")
+    system = c.system
+    n0, N = int(system.n), int(c.order)
+    T0 = int(system.dynamics.steps)
+    p = int(c.idle) if idle is None else int(idle)
+    n2, T2 = int(params), int(steps)
+    ls0 = c.linear_system
+    D0 = int(ls0.block_dim)
+    D2 = carleman_dimension(n2, N, "symmetric")
+    classes, step_class = transfer_classes(ls0)
+    if not classes:
+        classes = [sp.identity(D0, format="csr")]
+    # nnz(M′) = (M's fullest row)·D′: ≥ nnz(M) at the compiled size, and a small model's boundary
+    # rows (fewer neighbours) do not lower it
+    nnz0 = sum(m.nnz for m in classes)
+    row_max = max(int(np.max(np.diff(m.tocsr().indptr))) for m in classes) if nnz0 else 1
+    nnz2 = row_max * D2 * len(classes)
+    r = nnz2 / max(nnz0, 1)
+    K = len(classes)
+    cw = bits_for(K)
+    nd0 = max(1, bits_for(D0))
+    nd2 = max(1, bits_for(D2))
+    blk = _access_block(classes, lambda x: x, lambda x: x, nd0, nd0, cw, True, dense=False)
+    term0 = AccessTerm(blk, 0, 1, 1, nd0, label="M")
+    alpha_M = float(blk.alpha)
+    alpha_L = 1.0 + alpha_M
+    inv, source = projected_inverse_norm(ls0, T2, p)
+    kappa_prime = max(1.0, alpha_L * inv)
+    if not math.isfinite(kappa_prime):
+        from qdsl.diagnostics import Diagnostic, SizeLimitError
+        raise SizeLimitError(Diagnostic(
+            "E0620", f"cannot project to T = {T2} steps: the certified bound on ‖L⁻¹‖ overflows "
+            f"(10^308) — {source}",
+            help="the Carleman lift of this model grows with the number of steps (its transfer "
+                 "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
+                 "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
+    d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
+    s = int(getattr(blk, "num_colors", 1) or 1)
+    b_bits = max(1, math.ceil(math.log2(d * s / eps)))
+    factors = [LCU([_project_term(term0, r, nd2, N, cw, access, b_bits)])]
+    step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
+    layout = BlockLayout(D2, max(1, bits_for(T2 + 1 + p)))
+    stub = SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p)
+    enc = _history(stub, layout, factors, step_class2, K, "sparse-access", "block_encoding", build=False)
+    k0 = int(np.count_nonzero(system.x0))
+    k2 = max(1, round(k0 * n2 / n0)) if k0 else 0
+    amps = carleman_dimension(k2, N, "symmetric")       # y_0's nonzero monomials (the constant 1 too)
+    rot = min((1 << nd2) - 1, (amps + 1) * nd2) if nd2 < 4000 else (amps + 1) * nd2
+    prep = Cost(ry=rot, cx=rot) if access != "qram-free" else Cost()
+    nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
+    zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
+    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1)
+    return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
+            "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
+            "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
+            "construction": "sparse-access",
+            "sizes": {"n": n2, "T": T2, "N": N, "slot_qubits": nd2, "time_qubits": layout.time_qubits,
+                      "system_qubits": layout.num_system_qubits, "flag_qubits": nflags,
+                      "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1,
+                      "classes": K, "nonzero_weights": k2, "block_dim": D2,
+                      "transfer_nonzeros": int(nnz2)}}
+
+
+def project(c, **kw) -> dict:
+    """The projection of Compilation `c`'s QSVT circuit: `project_sparse_access` for the symmetric
+    basis (whose circuit is the sparse-access one), else `project_structured`."""
+    if getattr(c, "basis", "kronecker") == "symmetric":
+        return project_sparse_access(c, **kw)
+    return project_structured(c, **kw)
