@@ -155,7 +155,10 @@ SYNTHESIS = {
              "F_ℓ instead.",
     "E0508": "The block-encoding of the history matrix would hold more than 500,000 gates. It is "
              "built once (and called d times by the solver), but building a block that size takes "
-             "minutes, so it is refused up front from its cost functions. `qdsl resources "
+             "minutes, so it is refused up front from its cost functions — before the history "
+             "system is assembled: the structured construction from the F_ℓ alone (first a floor "
+             "of 4 gates per nonzero of each sparse-access F_ℓ, then the exact count), the "
+             "sparse-access one from the nonzeros of the Carleman lift. `qdsl resources "
              "--no-build` reports its cost without building it. The sparse-access construction "
              "(the symmetric basis) grows with the nonzeros of M, which a high Carleman order "
              "multiplies; the structured one (Kronecker basis) grows with those of the F_ℓ.",
