@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-__all__ = ["plan", "classical_cost", "measure_rate", "crossover", "PlanReport", "STATED_RATE",
+__all__ = ["plan", "classical_cost", "measure_rate", "crossover", "crossovers", "PlanReport", "STATED_RATE",
            "STATED_BANDWIDTH", "N_MAX"]
 
 #: the classical machine when not measured: one CPU core on a sparse update (≈ 1 GFLOP/s, as a
@@ -254,14 +254,53 @@ def _dur(sec) -> str:
     return f"{sec:.3g} s"
 
 
+def _crossover_point(model, *, source, options, access, kw) -> dict:
+    """One access model's crossover as a `qdsl.sweep` point, in whatever process runs it: the
+    compilation rebuilt from its source text and options (deterministic: the same cost functions
+    give the same figures), and the (n, quantum, classical runtime) pairs it evaluated."""
+    from qdsl.api import Compilation
+
+    from .endtoend import _sanitize
+
+    seen: dict = {}
+    r = crossover(Compilation(source, options), access=access, seen=seen, **kw)
+    return _sanitize({"crossover": r, "seen": [[n, a, b] for n, (a, b) in sorted(seen.items())]})
+
+
+def crossovers(c, accesses, kw: dict, *, executor=None, jobs=None) -> tuple[dict, dict]:
+    """({access: crossover}, {access: {n: (quantum, classical runtime)}}) for every access model:
+    one after another in this process, or — with an `executor` (a concurrent.futures.Executor or
+    a `qdsl.sweep.executor_from` spec) or `jobs` > 1 — one `qdsl.sweep` point per access model on
+    it (a compilation of a .qd source only; a system given in Python runs here). The records equal
+    the serial ones (tests/test_sweep.py); a point that fails is rerun here, to raise its error."""
+    from qdsl.api import Compilation
+    from qdsl.sweep import sweep
+
+    cross, seen = {}, {}
+    parallel = executor is not None or (jobs is not None and int(jobs) > 1)
+    if parallel and type(c) is Compilation:
+        grid = [{"source": c.source, "options": c.options, "access": acc, "kw": kw} for acc in accesses]
+        for rec in sweep(c.source.name, grid, what=_crossover_point, executor=executor, jobs=jobs):
+            acc = rec["point"]["access"]
+            if rec["ok"]:
+                cross[acc] = rec["result"]["crossover"]
+                seen[acc] = {int(n): (a, b) for n, a, b in rec["result"]["seen"]}
+    for acc in accesses:
+        if acc not in cross:
+            seen[acc] = {}
+            cross[acc] = crossover(c, access=acc, seen=seen[acc], **kw)
+    return {acc: cross[acc] for acc in accesses}, {acc: seen[acc] for acc in accesses}
+
+
 def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
          steps=None, rate=None, bandwidth=None, measure: bool = False,
-         physical: str = "builtin", download=None) -> PlanReport:
+         physical: str = "builtin", download=None, executor=None, jobs=None) -> PlanReport:
     r"""Is it worth it? The quantum end-to-end cost of `output` of θ_T to `precision` (under
     `access`) against classical training of the same model, their ratio, and the crossover n* per
     access model (module docstring). `params`/`steps` project; `rate`/`bandwidth` state the
     classical machine, `measure=True` measures it; `download`: θ read out and re-uploaded every
-    that many steps. Returns a PlanReport (strict JSON)."""
+    that many steps. `executor`/`jobs`: the crossover searches (one per access model) as
+    `qdsl.sweep` points on that executor (`crossovers`). Returns a PlanReport (strict JSON)."""
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     from .endtoend import _sanitize, end_to_end
@@ -279,12 +318,11 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     cl = classical_cost(c, params=n, steps=T, rate=rate, bandwidth=bandwidth, measured=measured)
     rt = _runtime(q)
     ratio = rt / cl["runtime_s"]
-    cross, seen = {}, {}
+    cross, seen = crossovers(c, ACCESS_MODELS, {
+        "output": output, "precision": precision, "steps": T, "classical": cl, "idle": q["idle"],
+        "download": download, "split": q["split"] if q["output"]["kind"] != "functional" else None},
+        executor=executor, jobs=jobs)
     for acc in ACCESS_MODELS:
-        seen[acc] = {}
-        cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
-                               classical=cl, idle=q["idle"], seen=seen[acc], download=download,
-                               split=q["split"] if q["output"]["kind"] != "functional" else None)
         cross[acc]["at"] = {"T": T, "precision": float(precision), "output": str(output),
                             "idle": q["idle"], "download": download}
     ns = sorted(set().union(*[set(v) for v in seen.values()]))

@@ -489,10 +489,12 @@ def compile(path=None, *, source: str | None = None, system=None, name: str | No
 
 
 def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
-         steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None):
+         steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None,
+         executor=None, jobs=None):
     """Is it worth it? `model`: a Compilation or a .qd path. The quantum end-to-end cost of
     `output` ("all", "top:K", "functional") of θ_T to `precision` against classical training,
-    their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan).
+    their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan);
+    `executor`/`jobs`: the crossover searches as `qdsl.sweep` points on that executor.
     Returns a PlanReport: a dict (strict JSON) with `render()` and `plot(path)`."""
     from .backends.plan import plan as _plan
     from .backends.resources import _check_options
@@ -500,4 +502,5 @@ def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "
     params, steps, _ = _check_options(params, steps, None)
     c = model if hasattr(model, "linear_system") else compile(model)
     return _plan(c, output=output, precision=precision, access=access, params=params, steps=steps,
-                 rate=rate, measure=measure, physical=physical, download=download)
+                 rate=rate, measure=measure, physical=physical, download=download, executor=executor,
+                 jobs=jobs)

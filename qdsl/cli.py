@@ -182,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
                    help="physical model of the stated size's quantum cost")
     p.add_argument("--plot", metavar="PNG", help="write the crossover plot (runtime against n)")
+    p.add_argument("--jobs", "-j", type=int, default=1,
+                   help="search the access models' crossovers in parallel on this many worker processes "
+                        "(qdsl sweep's executors; default 1: in this process)")
+    p.add_argument("--executor", metavar="SPEC",
+                   help="the crossovers' executor: loky (default with --jobs > 1), dask://ADDRESS, dask://local, "
+                        "ray://ADDRESS, ray://local")
 
     p = sub.add_parser("decode", help="θ_t from a compiled program's output (statevector, counts, Qiskit result)",
                        description="Decode θ_t by the report's readout: amplitudes from a statevector (.npy), "
@@ -505,9 +511,12 @@ def cmd_plan(args) -> int:
         from .diagnostics import CompileError, Diagnostic
         raise CompileError(Diagnostic("E0613", f"--rate must be a positive flop rate, not {args.rate}",
                                       help="e.g. --rate 1e9, or --measure-rate"))
+    if args.jobs < 1:
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0625", f"--jobs must be a positive integer, not {args.jobs}"))
     rep = plan(c, output=args.output, precision=args.precision, access=args.access, params=params,
                steps=steps, rate=args.rate, measure=args.measure_rate, physical=args.physical,
-               download=args.download)
+               download=args.download, executor=args.executor, jobs=args.jobs)
     if args.plot:
         rep.plot(_output_path(args.plot, c, force=True))
     if args.json:
