@@ -28,6 +28,7 @@ examples:
   qdsl run examples/quartic.qd --shots 20000   signed θ_T from shots, with intervals
   qdsl plan examples/quartic.qd --plot plan.png   quantum end to end vs classical
   qdsl decode quartic.json --counts counts.json
+  qdsl torch-experiment --out runs/laptop --preset laptop   the paper's experiment, small
   qdsl explain E0203
   qdsl lsp                                  language server for editors (stdio)
 
@@ -220,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="JSONL", help="write the records here (JSON lines) instead of stdout")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     _quiet(p)
+
+    from .torch_options import DESCRIPTION as EXPERIMENT, add_experiment_arguments  # torch-free
+    p = sub.add_parser("torch-experiment", help="the paper's experiment on a pruned ResNet: sparse SGD, Hessian "
+                                                "spectra, error proxy (needs the torch extra)",
+                       description=EXPERIMENT + " The same as `python -m qdsl.torch.experiment`.")
+    add_experiment_arguments(p)
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
@@ -715,9 +722,21 @@ def cmd_lsp(args) -> int:
     return lsp_main()
 
 
+def cmd_torch_experiment(args) -> int:
+    from .diagnostics import CompileError, Diagnostic
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CompileError(Diagnostic("E0721", "`qdsl torch-experiment` needs PyTorch",
+                                      help="pip install 'qdsl-compiler[torch]'")) from None
+    from .torch.experiment import execute
+    vars(args).pop("command", None)       # the run's options only (saved in its results' meta)
+    return execute(args)
+
+
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
             "resources": cmd_resources, "plan": cmd_plan, "decode": cmd_decode, "sweep": cmd_sweep,
-            "explain": cmd_explain, "lsp": cmd_lsp}
+            "explain": cmd_explain, "lsp": cmd_lsp, "torch-experiment": cmd_torch_experiment}
 
 
 def main(argv=None) -> int:

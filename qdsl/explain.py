@@ -253,6 +253,19 @@ TORCH = {
              "space. Full reorthogonalization keeps all lanczos_steps vectors of n numbers; "
              "reorth='partial' with basis='disk' keeps a few vectors in memory and the basis on disk "
              "(lanczos_dir= chooses where). Use that, fewer lanczos_steps, or a sparser support.",
+    "E0720": "An option of `qdsl torch-experiment` (or `python -m qdsl.torch.experiment`) is out of "
+             "its range: --lr, --segment, --lanczos-steps, --vectors, --samples, --batch-size, "
+             "--params and the other counts must be positive, --sparsity and --epsilon in [0, 1), "
+             "--label-noise in [0, 1], --steps, --pretrain-steps and --spectrum-every ≥ 0; and --out "
+             "(where the checkpoint and results go) is required unless --plot DIR redraws a run. "
+             "`qdsl torch-experiment --help` lists every option.",
+    "E0721": "`qdsl torch-experiment` trains a PyTorch model: install the torch extra "
+             "(pip install 'qdsl-compiler[torch]'). The rest of qdsl does not need it.",
+    "E0722": "The experiment could not read its inputs or would overwrite a run: --data is not "
+             "synthetic, digits, a .npz with arrays x, y (or x_train, y_train) of images (N, C, H, W), "
+             "or a CIFAR-100 python directory; --plot DIR holds no results.json/results.npz; or --out "
+             "already holds a checkpoint — pass --resume to continue it or --force to start over "
+             "(nothing of yours is overwritten unasked).",
 }
 
 
