@@ -184,3 +184,11 @@ def test_qdsl_sweep_is_callable_after_its_module_is_imported():
     import qdsl.sweep as module
     assert qdsl.sweep is module or callable(qdsl.sweep)
     assert qdsl.sweep(QUARTIC, {"params": [1e3]}) == sweep(QUARTIC, {"params": [1e3]})
+
+
+def test_plan_crossovers_on_a_dask_local_cluster_equal_one_by_one():
+    pytest.importorskip("dask.distributed")
+    from qdsl.backends.plan import plan
+    serial = json.dumps(dict(plan(qdsl.compile(GD_CUBIC))), sort_keys=True)
+    got = plan(qdsl.compile(GD_CUBIC), executor="dask://local", jobs=2)
+    assert json.dumps(dict(got), sort_keys=True) == serial
