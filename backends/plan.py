@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-__all__ = ["plan", "classical_cost", "measure_rate", "crossover", "PlanReport", "STATED_RATE",
+__all__ = ["plan", "classical_cost", "measure_rate", "crossover", "crossovers", "PlanReport", "STATED_RATE",
            "STATED_BANDWIDTH", "N_MAX"]
 
 #: the classical machine when not measured: one CPU core on a sparse update (≈ 1 GFLOP/s, as a
@@ -259,10 +259,48 @@ def _dur(sec) -> str:
     return f"{sec:.3g} s"
 
 
+def _crossover_point(model, *, source, options, access, kw) -> dict:
+    """One access model's crossover as a `qdsl.sweep` point, in whatever process runs it: the
+    compilation rebuilt from its source text and options (deterministic: the same cost functions
+    give the same figures), and the (n, quantum, classical runtime) pairs it evaluated."""
+    from qdsl.api import Compilation
+
+    from .endtoend import _sanitize
+
+    seen: dict = {}
+    r = crossover(Compilation(source, options), access=access, seen=seen, **kw)
+    return _sanitize({"crossover": r, "seen": [[n, a, b] for n, (a, b) in sorted(seen.items())]})
+
+
+def crossovers(c, accesses, kw: dict, *, executor=None, jobs=None) -> tuple[dict, dict]:
+    """({access: crossover}, {access: {n: (quantum, classical runtime)}}) for every access model:
+    one after another in this process, or — with an `executor` (a concurrent.futures.Executor or
+    a `qdsl.sweep.executor_from` spec) or `jobs` > 1 — one `qdsl.sweep` point per access model on
+    it (a compilation of a .qd source only; a system given in Python runs here). The records equal
+    the serial ones (tests/test_sweep.py); a point that fails is rerun here, to raise its error."""
+    from qdsl.api import Compilation
+    from qdsl.sweep import sweep
+
+    cross, seen = {}, {}
+    parallel = executor is not None or (jobs is not None and int(jobs) > 1)
+    if parallel and type(c) is Compilation:
+        grid = [{"source": c.source, "options": c.options, "access": acc, "kw": kw} for acc in accesses]
+        for rec in sweep(c.source.name, grid, what=_crossover_point, executor=executor, jobs=jobs):
+            acc = rec["point"]["access"]
+            if rec["ok"]:
+                cross[acc] = rec["result"]["crossover"]
+                seen[acc] = {int(n): (a, b) for n, a, b in rec["result"]["seen"]}
+    for acc in accesses:
+        if acc not in cross:
+            seen[acc] = {}
+            cross[acc] = crossover(c, access=acc, seen=seen[acc], **kw)
+    return {acc: cross[acc] for acc in accesses}, {acc: seen[acc] for acc in accesses}
+
+
 def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
          steps=None, rate=None, bandwidth=None, measure: bool = False,
          physical: str = "builtin", download=None, network=None, window=None,
-         spectrum=None) -> PlanReport:
+         spectrum=None, executor=None, jobs=None) -> PlanReport:
     r"""Is it worth it? The quantum end-to-end cost of `output` of θ_T to `precision` (under
     `access`) against classical training of the same model, their ratio, and the crossover n* per
     access model (module docstring). `params`/`steps` project; `rate`/`bandwidth` state the
@@ -271,7 +309,9 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     `window=K` (default: the system's steps) add `torch_window`: the quantum cost of one training
     window between downloads (the steps are K) against K training steps of the network itself
     (FLOPs by torch's counter), beside the Eq. 7 proxy of that window (`spectrum`: a measured
-    `Spectrum`, else an SLQ run here) — `qdsl.torch.plan`. Returns a PlanReport (strict JSON)."""
+    `Spectrum`, else an SLQ run here) — `qdsl.torch.plan`. `executor`/`jobs`: the crossover
+    searches (one per access model) as `qdsl.sweep` points on that executor (`crossovers`).
+    Returns a PlanReport (strict JSON)."""
     from qdsl.synthesis.projection import ACCESS_MODELS
 
     from .endtoend import _sanitize, end_to_end
@@ -303,21 +343,18 @@ def plan(c, *, output: str = "all", precision: float = 1e-3, access: str = "qrom
     cl = classical_cost(c, params=n, steps=T, rate=rate, bandwidth=bandwidth, measured=measured)
     rt = _runtime(q)
     ratio = rt / cl["runtime_s"]
-    cross, seen = {}, {}
+    if c.solver == "hhl":   # E0630: no projection of HHL, so no n at which to compare
+        cross = {acc: {"n_star": None, "reason": (
+            "not searched: HHL is costed at the compiled size only (E0630; `qdsl explain E0630`)"
+            " — compile with --solver qsvt for the crossover")} for acc in ACCESS_MODELS}
+        seen = {acc: ({n: (rt, cl["runtime_s"])} if acc == access else {}) for acc in ACCESS_MODELS}
+    else:
+        cross, seen = crossovers(c, ACCESS_MODELS, {
+            "output": output, "precision": precision, "steps": T, "classical": cl,
+            "idle": q["idle"], "download": download,
+            "split": q["split"] if q["output"]["kind"] != "functional" else None},
+            executor=executor, jobs=jobs)
     for acc in ACCESS_MODELS:
-        seen[acc] = {}
-        if c.solver == "hhl":   # E0630: no projection of HHL, so no n at which to compare
-            cross[acc] = {"n_star": None, "reason": (
-                "not searched: HHL is costed at the compiled size only (E0630; `qdsl explain E0630`)"
-                " — compile with --solver qsvt for the crossover"),
-                "at": {"T": T, "precision": float(precision), "output": str(output), "idle": q["idle"],
-                       "download": download}}
-            if acc == access:
-                seen[acc][n] = (rt, cl["runtime_s"])
-            continue
-        cross[acc] = crossover(c, access=acc, output=output, precision=precision, steps=T,
-                               classical=cl, idle=q["idle"], seen=seen[acc], download=download,
-                               split=q["split"] if q["output"]["kind"] != "functional" else None)
         cross[acc]["at"] = {"T": T, "precision": float(precision), "output": str(output),
                             "idle": q["idle"], "download": download}
     ns = sorted(set().union(*[set(v) for v in seen.values()]))

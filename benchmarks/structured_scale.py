@@ -9,6 +9,7 @@ d_i·w_i·w_{i+1}², so the update has F_0, F_1 (banded) and F_2 (sparse) from d
 
     python benchmarks/structured_scale.py [n ...]        (default: 10 20 50 100 200)
     python benchmarks/structured_scale.py --steps 32 100 (T; default 8 for n ≤ 20, 32 above)
+    python benchmarks/structured_scale.py --jobs 2 [n ...] (rows as qdsl.sweep points on 2 workers)
     python benchmarks/structured_scale.py --alpha [n ...] (default: 10 20)
         α_L of the structured encoding beside ‖L‖ at Carleman orders 2–5, and α_L as the builder
         before issue 15 made it (every F_ℓ by sparse access with the plain König colouring), for
@@ -58,7 +59,11 @@ def write_model(folder: Path, n: int, T: int, seed: int = 0) -> Path:
     return path
 
 
-def measure(path: Path, construction: str) -> str:
+def measure(model, construction: str = "structured") -> dict:
+    """One row as a `qdsl.sweep` point (run by whichever process the executor gives it): compile
+    `model` with `construction`; the circuit's figures and the seconds to build and emit it, or
+    the refusal."""
+    path = Path(model)
     t0 = time.perf_counter()
     try:
         c = qdsl.compile(path, block_encoding=construction)
@@ -67,14 +72,23 @@ def measure(path: Path, construction: str) -> str:
         text = c.qasm
         t2 = time.perf_counter()
     except CompileError as e:
-        return f"{construction:<11} refused: {e.diagnostics[0].code} {e.diagnostics[0].message[:70]}"
+        return {"refused": e.diagnostics[0].code, "message": e.diagnostics[0].message}
     cost = prog.cost
     counts = c.emitted.counts
-    return (f"{construction:<11} {prog.num_qubits:>6} {prog.meta['degree']:>6} "
-            f"{counts.get('ccx', 0):>11,} {counts.get('ry', 0) + counts.get('rz', 0):>11,} "
-            f"{sum(counts.values()):>12,} {len(text.encode()) / 1e6:>8.2f} {t1 - t0:>8.1f} {t2 - t1:>7.1f}"
-            f"   κ′ {prog.meta['kappa_prime']:.3g} ({prog.meta['inverse_norm_source'].split(' (')[0]})"
-            + ("" if cost is None or cost == counts else "  COST MISMATCH"))
+    return {"n": c.system.n, "T": c.system.dynamics.steps, "qubits": prog.num_qubits,
+            "degree": prog.meta["degree"], "toffolis": counts.get("ccx", 0),
+            "rotations": counts.get("ry", 0) + counts.get("rz", 0), "gates": sum(counts.values()),
+            "qasm_bytes": len(text.encode()), "kappa_prime": prog.meta["kappa_prime"],
+            "kappa_source": prog.meta["inverse_norm_source"].split(" (")[0],
+            "cost_matches": cost is None or cost == counts, "build_s": t1 - t0, "emit_s": t2 - t1}
+
+
+def format_row(construction: str, r: dict) -> str:
+    if "refused" in r:
+        return f"{construction:<11} refused: {r['refused']} {r['message'][:70]}"
+    return (f"{construction:<11} {r['qubits']:>6} {r['degree']:>6} {r['toffolis']:>11,} {r['rotations']:>11,} "
+            f"{r['gates']:>12,} {r['qasm_bytes'] / 1e6:>8.2f} {r['build_s']:>8.1f} {r['emit_s']:>7.1f}"
+            f"   κ′ {r['kappa_prime']:.3g} ({r['kappa_source']})" + ("" if r["cost_matches"] else "  COST MISMATCH"))
 
 
 LEAST_SQUARES = """model lsq{n} {{
@@ -183,18 +197,32 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, help="T (default 8 for n ≤ 20, 32 above; --alpha: 4)")
     ap.add_argument("--dense", action="store_true", help="also try the dense path")
     ap.add_argument("--alpha", action="store_true", help="α_L beside ‖L‖ at orders 2–5")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="rows in parallel (qdsl.sweep on joblib's loky pool; default 1: one after another)")
     a = ap.parse_args(argv)
     if a.alpha:
         return main_alpha(a.n or [10, 20], a.steps)
     a.n = a.n or [10, 20, 50, 100, 200]
     print(f"{'n':>5} {'T':>4} {'D':>7} {'path':<11} {'qubits':>6} {'degree':>6} {'Toffolis':>11} "
           f"{'rotations':>11} {'gates':>12} {'QASM MB':>8} {'build s':>8} {'emit s':>7}", flush=True)
-    for n in a.n:
-        T = a.steps or (8 if n <= 20 else 32)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write_model(Path(tmp), n, T)
-            for construction in ["structured"] + (["dense"] if a.dense else []):
-                print(f"{n:>5} {T:>4} {1 + n + n * n:>7} " + measure(path, construction), flush=True)
+    constructions = ["structured"] + (["dense"] if a.dense else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, sizes = [], []
+        for n in a.n:
+            T = a.steps or (8 if n <= 20 else 32)
+            folder = Path(tmp) / f"n{n}"
+            folder.mkdir()
+            paths.append(write_model(folder, n, T))
+            sizes.append((n, T))
+        # every (n, construction) row is independent: one sweep over all of them (qdsl.sweep, on
+        # joblib's loky pool with --jobs N; the seconds then share the machine's cores)
+        recs = qdsl.sweep(paths, [{"construction": k} for k in constructions], what=measure, jobs=a.jobs)
+    for i, rec in enumerate(recs):
+        n, T = sizes[i // len(constructions)]
+        construction = rec["point"]["construction"]
+        row = format_row(construction, rec["result"]) if rec["ok"] else \
+            f"{construction:<11} failed: {rec['error']['code']} {rec['error']['message'][:70]}"
+        print(f"{n:>5} {T:>4} {1 + n + n * n:>7} " + row, flush=True)
 
 
 if __name__ == "__main__":

@@ -187,6 +187,7 @@ class Compilation:
             from .synthesis.qsvt import synthesize_qsvt
             eps = self.options.eps or self._solver_arg("eps")
             kw = {"eps": float(eps)} if eps is not None else {}
+            self.guard_build()   # E0508 from the cost functions, before the history is assembled
             return synthesize_qsvt(self.linear_system, self.encoding, **kw)
         raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
                                       help="use qsvt, hhl or classical"))
@@ -213,16 +214,43 @@ class Compilation:
     def encoding(self):
         """The block-encoding of the history matrix L (a `synthesis.blocks.base.BlockEncoding`)."""
         c = self.construction
+        self.guard_build()
         ls = self.linear_system
         if c == "structured":
             from .synthesis.structured import structured_history
-            return structured_history(self.system, ls, self.order)
+            return structured_history(self.system, ls, self.order, factors=self.__dict__.get("_factors"))
         if c == "sparse-access":
             from .synthesis.structured import sparse_access_history
             return sparse_access_history(ls)
         from .synthesis.block_encoding import dense_history
         eps = self.options.eps or self._solver_arg("eps")
         return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))
+
+    def guard_build(self) -> None:
+        """Refuse (SizeLimitError E0508, exit 3) a block-encoding over the build limit before the
+        history system is assembled (`synthesis.structured.guard_build`): the structured
+        construction from its cost functions without the Carleman lift, the sparse-access one from
+        the lift's nonzeros. A dense extraction used to be refused only after minutes of assembly."""
+        c = self.construction
+        if c in ("structured", "sparse-access") and "_factors" not in self.__dict__:
+            from .lowering.carleman import _limits, carleman_dimension
+            from .lowering.history import guard_history
+            from .synthesis.structured import guard_build
+            # the cost functions walk the T steps: a history over the dimension limit (exact, from
+            # the sizes) is refused first, as assembling it would be (E0402)
+            T, D = self.system.dynamics.steps, carleman_dimension(self.system.n, self.order, self.basis)
+            if (T + 1 + self.idle) * D > _limits(None, None)[0]:
+                guard_history(T, self.idle, D, 0)
+            self.__dict__["_factors"] = guard_build(
+                self.system, self.order, self.system.dynamics.steps, self.idle, c,
+                self.carleman if c == "sparse-access" else None)
+
+    @property
+    def history_size(self):
+        """The size of the history-state system — `dim`, `nnz`, `bytes` of its CSR arrays — from
+        the Carleman lift, before the system is assembled (`lowering.history.history_size`)."""
+        from .lowering.history import history_size
+        return history_size(self.carleman.matrices, self.system.dynamics.steps, self.idle)
 
     @property
     def circuit(self):
@@ -462,11 +490,13 @@ def compile(path=None, *, source: str | None = None, system=None, name: str | No
 
 def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "qrom", params=None,
          steps=None, rate=None, measure: bool = False, physical: str = "builtin", download=None,
-         network=None, window=None, spectrum=None, order: int | None = None):
+         network=None, window=None, spectrum=None, order: int | None = None, executor=None,
+         jobs=None):
     """Is it worth it? `model`: a Compilation, a .qd path or a PolynomialSystem (compiled at
     `order`, default its degree; a `qdsl.torch` extracted system). The quantum end-to-end cost of
     `output` ("all", "top:K", "functional") of θ_T to `precision` against classical training,
-    their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan).
+    their ratio and the crossover per access model (`backends.plan.plan`, docs/api.md#qdslplan);
+    `executor`/`jobs`: the crossover searches as `qdsl.sweep` points on that executor.
     For an extracted system, `network=(model, loss_fn, batch)` and `window=K` add the cost of one
     training window between downloads against the network's own K training steps, beside the
     Eq. 7 proxy of that window (docs/torch.md, "Is it worth it, per window").
@@ -483,4 +513,4 @@ def plan(model, *, output: str = "all", precision: float = 1e-3, access: str = "
         c = compile(model)
     return _plan(c, output=output, precision=precision, access=access, params=params, steps=steps,
                  rate=rate, measure=measure, physical=physical, download=download, network=network,
-                 window=window, spectrum=spectrum)
+                 window=window, spectrum=spectrum, executor=executor, jobs=jobs)

@@ -28,6 +28,7 @@ examples:
   qdsl run examples/quartic.qd --shots 20000   signed θ_T from shots, with intervals
   qdsl plan examples/quartic.qd --plot plan.png   quantum end to end vs classical
   qdsl decode quartic.json --counts counts.json
+  qdsl torch-experiment --out runs/laptop --preset laptop   the paper's experiment, small
   qdsl explain E0203
   qdsl lsp                                  language server for editors (stdio)
 
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--physical", choices=["builtin", "qdk"], default="builtin",
                    help="physical model of the stated size's quantum cost")
     p.add_argument("--plot", metavar="PNG", help="write the crossover plot (runtime against n)")
+    p.add_argument("--jobs", "-j", type=int, default=1,
+                   help="search the access models' crossovers in parallel on this many worker processes "
+                        "(qdsl sweep's executors; default 1: in this process)")
+    p.add_argument("--executor", metavar="SPEC",
+                   help="the crossovers' executor: loky (default with --jobs > 1), dask://ADDRESS, dask://local, "
+                        "ray://ADDRESS, ray://local")
 
     p = sub.add_parser("decode", help="θ_t from a compiled program's output (statevector, counts, Qiskit result)",
                        description="Decode θ_t by the report's readout: amplitudes from a statevector (.npy), "
@@ -214,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="JSONL", help="write the records here (JSON lines) instead of stdout")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     _quiet(p)
+
+    from .torch_options import DESCRIPTION as EXPERIMENT, add_experiment_arguments  # torch-free
+    p = sub.add_parser("torch-experiment", help="the paper's experiment on a pruned ResNet: sparse SGD, Hessian "
+                                                "spectra, error proxy (needs the torch extra)",
+                       description=EXPERIMENT + " The same as `python -m qdsl.torch.experiment`.")
+    add_experiment_arguments(p)
 
     p = sub.add_parser("explain", help="the long explanation of a diagnostic code")
     p.add_argument("code", help="e.g. E0203")
@@ -505,9 +518,12 @@ def cmd_plan(args) -> int:
         from .diagnostics import CompileError, Diagnostic
         raise CompileError(Diagnostic("E0613", f"--rate must be a positive flop rate, not {args.rate}",
                                       help="e.g. --rate 1e9, or --measure-rate"))
+    if args.jobs < 1:
+        from .diagnostics import CompileError, Diagnostic
+        raise CompileError(Diagnostic("E0625", f"--jobs must be a positive integer, not {args.jobs}"))
     rep = plan(c, output=args.output, precision=args.precision, access=args.access, params=params,
                steps=steps, rate=args.rate, measure=args.measure_rate, physical=args.physical,
-               download=args.download)
+               download=args.download, executor=args.executor, jobs=args.jobs)
     if args.plot:
         rep.plot(_output_path(args.plot, c, force=True))
     if args.json:
@@ -706,9 +722,21 @@ def cmd_lsp(args) -> int:
     return lsp_main()
 
 
+def cmd_torch_experiment(args) -> int:
+    from .diagnostics import CompileError, Diagnostic
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CompileError(Diagnostic("E0721", "`qdsl torch-experiment` needs PyTorch",
+                                      help="pip install 'qdsl-compiler[torch]'")) from None
+    from .torch.experiment import execute
+    vars(args).pop("command", None)       # the run's options only (saved in its results' meta)
+    return execute(args)
+
+
 COMMANDS = {"check": cmd_check, "simulate": cmd_simulate, "compile": cmd_compile, "run": cmd_run,
             "resources": cmd_resources, "plan": cmd_plan, "decode": cmd_decode, "sweep": cmd_sweep,
-            "explain": cmd_explain, "lsp": cmd_lsp}
+            "explain": cmd_explain, "lsp": cmd_lsp, "torch-experiment": cmd_torch_experiment}
 
 
 def main(argv=None) -> int:

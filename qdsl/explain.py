@@ -155,7 +155,10 @@ SYNTHESIS = {
              "F_ℓ instead.",
     "E0508": "The block-encoding of the history matrix would hold more than 500,000 gates. It is "
              "built once (and called d times by the solver), but building a block that size takes "
-             "minutes, so it is refused up front from its cost functions. `qdsl resources "
+             "minutes, so it is refused up front from its cost functions — before the history "
+             "system is assembled: the structured construction from the F_ℓ alone (first a floor "
+             "of 4 gates per nonzero of each sparse-access F_ℓ, then the exact count), the "
+             "sparse-access one from the nonzeros of the Carleman lift. `qdsl resources "
              "--no-build` reports its cost without building it. The sparse-access construction "
              "(the symmetric basis) grows with the nonzeros of M, which a high Carleman order "
              "multiplies; the structured one (Kronecker basis) grows with those of the F_ℓ.",
@@ -277,6 +280,19 @@ TORCH = {
              "space. Full reorthogonalization keeps all lanczos_steps vectors of n numbers; "
              "reorth='partial' with basis='disk' keeps a few vectors in memory and the basis on disk "
              "(lanczos_dir= chooses where). Use that, fewer lanczos_steps, or a sparser support.",
+    "E0720": "An option of `qdsl torch-experiment` (or `python -m qdsl.torch.experiment`) is out of "
+             "its range: --lr, --segment, --lanczos-steps, --vectors, --samples, --batch-size, "
+             "--params and the other counts must be positive, --sparsity and --epsilon in [0, 1), "
+             "--label-noise in [0, 1], --steps, --pretrain-steps and --spectrum-every ≥ 0; and --out "
+             "(where the checkpoint and results go) is required unless --plot DIR redraws a run. "
+             "`qdsl torch-experiment --help` lists every option.",
+    "E0721": "`qdsl torch-experiment` trains a PyTorch model: install the torch extra "
+             "(pip install 'qdsl-compiler[torch]'). The rest of qdsl does not need it.",
+    "E0722": "The experiment could not read its inputs or would overwrite a run: --data is not "
+             "synthetic, digits, a .npz with arrays x, y (or x_train, y_train) of images (N, C, H, W), "
+             "or a CIFAR-100 python directory; --plot DIR holds no results.json/results.npz; or --out "
+             "already holds a checkpoint — pass --resume to continue it or --force to start over "
+             "(nothing of yours is overwritten unasked).",
 }
 
 

@@ -289,3 +289,17 @@ def sweep(models, grid=None, what="resources", *, executor=None, jobs: int | Non
         if owned:
             executor.shutdown(wait=True)
     return out
+
+
+class _CallableModule(type(os)):
+    """`qdsl.sweep(...)` is the function, but importing this module (`from qdsl.sweep import
+    PoolExecutor`) binds the attribute `qdsl.sweep` to the module itself: calling the module calls
+    the function, so both spellings work whatever was imported first."""
+
+    def __call__(self, *args, **kwargs):
+        return sweep(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

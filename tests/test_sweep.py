@@ -127,3 +127,68 @@ def test_a_function_is_swept_like_a_stage():
     assert sweep(QUARTIC, grid, what=projected_degree, jobs=2) == seq
     assert all(r["ok"] and r["what"].endswith("projected_degree") for r in seq)
     assert seq[0]["result"]["degree"] < seq[1]["result"]["degree"]     # T = 40 needs a higher degree
+
+
+def _structured_scale():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("structured_scale", ROOT / "benchmarks/structured_scale.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_structured_scale_rows_on_loky_equal_one_by_one(tmp_path):
+    """benchmarks/structured_scale.py's rows are sweep points: on two loky workers their records
+    equal those run one by one, but for the seconds each took."""
+    bench = _structured_scale()
+    paths = []
+    for n in (4, 6):
+        (tmp_path / f"n{n}").mkdir()
+        paths.append(bench.write_model(tmp_path / f"n{n}", n, 3))
+    grid = [{"construction": "structured"}]
+
+    def untimed(recs):
+        return [dict(r, result={k: v for k, v in r["result"].items() if not k.endswith("_s")}) for r in recs]
+    seq = qdsl.sweep(paths, grid, what=bench.measure)
+    assert all(r["ok"] and r["result"]["cost_matches"] for r in seq), seq
+    assert [r["result"]["n"] for r in seq] == [4, 6]
+    assert untimed(qdsl.sweep(paths, grid, what=bench.measure, jobs=2)) == untimed(seq)
+
+
+def test_plan_crossovers_on_an_executor_equal_one_by_one():
+    """`qdsl plan`'s crossover searches (one per access model) as sweep points on two loky workers,
+    and on a standard-library Pool: the same report as in this process."""
+    import multiprocessing
+
+    from qdsl.backends.plan import plan
+    serial = json.dumps(dict(plan(qdsl.compile(GD_CUBIC))), sort_keys=True)
+    assert json.dumps(dict(plan(qdsl.compile(GD_CUBIC), jobs=2)), sort_keys=True) == serial
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        got = plan(qdsl.compile(GD_CUBIC), executor=PoolExecutor(pool))
+    assert json.dumps(dict(got), sort_keys=True) == serial
+
+
+def test_plan_jobs_on_the_command_line():
+    r = subprocess.run([sys.executable, "-m", "qdsl", "plan", GD_CUBIC, "--json", "--jobs", "2", "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    s = subprocess.run([sys.executable, "-m", "qdsl", "plan", GD_CUBIC, "--json", "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and s.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == json.loads(s.stdout)
+    bad = subprocess.run([sys.executable, "-m", "qdsl", "plan", GD_CUBIC, "--jobs", "0"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "E0625" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_qdsl_sweep_is_callable_after_its_module_is_imported():
+    import qdsl.sweep as module
+    assert qdsl.sweep is module or callable(qdsl.sweep)
+    assert qdsl.sweep(QUARTIC, {"params": [1e3]}) == sweep(QUARTIC, {"params": [1e3]})
+
+
+def test_plan_crossovers_on_a_dask_local_cluster_equal_one_by_one():
+    pytest.importorskip("dask.distributed")
+    from qdsl.backends.plan import plan
+    serial = json.dumps(dict(plan(qdsl.compile(GD_CUBIC))), sort_keys=True)
+    got = plan(qdsl.compile(GD_CUBIC), executor="dask://local", jobs=2)
+    assert json.dumps(dict(got), sort_keys=True) == serial

@@ -211,6 +211,38 @@ def guard_history(steps: int, idle: int, block_dim: int, transfer_nnz: int, *, m
         + "or raise the limit with QDSL_MAX_DIM / QDSL_MAX_NNZ"))
 
 
+@dataclass(frozen=True)
+class HistorySize:
+    """The size of a history-state system, predicted before it is assembled (`history_size`):
+    `dim` = (T+1+p)·D unknowns, `nnz` stored entries of L, `bytes` of its CSR arrays (float64
+    values, int32 indices while they fit, else int64), `transfer_nnz` Σ_t nnz(M_t)."""
+
+    dim: int
+    nnz: int
+    bytes: int
+    transfer_nnz: int
+
+    def to_dict(self) -> dict:
+        return {"dim": self.dim, "nnz": self.nnz, "bytes": self.bytes, "transfer_nnz": self.transfer_nnz}
+
+
+def history_size(transfers, steps: int, idle: int = 0) -> HistorySize:
+    r"""The exact size of `assemble_history(transfers, steps, idle)` without building it: row
+    block 0 holds the identity (D entries), row block t ≤ T holds M_{t−1}'s stored entries and the
+    diagonal 1 (nnz(M_{t−1}) + D), an idle block −I and I (2D). So nnz(L) = Σ_{t<T} nnz(M_t) +
+    (T+1)·D + 2p·D; the CSR arrays take 8 bytes a value and 4 (int32, scipy's choice while every
+    index and nnz fit) or 8 bytes an index, and (dim + 1) row pointers. `transfers`: the
+    canonical (summed, zero-free) M_t of `carleman`, one or one per step."""
+    T, p = int(steps), int(idle)
+    D = int(transfers[0].shape[0])
+    mats = [transfers[t] if len(transfers) > 1 else transfers[0] for t in range(T)]
+    tnnz = int(sum(int(M.nnz) for M in mats))
+    dim = (T + 1 + p) * D
+    nnz = tnnz + (T + 1) * D + 2 * p * D
+    idx = 4 if max(nnz, dim) <= np.iinfo(np.int32).max else 8
+    return HistorySize(dim, nnz, 8 * nnz + idx * nnz + idx * (dim + 1), tnnz)
+
+
 def history_system(car, steps: int | None = None, idle: int = 0, *, expansion_point=None,
                    x0=None, y0=None, kappa: str = "auto") -> LinearSystem:
     r"""The history-state system L·Y = B of a CarlemanSystem over T steps and p idle steps.

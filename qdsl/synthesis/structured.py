@@ -401,17 +401,19 @@ def _dyadic(lo: int, hi: int):
 
 
 def structured_history(system, ls, order: int, *, name: str = "block_encoding",
-                       build: bool = True) -> BlockEncoding:
+                       build: bool = True, factors=None) -> BlockEncoding:
     """The structured block-encoding of the history matrix of `ls` (the LinearSystem of `system`
     lowered at Carleman `order` in the Kronecker basis), built from the F_ℓ. With build=False
     only the description is evaluated — α, registers and the cost record — and `circuit` is None
-    (what `qdsl resources` estimates from)."""
+    (what `qdsl resources` estimates from). `factors`: M's factors made already for the same
+    system, order and T (`guard_build`), reused instead of colouring the F_ℓ again."""
     N = int(order)
     T, p = int(ls.steps), int(ls.idle)
     classes, step_class = time_classes(system, T)
     cw = bits_for(len(classes))
     layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
-    factors = transfer_factors(system, N, layout.q, classes, cw)
+    if factors is None:
+        factors = transfer_factors(system, N, layout.q, classes, cw)
     enc = _history(ls, layout, factors, step_class, len(classes), "structured", name, build)
     # B = |0⟩_t ⊗ lift(u_0): prepared slot by slot (blocks.lifted), on the slots and temporaries
     u0 = np.asarray(ls.rhs[np.asarray(ls.theta_index)] if ls.block_dim > 1 else [], dtype=float)
@@ -503,6 +505,92 @@ def _check_build(gates: int, construction: str, exact: bool = True) -> None:
             help="`qdsl resources --no-build` estimates its cost without building it; or lower "
                  "the Carleman order, or use the Kronecker basis (structured: its cost grows with "
                  "the nonzeros of the F_ℓ, not of M)"))
+
+
+def _nonzeros(m) -> int:
+    m = sp.csr_matrix(m, copy=True)
+    m.sum_duplicates()
+    return int(np.count_nonzero(m.data))
+
+
+def structured_gates_floor(system, order: int, steps: int) -> int:
+    r"""A lower bound on the gates of `structured_history`'s block-encoding, from nonzero counts
+    alone (no colouring, no lookup, nothing built): each F_ℓ term that is a `SparseAccess` block —
+    every F_ℓ with ℓ ≥ 2 (not square), and G₁ (or a flow's F₁) when it is neither diagonal nor small
+    enough for the dense encodings — spends, per class k and stored nonzero of F_ℓ^k, one
+    controlled RY (2 ry + 2 cx: `sparse_access_cost`), at each slot position where the term
+    occurs. The exact count (`structured_history_cost`) colours the nonzeros, which takes seconds
+    per 10^5 of them; this floor refuses a dense extraction instantly."""
+    N, T = int(order), int(steps)
+    classes, _ = time_classes(system, T)
+    n = system.n
+    q = max(len(F) for F in classes) - 1
+
+    def per_term(l):
+        return 4 * sum(_nonzeros(F) for F in _F(classes, l, n))
+
+    def square_is_sparse(mats, shift):
+        rows, cols, _ = _union(mats)
+        if rows.size == 0 or np.all(rows == cols):
+            return False            # diagonal (or empty): DiagonalAccess / Identity
+        d = int(max(rows.max(), cols.max())) + 1 + shift
+        return not (len(mats) == 1 and d <= DENSE_CODES_MAX)
+
+    total = 0
+    if system.kind == "flow":
+        for l in range(1, min(q, N) + 1):
+            mats = _F(classes, l, n)
+            if l == 1 and not square_is_sparse(mats, 1):
+                continue
+            total += (N - l + 1) * per_term(l)
+        return total
+    eye = sp.identity(n, format="csr")
+    G1 = [(eye + f1).tocsr() for f1 in _F(classes, 1, n)]
+    if any(m.nnz for m in _F(classes, 1, n)) and square_is_sparse(G1, 1):
+        total += N * 4 * sum(1 + _nonzeros(g) for g in G1)     # G1^ext: G1 and the empty value's 1
+    for l in range(2, min(q, N) + 1):
+        total += (N - l + 1) * per_term(l)                   # positions m = 0..N−ℓ
+    return total
+
+
+def structured_history_cost(system, order: int, steps: int, idle: int = 0, factors=None):
+    """(cost record, factors) of `structured_history`'s block-encoding of the history matrix,
+    from the F_ℓ and the sizes alone: the same factors (`transfer_factors`, or `factors` when
+    given) and the same `_history` description (build=False) on a stand-in for the LinearSystem
+    that carries only T and p — nothing of the Carleman lift or the history system is built. The
+    cost equals `structured_history(...).cost`; the factors can be passed on to it."""
+    from types import SimpleNamespace
+
+    N, T, p = int(order), int(steps), int(idle)
+    classes, step_class = time_classes(system, T)
+    cw = bits_for(len(classes))
+    layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
+    if factors is None:
+        factors = transfer_factors(system, N, layout.q, classes, cw)
+    stub = SimpleNamespace(steps=T, idle=p, num_blocks=T + 1 + p)
+    enc = _history(stub, layout, factors, step_class, len(classes), "structured", "block_encoding",
+                   build=False)
+    return enc.cost, factors
+
+
+def guard_build(system, order: int, steps: int, idle: int, construction: str, carleman=None):
+    """Refuse (E0508) a block-encoding of the history matrix over MAX_BLOCK_GATES before the
+    history system is assembled. Structured: first from `structured_gates_floor` (instant), then
+    from the exact cost functions (`structured_history_cost`; no Carleman lift either) — returns
+    the factors it made, for `structured_history(factors=...)`. Sparse-access: from Σ nnz(M) over
+    the distinct transfer matrices of `carleman` (≥ 1 gate a nonzero, a lower bound). Other
+    constructions: nothing to check here (None)."""
+    if construction == "structured":
+        _check_build(structured_gates_floor(system, order, steps), "structured", exact=False)
+        cost, factors = structured_history_cost(system, order, steps, idle)
+        _check_build(int(sum(int(v) for v in cost.values())), "structured")
+        return factors
+    if construction == "sparse-access" and carleman is not None:
+        mats = list(carleman.matrices)
+        mats = [mats[t] if len(mats) > 1 else mats[0] for t in range(int(steps))]
+        classes, _ = _group(mats, _equal)
+        _check_build(sum(int(m.nnz) for m in classes), "sparse-access", exact=False)
+    return None
 
 
 def sparse_access_history(ls, *, name: str = "block_encoding", build: bool = True) -> BlockEncoding:

@@ -35,16 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PRESETS = {
-    # the paper's setting (its Fig. 2): 7M ResNet, SGD on 2,048 samples, 90 % pruned
-    "paper": dict(data="synthetic", params=7e6, samples=8192, batch_size=2048, lr=0.05, pretrain_steps=50,
-                  steps=200, segment=50, spectrum_every=25, lanczos_steps=128, vectors=2, spectrum_samples=512,
-                  label_noise=0.0),
-    # minutes on one CPU core: the edge-of-stability mechanism at a size this machine runs
-    "laptop": dict(data="digits", params=2e4, samples=720, batch_size=None, lr=0.05, pretrain_steps=60,
-                   steps=100, segment=20, spectrum_every=0, lanczos_steps=40, vectors=1, spectrum_samples=None,
-                   label_noise=0.2),
-}
+from ..torch_options import DESCRIPTION, PRESETS, add_experiment_arguments  # noqa: E402 — torch-free (qdsl --help)
 
 
 # ----------------------------------------------------------------------------- data
@@ -542,74 +533,47 @@ def _say(args, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _bytes(text: str) -> int:
-    units = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
-    t = text.strip().upper().removesuffix("B").removesuffix("I")
-    mult = units.get(t[-1:], 1)
-    try:
-        v = float(t[:-1] if t[-1:] in units else t) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 2G)") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"not a positive size: {text!r}")
-    return int(v)
-
-
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m qdsl.torch.experiment",
-                                 description="The reference paper's Fig. 2 experiment (arXiv:2303.03428): "
-                                             "ResNet, pruning, sparse SGD with downloads, Hessian spectra, "
-                                             "error proxy, edge-of-stability diagnostic.")
-    ap.add_argument("--out", help="directory for checkpoint, results and figure")
-    ap.add_argument("--preset", choices=sorted(PRESETS), default="paper",
-                    help="defaults for everything below: paper (7M ResNet, batch 2048) or laptop (minutes)")
-    ap.add_argument("--plot", metavar="DIR", help="only redraw DIR/figure.png from DIR's saved results")
-    ap.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
-    ap.add_argument("--force", action="store_true", help="start over even if --out holds a checkpoint")
-    ap.add_argument("--data", help="synthetic, digits, a .npz (x, y) or a CIFAR-100 python directory")
-    ap.add_argument("--samples", type=int, help="training samples used")
-    ap.add_argument("--classes", type=int, default=100, help="classes of the synthetic data")
-    ap.add_argument("--label-noise", type=float, help="fraction of training labels replaced at random")
-    ap.add_argument("--params", type=float, help="ResNet parameter budget (the width is chosen for it)")
-    ap.add_argument("--no-batchnorm", action="store_true", help="the ResNet without its BatchNorm layers")
-    ap.add_argument("--batch-size", type=int, help="SGD batch (default: the preset's; none = full batch)")
-    ap.add_argument("--lr", type=float)
-    ap.add_argument("--pretrain-steps", type=int)
-    ap.add_argument("--steps", type=int, help="steps after pruning")
-    ap.add_argument("--segment", type=int, help="sparse steps between downloads (K)")
-    ap.add_argument("--sparsity", type=float, default=0.9)
-    ap.add_argument("--epsilon", type=float, default=0.1, help="tomography precision of a download")
-    ap.add_argument("--spectrum-every", type=int, help="a spectrum every so many steps (0: only at uploads)")
-    ap.add_argument("--spectrum-samples", type=int, help="samples the Hessian is taken over")
-    ap.add_argument("--lanczos-steps", type=int)
-    ap.add_argument("--vectors", type=int)
-    ap.add_argument("--reorth", default="auto", choices=["auto", "full", "partial", "none"])
-    ap.add_argument("--memory-limit", type=_bytes, help="memory the Lanczos plan may use (e.g. 2G; "
-                    "default: the device's free memory); over it the run is refused with exit status 3")
-    ap.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--eval-samples", type=int, default=2048)
-    ap.add_argument("--eval-every", type=int, default=1, help="held-out accuracy every so many steps")
-    ap.add_argument("--checkpoint-every", type=int, default=20)
-    ap.add_argument("--progress-every", type=int, default=10)
-    ap.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda when present)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--quiet", action="store_true")
+    """The options of `python -m qdsl.torch.experiment` (the same as `qdsl torch-experiment`'s:
+    `qdsl.torch_options.add_experiment_arguments`)."""
+    ap = argparse.ArgumentParser(prog="python -m qdsl.torch.experiment", description=DESCRIPTION)
+    add_experiment_arguments(ap)
     return ap
 
 
 def main(argv=None) -> int:
-    ap = parser()
-    args = ap.parse_args(argv)
+    """`python -m qdsl.torch.experiment`: the exit status (0 done, 2 bad options or unreadable data,
+    3 the Lanczos plan refused); problems are printed as qdsl diagnostics."""
+    args = parser().parse_args(argv)
+    from ..diagnostics import CompileError
+    try:
+        return execute(args)
+    except CompileError as exc:
+        for d in exc.diagnostics:
+            print(d.render(), file=sys.stderr)
+        return exc.exit_status
+
+
+def execute(args) -> int:
+    """Run (or, with `args.plot`, redraw) the experiment for parsed options (`parser()` or `qdsl
+    torch-experiment`): the summary on stdout, 0. Bad options raise CompileError E0720, a missing
+    PyTorch E0721, unreadable data or results and an existing run E0722 (exit 2); the Lanczos plan
+    over the memory SizeLimitError E0710 (exit 3)."""
+    from ..diagnostics import CompileError, Diagnostic
+
+    def fail(code, message, help=None):
+        raise CompileError(Diagnostic(code, message, file="torch-experiment", help=help))
+
     if args.plot:
         try:
             load_results(args.plot).plot(os.path.join(args.plot, "figure.png"))
         except (OSError, KeyError, ValueError) as exc:
-            print(f"error: cannot read the results in {args.plot}: {exc}", file=sys.stderr)
-            return 2
+            fail("E0722", f"cannot read the results in {args.plot}: {exc}",
+                 help="--plot DIR redraws a finished or checkpointed run: DIR must hold results.json "
+                      "and results.npz")
         return 0
     if not args.out:
-        ap.error("--out is required (or --plot DIR)")
+        fail("E0720", "--out is required (or --plot DIR)", help="e.g. --out runs/laptop --preset laptop")
     for k, v in PRESETS[args.preset].items():
         if getattr(args, k, None) is None:
             setattr(args, k, v)
@@ -618,23 +582,28 @@ def main(argv=None) -> int:
     bad += [] if 0 <= args.sparsity < 1 else ["--sparsity must be in [0, 1)"]
     bad += [] if 0 <= args.epsilon < 1 else ["--epsilon must be in [0, 1)"]
     bad += [] if args.steps >= 0 and args.pretrain_steps >= 0 else ["--steps and --pretrain-steps must be ≥ 0"]
+    for k in ("samples", "batch_size", "spectrum_samples", "eval_samples", "params", "classes",
+              "checkpoint_every", "progress_every", "eval_every", "threads"):
+        v = getattr(args, k, None)
+        if v is not None and not v > 0:
+            bad.append(f"--{k.replace('_', '-')} must be positive")
+    if args.spectrum_every is not None and args.spectrum_every < 0:
+        bad.append("--spectrum-every must be ≥ 0")
+    if args.label_noise is not None and not 0 <= args.label_noise <= 1:
+        bad.append("--label-noise must be in [0, 1]")
     if bad:
-        ap.error("; ".join(bad))
+        fail("E0720", "; ".join(bad), help="`qdsl torch-experiment --help` lists the options and their ranges")
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: the experiment needs PyTorch: pip install 'qdsl-compiler[torch]'", file=sys.stderr)
-        return 2
-    from ..diagnostics import CompileError
+        fail("E0721", "the experiment needs PyTorch", help="pip install 'qdsl-compiler[torch]'")
     try:
         res = run(args)
-    except CompileError as exc:   # the Lanczos plan refused (E0710): exit 3
-        for d in exc.diagnostics:
-            print(d.render(), file=sys.stderr)
-        return exc.exit_status
-    except (ValueError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except FileExistsError as exc:
+        fail("E0722", str(exc), help="--resume continues the run in --out; --force starts it over")
+    except ValueError as exc:
+        fail("E0722", str(exc), help="--data takes synthetic, digits, a .npz with x, y or a CIFAR-100 "
+                                     "python directory")
     summary(res, sys.stdout)
     return 0
 

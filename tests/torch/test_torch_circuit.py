@@ -121,3 +121,53 @@ def test_dense_extraction_refused_before_the_lift_is_built(monkeypatch):
         c.linear_system
     assert exc.value.diagnostics[0].code == "E0402" and exc.value.exit_status == 3
     assert time.perf_counter() - t0 < 10
+
+
+def _forbid_simulators(monkeypatch):
+    from qdsl.backends import qiskit_sim, sparse_sim
+
+    def forbid(*args, **kwargs):
+        raise AssertionError("a simulator was entered although the run was refused up front")
+    monkeypatch.setattr(sparse_sim, "sparse_statevector", forbid)
+    monkeypatch.setattr(qiskit_sim, "_statevector", forbid)
+
+
+def test_run_of_an_extraction_over_its_memory_budget_is_refused_before_any_state(monkeypatch):
+    """Three weights of a network held in place by the others (degree 1, order 2, T = 10): a
+    22-qubit circuit whose sparse simulation is predicted from the program (support × bytes per
+    amplitude, deterministic) at tens of MiB. Under an 8 MiB budget `run` refuses it (E0531,
+    exit 3) with the figure and a suggestion, and no simulator is entered: no state is allocated."""
+    torch.set_num_threads(1)
+    model = tanh_mlp([6, 4, 3], seed=0)
+    x, y = classification_data(32, 6, 3)
+    sup = qt.Support.select(model, {"0.weight": [0, 1, 2]}, rest="value")
+    s = qt.extract(model, torch.nn.CrossEntropyLoss(), (x, y), lr=0.1, support=sup, degree=1, steps=10)
+    c = qdsl.compile(system=s, order=2)
+    c.program  # noqa: B018 — compiling is allowed; only the simulation may not start
+    _forbid_simulators(monkeypatch)
+    with pytest.raises(qdsl.SizeLimitError) as ei:
+        c.run(max_memory=8 * 2 ** 20)
+    d = ei.value.diagnostics[0]
+    assert d.code == "E0531" and ei.value.exit_status == 3
+    assert "predicted to need" in d.message and "--backend aer" in d.help
+
+
+@pytest.mark.slow
+def test_run_of_a_26_weight_extraction_is_refused_under_the_default_budget(monkeypatch):
+    """The issue's case: 26 surviving weights (degree 1, order 2, T = 10) — a 40-qubit circuit whose
+    sparse simulation grew to 17.8 GB and was killed. With the default budget (half the available
+    memory) `run` now refuses it from the prediction (≈ 3·10^10 amplitudes, terabytes: over any
+    machine's half) before any simulator state exists."""
+    torch.set_num_threads(1)
+    model = tanh_mlp([8, 8, 3], seed=0)
+    x, y = classification_data(32, 8, 3)
+    s = qt.extract(model, torch.nn.CrossEntropyLoss(), (x, y), lr=0.1, sparsity=1 - 16 / 91, degree=1,
+                   steps=10, keep_last=False)
+    assert s.n == 26
+    c = qdsl.compile(system=s, order=2)
+    _forbid_simulators(monkeypatch)
+    with pytest.raises(qdsl.SizeLimitError) as ei:
+        c.run()
+    d = ei.value.diagnostics[0]
+    assert d.code == "E0531" and ei.value.exit_status == 3
+    assert float(d.message.split("need ")[1].split(" GiB")[0]) > 1024    # over a terabyte

@@ -59,6 +59,40 @@ def test_lanczos_plan_refused_with_exit_3(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "E0710" in err and "Traceback" not in err
     assert not (out / "checkpoint.pt").exists()
-    with pytest.raises(SystemExit) as exc:
-        main(TINY + ["--out", str(tmp_path / "d"), "--lr", "-1"])
-    assert exc.value.code == 2 and "--lr must be positive" in capsys.readouterr().err
+    assert main(TINY + ["--out", str(tmp_path / "d"), "--lr", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "error[E0720]" in err and "--lr must be positive" in err
+
+
+def test_qdsl_torch_experiment_has_the_same_options():
+    """`qdsl torch-experiment` is the module's command: the same options (one definition, in the
+    torch-free qdsl.torch_options), the same defaults."""
+    from qdsl.cli import build_parser
+    from qdsl.torch.experiment import parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["torch-experiment"]
+
+    def options(p):
+        return {o: (a.default, a.choices) for a in p._actions for o in a.option_strings}
+    assert options(sub) == options(parser()) and "--lanczos-steps" in options(sub)
+
+
+@pytest.mark.parametrize("argv,code", [
+    (["--lr", "-1", "--out", "x"], "E0720"), (["--sparsity", "1.5", "--out", "x"], "E0720"),
+    (["--batch-size", "0", "--out", "x"], "E0720"), ([], "E0720"), (["--plot", "no-such-run"], "E0722"),
+    (["--data", "no-such.npz", "--out", "x", "--preset", "laptop"], "E0722")])
+def test_bad_options_are_diagnostics_with_exit_2(argv, code, tmp_path, capsys, monkeypatch):
+    from qdsl.cli import main as qdsl_main
+    monkeypatch.chdir(tmp_path)
+    assert qdsl_main(["torch-experiment", *argv]) == 2
+    err = capsys.readouterr().err
+    assert f"error[{code}]" in err and "help:" in err and "Traceback" not in err
+    assert main(argv) == 2                                  # python -m qdsl.torch.experiment alike
+    assert f"error[{code}]" in capsys.readouterr().err
+
+
+def test_qdsl_torch_experiment_refuses_the_lanczos_plan_with_exit_3(tmp_path, capsys):
+    from qdsl.cli import main as qdsl_main
+    out = tmp_path / "c"
+    assert qdsl_main(["torch-experiment", *TINY, "--out", str(out), "--reorth", "full", "--memory-limit", "1K"]) == 3
+    assert "E0710" in capsys.readouterr().err
