@@ -61,10 +61,11 @@ def t_per_rotation(delta: float) -> float:
 
 
 def t_states(counts, rotations: int, eps: float) -> tuple[int, float]:
-    """(T states, T per rotation): t + tdg + 4·ccx + T_rot(ε/rotations)·rotations."""
+    """(T states, T per rotation): t + tdg + 4·(ccx + and) + T_rot(ε/rotations)·rotations (an
+    ``and`` is Gidney's 4-T temporary AND; its ``and_dg`` uncomputation is measured, no T)."""
     t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
-    total = counts.get("t", 0) + counts.get("tdg", 0) + T_PER_TOFFOLI * counts.get("ccx", 0) \
-        + t_rot * rotations
+    total = counts.get("t", 0) + counts.get("tdg", 0) \
+        + T_PER_TOFFOLI * (counts.get("ccx", 0) + counts.get("and", 0)) + t_rot * rotations
     return int(math.ceil(total)), t_rot
 
 
@@ -120,6 +121,9 @@ class ResourceReport(TextReport):
             ("logical qubits", f"{self.logical_qubits:,}"),
             ("Toffolis / rotations / T gates", f"{_big(c.get('ccx', 0))} / {_big(rot)} / "
                                                f"{_big(c.get('t', 0) + c.get('tdg', 0))}"),
+            *([("Ands (4 T) / measured uncomputations", f"{_big(c.get('and', 0))} / "
+                                                        f"{_big(c.get('and_dg', 0))}")]
+              if c.get("and", 0) or c.get("and_dg", 0) else []),
             ("T count" if i.get("gate_basis") == "clifford+t" else "T states (4 per Toffoli)",
              _big(self.t_count)),
             ("code distance", f"{ph['code_distance']}"),
@@ -278,7 +282,8 @@ def _physical(counts: dict, qubits: int, rotations: int, eps: float, backend: st
     t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
     t = counts.get("t", 0) + counts.get("tdg", 0) + t_rot * rotations
     lc = LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
-                       ccz_count=int(counts.get("ccx", 0)), measurement_count=int(qubits))
+                       ccz_count=int(counts.get("ccx", 0) + counts.get("and", 0)),   # And: 4 T states
+                       measurement_count=int(qubits + counts.get("and_dg", 0)))
     return physical_estimate(lc, backend=backend)
 
 
@@ -342,7 +347,7 @@ def _resources(c, *, params=None, steps=None, eps=None, count: bool | None = Non
               "eps": epsv, "gate_basis": basis, "solver": c.solver, "compiled": {"n": n0, "T": T0},
               "carleman_dim": carleman_dimension(params or n0, int(c.order), c.basis)}
     assumptions = {"surface_code": dict(SURFACE_CODE),
-                   "t_states": "t + 4·Toffoli + (3·log2(rotations/eps) + 2)·rotations",
+                   "t_states": "t + 4·(Toffoli + And) + (3·log2(rotations/eps) + 2)·rotations",
                    "rotations": "synthesized into T gates as the Clifford+T emission does (gridsynth, "
                                 "3·log2(rotations/eps) + 2 each) before the physical estimate"}
     notes = []
@@ -452,7 +457,7 @@ def _estimated_here(c, eps: float) -> dict:
 
 
 def _formulas() -> dict:
-    return {"t_states": "t + tdg + 4*ccx + rotations*(3*log2(rotations/eps) + 2)",
+    return {"t_states": "t + tdg + 4*(ccx + and) + rotations*(3*log2(rotations/eps) + 2)",
             "qsvt": "prep + d*U_L + 2(d+1)*zero_flip + (d+2) rz + 2 h",
             "degree": "smallest odd d = 2m-1 with 1/T_m((1+a^2)/(1-a^2)) <= eps/4, a = 1/kappa'"}
 

@@ -187,7 +187,8 @@ class Compilation:
             from .synthesis.qsvt import synthesize_qsvt
             eps = self.options.eps or self._solver_arg("eps")
             kw = {"eps": float(eps)} if eps is not None else {}
-            return synthesize_qsvt(self.linear_system, self.encoding, **kw)
+            return synthesize_qsvt(self.linear_system, self.encoding,
+                                   measured_encoding=self._measured_encoding, **kw)
         raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
                                       help="use qsvt, hhl or classical"))
 
@@ -223,6 +224,15 @@ class Compilation:
         from .synthesis.block_encoding import dense_history
         eps = self.options.eps or self._solver_arg("eps")
         return dense_history(ls, **({"eps": float(eps)} if eps is not None else {}))
+
+    def _measured_encoding(self):
+        """The block-encoding rebuilt with measured uncomputation (And†; QSVT uses it where the
+        file stays small, synthesis.qsvt.INLINE_FACTOR); blocks are built with Toffoli
+        uncomputation by default (blocks/and_gate.py)."""
+        from .synthesis.blocks.and_gate import measurement_uncompute
+
+        with measurement_uncompute():
+            return type(self).encoding.func(self)
 
     @property
     def circuit(self):
