@@ -248,21 +248,21 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     d = len(psi) - 1   # = poly.degree unless the top coefficient vanishes (κ′ = 1: P(x) = x)
     phi = reflection_phases(psi)
     from .blocks.and_gate import and_mode, measurement_uncompute
-    if encoding.cost is None:
-        uncompute = "none (a dense block-encoding)"
-    elif and_mode() == "unitary":
+    sizes = None
+    if encoding.cost is not None:
         sizes = _file_sizes(encoding.cost,
                             _zero_flip_cost(len(encoding.ancillas), len(encoding.temporaries)), d)
-        if (measured_encoding is not None and encoding.cost["ccx"]
+        if (and_mode() == "unitary" and measured_encoding is not None and encoding.cost["ccx"]
                 and sizes[0] <= INLINE_FACTOR * sizes[1]):
             with measurement_uncompute():   # the whole circuit (zero-flips too) with And / And†
                 return synthesize_qsvt(ls, measured_encoding(), eps=eps, readout_tol=readout_tol,
                                        degree=degree, max_abs=max_abs, max_degree=max_degree)
-        uncompute = (f"Toffoli (measured And† blocks would be written at each of the {d} calls: "
-                     f"≥ {sizes[0]:,} instructions, over {INLINE_FACTOR}× the {sizes[1]:,} of "
-                     "one definition each)")
-    else:
-        uncompute = "measurement (And†: measured blocks written at each call)"
+    # the report's record of the choice: measured blocks are written at each call (an OpenQASM 3
+    # `gate` cannot measure), so they are used only while the file stays within INLINE_FACTOR
+    uncompute = {"method": "measurement (And†)" if and_mode() == "measure" else "toffoli"}
+    if sizes is not None:
+        uncompute.update(file_instructions_measured=int(sizes[0]),
+                         file_instructions_toffoli=int(sizes[1]), inline_factor=INLINE_FACTOR)
 
     # -------- the circuit
     n_be = encoding.num_qubits

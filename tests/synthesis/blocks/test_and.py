@@ -166,3 +166,42 @@ def test_inverse_swaps_and_and_and_dg():
     inv = qc.inverse()
     names = [i.operation.name for i in inv.data]
     assert names == ["and", "and", "ccx", "and_dg", "and_dg"]
+
+
+def test_qsvt_measures_only_where_the_file_stays_small(monkeypatch):
+    """QSVT writes a block holding an And† at each of its d calls (a `gate` cannot measure), so it
+    uses measured uncomputation only while that file stays within INLINE_FACTOR of the one with
+    Toffoli pairs: gd_cubic (d = 63) keeps Toffolis and says why; with the factor lifted the same
+    model compiles with And / And†, its emitted file holds the measurements, and `run` verifies
+    it from that file (loaded back, simulated through the mid-circuit measurements)."""
+    from pathlib import Path
+
+    import qdsl
+    import qdsl.synthesis.qsvt as Q
+    from qdsl.backends.qasm3 import load_emitted
+    from qdsl.synthesis.blocks import and_gate
+    from qdsl.synthesis.blocks.and_gate import and_mode
+
+    ex = Path(__file__).resolve().parents[3] / "examples" / "gd_cubic.qd"
+    tok = and_gate._MODE.set("unitary")     # the compiler's default (this module's fixture measures)
+    try:
+        plain = qdsl.compile(str(ex)).program
+        u = plain.meta["block_encoding"]["uncomputation"]
+        assert u["method"] == "toffoli"
+        assert u["file_instructions_measured"] > Q.INLINE_FACTOR * u["file_instructions_toffoli"]
+        assert "and_dg" not in plain.meta["block_encoding"]["cost_per_call"]
+        monkeypatch.setattr(Q, "INLINE_FACTOR", 1e6)
+        c = qdsl.compile(str(ex))
+        be = c.program.meta["block_encoding"]
+        assert be["uncomputation"]["method"] == "measurement (And†)"
+        assert be["cost_per_call"]["and_dg"] > 0 and be["cost_per_call"]["and"] > 0
+        assert count_circuit(c.program.circuit) == c.program.cost      # the record is the circuit
+        counts = c.report["circuit"]["counts"]
+        assert counts["and"] == c.program.cost["and"] and counts["and_dg"] == c.program.cost["and_dg"]
+        assert "if (and_m)" in c.qasm
+        loaded = load_emitted(c.qasm)
+        assert loaded.count_ops()["if_else"] == c.program.cost["and_dg"]
+        assert c.run().verified
+        assert and_mode() == "unitary"       # the measured rebuild's mode does not leak
+    finally:
+        and_gate._MODE.reset(tok)
