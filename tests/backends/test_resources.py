@@ -204,3 +204,56 @@ def test_api_bad_steps():
     with pytest.raises(qdsl.CompileError) as ei:
         resources(c, steps=0)
     assert ei.value.diagnostics[0].code == "E0602"
+
+
+def test_qroam_lookup_cost_under_a_qubit_budget_by_hand():
+    """The block size k is the power of two of fewest compute Toffolis with b·k ≤ the budget
+    (k = 1 always allowed); the uncomputation's k′ is capped alike."""
+    import math
+
+    from qdsl.synthesis.projection import qroam_lookup_cost
+
+    for L, b, cap in ((1000, 10, 35), (10 ** 6, 40, 4000), (10 ** 6, 40, 10), (7, 3, 100)):
+        kmax = max(1, cap // b)
+        ks = [2 ** j for j in range(0, 40) if 2 ** j <= L and (2 ** j <= kmax or j == 0)]
+        comp = min((math.ceil(L / k) + b * (k - 1), k) for k in ks)
+        unc = min(math.ceil(L / k) + k for k in ks)
+        tof, qubits, k = qroam_lookup_cost(L, b, cap)
+        assert (tof, qubits, k) == (comp[0] + unc, b * comp[1], comp[1])
+        assert qubits <= max(cap, b)
+        assert tof >= qroam_lookup_cost(L, b)[0]
+
+
+def test_qroam_projection_counts_its_data_register_and_obeys_max_qubits():
+    """At 10^8 parameters the select-swap data register is counted in the logical qubits and
+    stated; a budget trades Toffolis back for qubits and is met; a budget below the circuit plus
+    the widest output register is refused (E0450, exit 3); --max-qubits outside a QROAM
+    projection is a usage error (E0451, exit 2)."""
+    from qdsl.diagnostics import SizeLimitError
+
+    c = qdsl.compile(QUARTIC)
+    free = resources(c, params=10 ** 8, steps=10, access="qroam", output=None)
+    sz = free.inputs["sizes"]
+    w = sz["qroam_widest_lookup"]
+    assert sz["qroam_data_qubits"] == sz["qroam_block"] * w["bits"] > 0
+    assert free.logical_qubits == sz["logical_qubits"] > sz["qroam_data_qubits"]
+    qrom = resources(c, params=10 ** 8, steps=10, access="qrom", output=None)
+    assert free.logical_qubits == qrom.logical_qubits + sz["qroam_data_qubits"]
+    # select-swap at 10^8: orders of magnitude fewer Toffolis than unary iteration over the nonzeros
+    assert qrom.counts["ccx"] > 1000 * free.counts["ccx"]
+    tight = resources(c, params=10 ** 8, steps=10, access="qroam", output=None, max_qubits=2000)
+    assert tight.logical_qubits <= 2000 and tight.inputs["sizes"]["qubit_budget"] == 2000
+    assert tight.counts["ccx"] > free.counts["ccx"]
+    assert "QROAM data register" in tight.render() and "budget 2,000" in tight.render()
+    with pytest.raises(SizeLimitError) as e:
+        resources(c, params=10 ** 8, steps=10, access="qroam", output=None, max_qubits=150)
+    assert e.value.diagnostics[0].code == "E0450"
+    least = int(re.search(r"at least --max-qubits (\d+)", e.value.diagnostics[0].help).group(1))
+    assert resources(c, params=10 ** 8, steps=10, access="qroam", output=None,
+                     max_qubits=least).logical_qubits <= least
+    rc, _, err = cli("resources", QUARTIC, "--params", "1e8", "--access", "qroam", "--max-qubits", "150")
+    assert rc == 3 and "E0450" in err
+    for argv in (("--max-qubits", "1e5"), ("--params", "1e8", "--max-qubits", "1e5"),
+                 ("--params", "1e8", "--access", "qroam", "--max-qubits", "-3")):
+        rc, _, err = cli("resources", QUARTIC, *argv)
+        assert rc == 2 and "E0451" in err
