@@ -6,7 +6,7 @@ Gidney's temporary And (m − 1 ``and``, 4 T each); then, from the top down, x_k
 uncomputed by And† (a measurement and a classically controlled CZ, blocks/and_gate.py) while
 x_{k−1} still holds its old value; last x_0 ^= ctrl. Cost: m − 1 ``and`` + m − 1 ``and_dg`` +
 m ``cx`` (m ≥ 1) — Qualtran's m − 1 And for a controlled m-bit increment — no work qubit left
-dirty. Under `and_gate.unitary_uncompute()` each pair is two Toffolis: 2(m − 1) ``ccx``.
+dirty. Under `and_gate.unitary_uncompute()` (the default) each pair is two Toffolis: 2(m − 1) ``ccx``.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ current node. At an internal node with control c over bit b:
 
 And is Gidney's temporary AND (4 T), And† its measurement-based uncomputation (an X-basis
 measurement and a classically controlled CZ, no T; blocks/and_gate.py); under
-`and_gate.unitary_uncompute()` both are Toffolis, as before. Without a control qubit the root level
+`and_gate.unitary_uncompute()` — the default — both are Toffolis. Without a control qubit the root level
 uses the address bit itself (``cx``/``x`` instead of And). So a controlled lookup of L contiguous
 items costs L − 1 Ands — Babbush's L − 1 Toffolis, Qualtran's L − 1 And — and sparse items one And
 per trie node; the work qubits (one per level) are clean in and out. With a promised `domain`

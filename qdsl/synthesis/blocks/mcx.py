@@ -9,7 +9,7 @@ r"""Multi-controlled X with stated ancilla use.
   last Toffoli onto the target (whose state is arbitrary), then uncomputing the work qubits with
   And† (a measurement and a classically controlled CZ; blocks/and_gate.py): k − 2 ``and``,
   k − 2 ``and_dg`` and one ``ccx`` — k − 1 Toffoli-equivalents (Qualtran's MultiControlX: k − 1
-  And). Under `and_gate.unitary_uncompute()` the pairs are Toffolis: 2k − 3 ``ccx``;
+  And). Under `and_gate.unitary_uncompute()` (the default) the pairs are Toffolis: 2k − 3 ``ccx``;
 * ``mode="dirty"`` (k ≥ 3): Barenco et al., PRA 52, 3457 (1995), Lemma 7.2 — k − 2 **dirty** work
   qubits in any state, restored: 4(k − 2) Toffolis.
 
