@@ -72,6 +72,10 @@ def _compile_options(p):
                    help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
                         "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
                         "symmetric basis) or dense (a gate-by-gate unitary dilation: small systems)")
+    p.add_argument("--uncompute", choices=["auto", "measure", "toffoli"], default="auto",
+                   help="temporary ANDs of QSVT's block-encoding: auto (measured And† only where the "
+                        "file stays within 1.5x of the Toffoli one; default), measure (always: each "
+                        "measured block written at every call, a much larger file) or toffoli")
     p.add_argument("--readout", choices=["amplitudes", "signed"],
                    help="amplitudes: the compiled circuit only; signed: also the measurement circuits "
                         "that give the sign of θ from shots (compile default amplitudes; run --shots "
@@ -252,7 +256,8 @@ def _compilation(args):
                    solver=getattr(args, "solver", None), eps=getattr(args, "eps", None),
                    clock=getattr(args, "clock", None), values=tuple(sorted(_values(args).items())),
                    gate_basis=getattr(args, "basis", "native") or "native",
-                   block_encoding=getattr(args, "block_encoding", None))
+                   block_encoding=getattr(args, "block_encoding", None),
+                   uncompute=getattr(args, "uncompute", None) or "auto")
     # --order, --steps, --clock and --eps arrive as text: qdsl.options validates them (E0900–E0903)
     return Compilation(load_source(args.file), opts, api=False)
 

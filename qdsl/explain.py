@@ -196,6 +196,11 @@ SYNTHESIS = {
     "E0451": "`--max-qubits` is the qubit budget of select-swap (QROAM) lookups in a projection: it "
              "applies with `--access qroam` and `--params` or `--steps`, and must be a positive whole "
              "number (1e5 is fine).",
+    "E0452": "`qdsl.compile(..., uncompute=...)` (the CLI's --uncompute) takes \"auto\" (measured "
+             "uncomputation of QSVT's temporary ANDs only where the emitted file stays within 1.5× of "
+             "the one with Toffoli uncomputation; the default), \"measure\" (always: every block "
+             "holding an And† is written at each of its calls, as an OpenQASM 3 gate cannot measure) "
+             "or \"toffoli\" (never).",
     "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know five: "
              "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default), \"qroam\" "
              "(select-swap lookups, Berry et al. 2019), \"qram\" (an assumed QRAM, O(log n) per query, "

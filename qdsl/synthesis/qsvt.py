@@ -216,7 +216,8 @@ def _file_sizes(enc_cost: Cost, zf_cost: Cost, d: int) -> tuple[int, int]:
 
 def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float | None = None,
                     degree: int | None = None, max_abs: float = 0.9,
-                    max_degree: int = MAX_DEGREE, measured_encoding=None) -> QuantumProgram:
+                    max_degree: int = MAX_DEGREE, measured_encoding=None,
+                    uncompute: str = "auto") -> QuantumProgram:
     r"""The QSVT linear-solver circuit for `ls` (a LinearSystem) as a QuantumProgram.
 
     `encoding`: a BlockEncoding of L (default: the dense dilation, `block_encoding.dense_history`).
@@ -225,7 +226,8 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     (θ_T: 2.5·readout_tol), checked exactly where the system is small (module docstring).
     `measured_encoding`, when given, rebuilds the same encoding with measured uncomputation (And†,
     blocks/and_gate.py); the circuit uses it when the emitted file, which must write a measured
-    block at each of its calls, stays within INLINE_FACTOR of the Toffoli one (`_file_sizes`).
+    block at each of its calls, stays within INLINE_FACTOR of the Toffoli one (`_file_sizes`);
+    `uncompute` "measure" uses it whatever the file's size, "toffoli" never ("auto": the rule).
     `degree` forces an odd polynomial degree. `max_abs` is sup |P| on [−1, 1]."""
     from qiskit import QuantumCircuit
 
@@ -252,14 +254,19 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     if encoding.cost is not None:
         sizes = _file_sizes(encoding.cost,
                             _zero_flip_cost(len(encoding.ancillas), len(encoding.temporaries)), d)
+        if uncompute not in ("auto", "measure", "toffoli"):
+            raise ValueError(f"uncompute must be auto, measure or toffoli, not {uncompute!r}")
+        fits = sizes[0] <= INLINE_FACTOR * sizes[1]
         if (and_mode() == "unitary" and measured_encoding is not None and encoding.cost["ccx"]
-                and sizes[0] <= INLINE_FACTOR * sizes[1]):
+                and (uncompute == "measure" or (uncompute == "auto" and fits))):
             with measurement_uncompute():   # the whole circuit (zero-flips too) with And / And†
                 return synthesize_qsvt(ls, measured_encoding(), eps=eps, readout_tol=readout_tol,
-                                       degree=degree, max_abs=max_abs, max_degree=max_degree)
+                                       degree=degree, max_abs=max_abs, max_degree=max_degree,
+                                       uncompute=uncompute)
     # the report's record of the choice: measured blocks are written at each call (an OpenQASM 3
     # `gate` cannot measure), so they are used only while the file stays within INLINE_FACTOR
-    uncompute = {"method": "measurement (And†)" if and_mode() == "measure" else "toffoli"}
+    uncompute = {"method": "measurement (And†)" if and_mode() == "measure" else "toffoli",
+                 "requested": uncompute}
     if sizes is not None:
         uncompute.update(file_instructions_measured=int(sizes[0]),
                          file_instructions_toffoli=int(sizes[1]), inline_factor=INLINE_FACTOR)

@@ -205,3 +205,30 @@ def test_qsvt_measures_only_where_the_file_stays_small(monkeypatch):
         assert and_mode() == "unitary"       # the measured rebuild's mode does not leak
     finally:
         and_gate._MODE.reset(tok)
+
+
+def test_uncompute_option_forces_either_choice(tmp_path):
+    """--uncompute measure writes gd_cubic with And / And† whatever the file's size (and records
+    what was asked); --uncompute toffoli and the default keep Toffoli pairs; the emitted file of the
+    measured compile holds the measurements its report counts."""
+    import json
+    from pathlib import Path
+
+    from qdsl.cli import main
+    from qdsl.synthesis.blocks import and_gate
+
+    ex = Path(__file__).resolve().parents[3] / "examples" / "gd_cubic.qd"
+    tok = and_gate._MODE.set("unitary")     # the compiler's default (this module's fixture measures)
+    try:
+        for mode, method in (("measure", "measurement (And†)"), ("toffoli", "toffoli"),
+                             ("auto", "toffoli")):
+            out, rep = tmp_path / f"{mode}.qasm", tmp_path / f"{mode}.json"
+            assert main(["compile", str(ex), "--uncompute", mode, "-o", str(out), "--report", str(rep)]) == 0
+            r = json.loads(rep.read_text())
+            u = r["circuit"]["construction"]["uncomputation"]
+            assert (u["method"], u["requested"]) == (method, mode)
+            text = out.read_text()
+            assert text.count("if (and_m)") == r["circuit"]["counts"].get("and_dg", 0)
+            assert (text.count("if (and_m)") > 0) == (mode == "measure")
+    finally:
+        and_gate._MODE.reset(tok)
