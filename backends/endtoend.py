@@ -344,6 +344,8 @@ class _Attempts:
                 "p_s_source": f"bounds (s_P(1∓δ_m))²α²‖Y‖²/‖B‖², s_P from {how}",
                 "flags": int(pr["sizes"]["flag_qubits"]), "time_qubits": int(pr["sizes"]["time_qubits"]),
                 "qubits": int(pr["sizes"]["logical_qubits"]), "exact": False,
+                **({"qroam_data_qubits": int(pr["sizes"]["qroam_data_qubits"])}
+                   if "qroam_data_qubits" in pr["sizes"] else {}),
                 "entry_bits": int(pr["entry_bits"] or 0), "state_error": None}
 
 
@@ -632,7 +634,8 @@ def end_to_end(c, *, output: str = "all", precision: float = 1e-3, params=None, 
     toff_share = _toffolis(att["counts"]) * 4 / max(per_call_t, 1.0)
     extra_q = 1 if kind != "functional" else best["qae"]["phase_qubits"]
     memory = _memory(c, n, access, att)
-    Q = att["qubits"] + extra_q + (memory["qroam_data_qubits"] if access == "qroam" else 0)
+    Q = att["qubits"] + extra_q + (memory["qroam_data_qubits"]
+                                   if access == "qroam" and "qroam_data_qubits" not in att else 0)
     ph, ph_note = _run_physical(total_t, toff_share, Q, best["calls"], physical)
     one = _physical_one(att, best["state_error"], physical) if physical is not None else {}
     nv = best["norms"]
@@ -835,8 +838,11 @@ def _memory(c, n, access, att) -> dict | None:
     bits = sum(k * ((l + 1) * q + b) for l, k in items)
     out = {"entries": sum(k for _, k in items), "bits": bits}
     if access == "qroam":
-        big = max(items, key=lambda it: it[1])
-        out["qroam_data_qubits"] = qroam_lookup_cost(big[1], (big[0] + 1) * q + b)[1]
+        if "qroam_data_qubits" in att:   # the projection's data register (in att["qubits"] already)
+            out["qroam_data_qubits"] = att["qroam_data_qubits"]
+        else:
+            big = max(items, key=lambda it: it[1])
+            out["qroam_data_qubits"] = qroam_lookup_cost(big[1], (big[0] + 1) * q + b)[1]
     else:
         out["qram_memory_qubits"] = bits
         out["note"] = "QRAM memory counted as qubits, not in the runtime"

@@ -48,6 +48,11 @@ NATIVE_BASIS = ("cx", "rz", "ry", "h", "x", "ccx", "z", "s", "sdg", "t", "tdg")
 #: what Qiskit's transpiler lowers any other loose gate to
 TRANSPILE_BASIS = ("cx", "rz", "ry", "h", "x")
 CLIFFORD_T_BASIS = ("h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx")
+#: Gidney's temporary AND and its measurement-based uncomputation (qdsl/synthesis/blocks/and_gate.py)
+_AND_GATES = ("and", "and_dg")
+#: the 4-T And, written once as a `gate` when used; And† uses the one classical bit AND_BIT
+AND_GATE_NAME = "gidney_and"
+AND_BIT = "and_m"
 
 # names a custom gate must not take: OpenQASM 3 keywords and stdgates.inc gates
 _RESERVED = {
@@ -58,6 +63,7 @@ _RESERVED = {
     "delay", "ctrl", "negctrl", "inv", "pow", "pi", "tau", "euler", "q", "c", "int", "uint",
     "float", "angle", "bool", "complex", "array", "duration", "stretch", "end", "defcal", "cal",
     "extern", "opaque", "break", "continue", "switch", "case", "default", "mutable", "readonly",
+    "gidney_and", "and_m",
 }
 
 
@@ -131,6 +137,9 @@ class _Lowerer:
             if op.name in ("measure", "reset") or inst.clbits:
                 raise ValueError(f"cannot emit a circuit that already holds '{op.name}'; the emitter "
                                  "adds the final measurements itself")
+            if op.name in _AND_GATES:   # Gidney's And / And† (kept whole, printed by _Printer)
+                work.append(op, qargs)
+                continue
             if op.name in NATIVE_BASIS or op.name in ("sx", "y", "z", "s", "sdg", "t", "tdg", "p",
                                                        "u", "rx", "cz", "swap", "ccx", "cp", "id",
                                                        "u1", "u2", "u3", "sxdg", "cy", "ch"):
@@ -138,6 +147,13 @@ class _Lowerer:
                 continue
             if _is_block(op):
                 g = self.block(op)
+                if isinstance(g, tuple):   # holds a measurement (And†): inlined, not a `gate`
+                    sub = g[0]    # its rotations are counted below, with the instructions
+                    for sinst in sub.data:
+                        work.append(sinst.operation, [qargs[sub.find_bit(b).index] for b in sinst.qubits])
+                        if sinst.operation.name in self.names:
+                            block_names.add(sinst.operation.name)
+                    continue
                 block_names.add(g.name)
                 work.append(g, qargs)
             elif op.definition is not None:
@@ -150,7 +166,7 @@ class _Lowerer:
             else:
                 raise ValueError(f"gate '{op.name}' has no definition and is not a standard gate")
         if any(inst.operation.name not in NATIVE_BASIS and inst.operation.name not in block_names
-               for inst in work.data):
+               and inst.operation.name not in _AND_GATES for inst in work.data):
             # transpile the runs of loose gates between blocks (Qiskit's transpile accepts no
             # custom names in basis_gates, so the blocks stay out of it)
             final = QuantumCircuit(QuantumRegister(n, "q"))
@@ -170,7 +186,7 @@ class _Lowerer:
 
             for inst in work.data:
                 qs = [work.find_bit(b).index for b in inst.qubits]
-                if inst.operation.name in block_names:
+                if inst.operation.name in block_names or inst.operation.name in _AND_GATES:
                     flush()
                     final.append(inst.operation, qs)
                 else:
@@ -192,6 +208,11 @@ class _Lowerer:
         if id(op) in self.by_obj:
             return self.by_obj[id(op)]
         body, rot = self.lower(op.definition)
+        if any(inst.operation.name == "and_dg" for inst in body.data):
+            # an OpenQASM 3 `gate` cannot measure: a block holding an And† is written inline
+            self.by_obj[id(op)] = (body, rot)
+            self.keep.append(op)
+            return self.by_obj[id(op)]
         fp = (op.num_qubits, _fingerprint(body))
         g = self.blocks.get(fp)
         if g is None:
@@ -296,6 +317,12 @@ _CCX_WORD = (("h", (2,)), ("cx", (1, 2)), ("tdg", (2,)), ("cx", (0, 2)), ("t", (
 _INVERSE = {"h": "h", "x": "x", "y": "y", "z": "z", "s": "sdg", "sdg": "s", "t": "tdg", "tdg": "t"}
 
 
+def _and_word():
+    from qdsl.synthesis.blocks.and_gate import AND_WORD
+
+    return AND_WORD
+
+
 def _fmt(x: float) -> str:
     """An angle as an OpenQASM 3 float literal, to 12 significant digits: the last bits of an angle
     computed through a dense SVD or an FFT differ between BLAS kernels, and the text must not
@@ -312,6 +339,8 @@ class _Printer:
     def __init__(self, lowerer: _Lowerer):
         self.lw = lowerer
         self.counts: dict[str, dict] = {}
+        self.uses_and = False
+        self.uses_and_dg = False
 
     def body(self, qc, ref) -> tuple[list[str], dict]:
         lines: list[str | None] = []
@@ -344,6 +373,20 @@ class _Printer:
             name = op.name
             if name in self.lw.names:
                 many(f"{name} {', '.join(ref(q) for q in qs)};", qs, self.counts[name])
+            elif name == "and" and not ct:
+                self.uses_and = True
+                many(f"{AND_GATE_NAME} {', '.join(ref(q) for q in qs)};", qs, {"and": 1})
+            elif name == "and":   # Clifford+T: the 4-T word itself
+                for g, gq in _and_word():
+                    if len(gq) == 1:
+                        one(g, qs[gq[0]])
+                    else:
+                        many(f"cx {ref(qs[gq[0]])}, {ref(qs[gq[1]])};", [qs[i] for i in gq], {"cx": 1})
+            elif name == "and_dg":  # X-basis measurement, then CZ + X when the outcome is 1
+                self.uses_and_dg = True
+                a, b, t = (ref(q) for q in qs)
+                many(f"h {t};\n{AND_BIT} = measure {t};\nif ({AND_BIT}) {{ cz {a}, {b}; x {t}; }}",
+                     qs, {"and_dg": 1})
             elif ct and name == "ccx":
                 for g, gq in _CCX_WORD:
                     if len(gq) == 1:
@@ -381,10 +424,16 @@ class _Printer:
             out.extend("  " + ln for ln in lines)
             out.append("}")
         n = top.num_qubits
-        out.append(f"bit[{n}] c;")
-        out.append(f"qubit[{n}] q;")
         lines, counts = self.body(top, lambda q: f"q[{q}]")
         self.counts["<top>"] = counts
+        if self.uses_and:   # Gidney's 4-T And (target |0⟩ in), defined once, before its callers
+            out[2:2] = ([f"gate {AND_GATE_NAME} _gate_q_0, _gate_q_1, _gate_q_2 {{"]
+                        + [f"  {g} {', '.join(f'_gate_q_{i}' for i in gq)};" for g, gq in _and_word()]
+                        + ["}"])
+        out.append(f"bit[{n}] c;")
+        out.append(f"qubit[{n}] q;")
+        if self.uses_and_dg:
+            out.append(f"bit {AND_BIT};")
         out.extend(lines)
         out.extend(f"c[{i}] = measure q[{i}];" for i in range(n))
         return "\n".join(out) + "\n"
@@ -450,7 +499,8 @@ def load(text: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return qiskit.qasm3.loads_experimental(text)
+            if f"bit {AND_BIT};" not in text:   # it rejects the And† measurements with a printed error
+                return qiskit.qasm3.loads_experimental(text)
         except Exception:
             pass
         shared = load_emitted(text)
@@ -462,6 +512,8 @@ def load(text: str):
 _GATE_HEAD = re.compile(r"gate (\w+) (_gate_q_\d+(?:, _gate_q_\d+)*) \{")
 _CALL = re.compile(r"(\w+)(?:\(([^()]*)\))? ([^;]+);")
 _MEASURE = re.compile(r"c\[(\d+)\] = measure q\[(\d+)\];")
+_AND_MEASURE = re.compile(r"and_m = measure q\[(\d+)\];")
+_AND_IF = re.compile(r"if \(and_m\) \{ cz q\[(\d+)\], q\[(\d+)\]; x q\[(\d+)\]; \}")
 
 
 def load_emitted(text: str):
@@ -482,6 +534,7 @@ def load_emitted(text: str):
     top = None
     body = None            # (name, circuit) of the definition being read
     arg_index: dict[str, int] = {}
+    and_bit = None         # the classical bit of the And† measurements, once declared
 
     def operation(name: str, params: str | None):
         ps = [float(p) for p in params.split(",")] if params else []
@@ -527,6 +580,21 @@ def load_emitted(text: str):
             m = _MEASURE.fullmatch(ln)
             if m:
                 top.measure(int(m.group(2)), int(m.group(1)))
+                continue
+            if ln == f"bit {AND_BIT};":
+                and_bit = ClassicalRegister(1, AND_BIT)
+                top.add_register(and_bit)
+                continue
+            m = _AND_MEASURE.fullmatch(ln)
+            if m:
+                top.measure(int(m.group(1)), and_bit[0])
+                continue
+            m = _AND_IF.fullmatch(ln)
+            if m:
+                a, b, t = (int(m.group(i)) for i in (1, 2, 3))
+                with top.if_test((and_bit[0], 1)):
+                    top.cz(a, b)
+                    top.x(t)
                 continue
             m = _CALL.fullmatch(ln)
             qs = []

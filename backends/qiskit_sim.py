@@ -185,8 +185,66 @@ FUSE_WIDTH = 5   # fused unitaries act on at most this many qubits
 DENSE_BLOCK_WIDTH = 10   # a named block this wide or narrower may be replaced by its dense matrix
 
 
+def _has_midcircuit(qc) -> bool:
+    """Whether the circuit measures mid-way (Gidney's And†: measure, then ``if``) at top level."""
+    return any(inst.operation.name in ("measure", "if_else") for inst in qc.data)
+
+
+def _numpy_midcircuit(qc, forced: int | None = None) -> np.ndarray:
+    r"""The dense path for a circuit with mid-circuit measurements (And†, written at top level):
+    the unitary runs between them by `_numpy_statevector` from the state so far; a measurement
+    projects on the likelier outcome (or `forced`, where it has nonzero probability) and
+    renormalizes; an ``if (bit == v)`` applies its body when the bit holds v. For And† both
+    outcomes have probability exactly 1/2 and the fix-up makes the state after it the same, so
+    either branch is the exact state (tests/backends/test_midcircuit.py forces both)."""
+    from qiskit import QuantumCircuit
+
+    n = qc.num_qubits
+    psi = None
+    seg = QuantumCircuit(n)
+    bits: dict = {}
+
+    def flush(circ):
+        nonlocal psi
+        if circ.data or psi is None:
+            psi = _numpy_statevector(circ, initial=psi)
+
+    for inst in qc.data:
+        name = inst.operation.name
+        qs = [qc.find_bit(b).index for b in inst.qubits]
+        if name == "measure":
+            flush(seg)
+            seg = QuantumCircuit(n)
+            q = qs[0]
+            bit = ((np.arange(psi.size) >> q) & 1).astype(bool)
+            p1 = float(np.sum(np.abs(psi[bit]) ** 2))
+            tot = float(np.sum(np.abs(psi) ** 2))
+            m = (1 if p1 > tot - p1 else 0) if forced is None else int(forced)
+            if (p1 if m else tot - p1) <= 0.0:
+                m = 1 - m
+            psi = np.where(bit if m else ~bit, psi, 0) * np.sqrt(tot / (p1 if m else tot - p1))
+            bits[qc.find_bit(inst.clbits[0]).index] = m
+        elif name == "if_else":
+            flush(seg)
+            seg = QuantumCircuit(n)
+            op = inst.operation
+            clbit, value = op.condition
+            if op.params[1] is not None:
+                raise ValueError("dense simulator: if/else with an else branch is not supported")
+            if bits.get(qc.find_bit(clbit).index) == int(value):
+                body = op.params[0]
+                sub = QuantumCircuit(n)
+                for binst in body.data:
+                    sub.append(binst.operation, [qs[body.find_bit(b).index] for b in binst.qubits])
+                flush(sub)
+        else:
+            seg.append(inst.operation, qs)
+    flush(seg)
+    return psi
+
+
 def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENSE_BLOCK_WIDTH,
-                       work_only: bool = False):
+                       work_only: bool = False, initial=None):
     r"""|ψ⟩ = U|0…0⟩ by numpy, independent of Aer, by gate fusion with per-block memoization.
 
     Every named block (an operation expanded through its ``definition``: wider than 3 qubits, or
@@ -203,9 +261,17 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     so an id can never be reused by another block during the simulation.  The whole circuit is
     compiled the same way and its fused program replayed on |0…0⟩ by tensor contractions.  An
     operation with neither matrix nor definition falls back to Qiskit's `Statevector`.
-    `work_only`: return the estimated multiply-adds of the dry pass instead (nothing is built)."""
+    `work_only`: return the estimated multiply-adds of the dry pass instead (nothing is built).
+
+    A circuit with mid-circuit measurements (And†) goes through `_numpy_midcircuit`."""
     from qiskit.quantum_info import Statevector
 
+    if _has_midcircuit(qc):
+        if work_only:   # a conservative bound: one dense n-qubit matrix
+            return float((1 << qc.num_qubits) * (1 << qc.num_qubits))
+        if initial is not None:
+            raise ValueError("mid-circuit measurements need _numpy_midcircuit")
+        return _numpy_midcircuit(qc)
     n = qc.num_qubits
     mats: dict = {}
     memo: dict = {}     # id(definition) -> (definition, (fingerprint, program, phase))
@@ -361,9 +427,14 @@ def _numpy_statevector(qc, fuse_width: int = FUSE_WIDTH, dense_width: int = DENS
     except ValueError:
         if work_only:
             return float((1 << n) * (1 << n))
+        if initial is not None:
+            return np.asarray(Statevector(np.asarray(initial, complex)).evolve(qc).data, complex)
         return np.asarray(Statevector(qc).data, complex)
-    psi = np.zeros((2,) * n, complex)
-    psi[(0,) * n] = 1.0
+    if initial is not None:   # from a given state (the runs between mid-circuit measurements)
+        psi = np.array(initial, complex).reshape((2,) * n)
+    else:
+        psi = np.zeros((2,) * n, complex)
+        psi[(0,) * n] = 1.0
     from qdsl.progress import progress
 
     for qs, U in progress(prog, desc="simulate (dense)", unit="block", total=len(prog)):
@@ -397,7 +468,10 @@ def sample_counts(circuit, shots: int, seed, backend: str = "aer") -> dict:
     sim = AerSimulator(method="automatic", seed_simulator=seed)
     counts = sim.run(transpile(qc, sim, optimization_level=0, seed_transpiler=0),
                      shots=int(shots)).result().get_counts()
-    return {int(k.replace(" ", ""), 2): int(v) for k, v in counts.items()}
+    # with mid-circuit measurements (And†) the key holds their register too: keep measure_all's
+    # (keys list the registers last-added first)
+    pos = len(qc.cregs) - 1 - [r.name for r in qc.cregs].index("meas")
+    return {int(k.split(" ")[pos] if " " in k else k, 2): int(v) for k, v in counts.items()}
 
 
 def _resolve(program_or_circuit, readout, linear_system, solution_map):

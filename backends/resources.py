@@ -61,10 +61,11 @@ def t_per_rotation(delta: float) -> float:
 
 
 def t_states(counts, rotations: int, eps: float) -> tuple[int, float]:
-    """(T states, T per rotation): t + tdg + 4·ccx + T_rot(ε/rotations)·rotations."""
+    """(T states, T per rotation): t + tdg + 4·(ccx + and) + T_rot(ε/rotations)·rotations (an
+    ``and`` is Gidney's 4-T temporary AND; its ``and_dg`` uncomputation is measured, no T)."""
     t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
-    total = counts.get("t", 0) + counts.get("tdg", 0) + T_PER_TOFFOLI * counts.get("ccx", 0) \
-        + t_rot * rotations
+    total = counts.get("t", 0) + counts.get("tdg", 0) \
+        + T_PER_TOFFOLI * (counts.get("ccx", 0) + counts.get("and", 0)) + t_rot * rotations
     return int(math.ceil(total)), t_rot
 
 
@@ -118,8 +119,13 @@ class ResourceReport(TextReport):
               if "access" in i else []),
             (_queries_row(i)[0], _queries_row(i)[1] + ("   (one attempt)" if i.get("degree") is not None else "")),
             ("logical qubits", f"{self.logical_qubits:,}"),
+            *([("  QROAM data register", _qroam_row(i["sizes"]))]
+              if "qroam_data_qubits" in i.get("sizes", {}) else []),
             ("Toffolis / rotations / T gates", f"{_big(c.get('ccx', 0))} / {_big(rot)} / "
                                                f"{_big(c.get('t', 0) + c.get('tdg', 0))}"),
+            *([("Ands (4 T) / measured uncomputations", f"{_big(c.get('and', 0))} / "
+                                                        f"{_big(c.get('and_dg', 0))}")]
+              if c.get("and", 0) or c.get("and_dg", 0) else []),
             ("T count" if i.get("gate_basis") == "clifford+t" else "T states (4 per Toffoli)",
              _big(self.t_count)),
             ("code distance", f"{ph['code_distance']}"),
@@ -280,7 +286,8 @@ def _physical(counts: dict, qubits: int, rotations: int, eps: float, backend: st
     t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
     t = counts.get("t", 0) + counts.get("tdg", 0) + t_rot * rotations
     lc = LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
-                       ccz_count=int(counts.get("ccx", 0)), measurement_count=int(qubits))
+                       ccz_count=int(counts.get("ccx", 0) + counts.get("and", 0)),   # And: 4 T states
+                       measurement_count=int(qubits + counts.get("and_dg", 0)))
     return physical_estimate(lc, backend=backend)
 
 
@@ -290,13 +297,44 @@ def _rotations_of(counts: dict) -> int:
 
 def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
               access: str = "qrom", physical: str = "builtin", output: str | None = "all",
-              precision: float = 1e-3, download=None) -> ResourceReport:
+              precision: float = 1e-3, download=None, max_qubits=None) -> ResourceReport:
     """See `_resources`; with `output` ("all", "top:K", "functional"; None: one attempt only) the
     report also holds the end-to-end cost of that output of θ_T to `precision`
     (`backends.endtoend.end_to_end`, QSVT only; a note says why when it is not available);
-    `download`: a download interval K (θ read out and re-uploaded every K steps)."""
-    from qdsl.diagnostics import CompileError
+    `download`: a download interval K (θ read out and re-uploaded every K steps); `max_qubits`:
+    with `access="qroam"` and a projection, the logical qubits one attempt may use — each QROAM
+    lookup's block size k is the one of fewest Toffolis that fits (`projection.qubit_budget`;
+    default: no budget, the k of fewest Toffolis, its qubits stated)."""
+    from qdsl.synthesis.projection import qubit_budget
+
     params, steps, eps = _check_options(params, steps, eps)   # one validation for both costs
+    max_qubits = _check_max_qubits(max_qubits, access, params is not None or steps is not None)
+    with qubit_budget(max_qubits):
+        return _resources_and_end_to_end(c, params, steps, eps, count, access, physical, output,
+                                         precision, download)
+
+
+def _check_max_qubits(max_qubits, access: str, projecting: bool):
+    """`max_qubits` as an int, or a diagnostic (E0451) where it does not apply or is no count."""
+    if max_qubits is None:
+        return None
+    try:
+        v = float(max_qubits)
+        ok = v == int(v) and v >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        _bad("E0451", f"--max-qubits must be a positive whole number, not {max_qubits}",
+             "e.g. --max-qubits 1e5")
+    if access != "qroam" or not projecting:
+        _bad("E0451", "--max-qubits sets the qubit budget of QROAM lookups in a projection",
+             "use it with --access qroam and --params or --steps")
+    return int(v)
+
+
+def _resources_and_end_to_end(c, params, steps, eps, count, access, physical, output, precision,
+                              download) -> ResourceReport:
+    from qdsl.diagnostics import CompileError
     rep = _resources(c, params=params, steps=steps, eps=eps, count=count, access=access,
                      physical=physical)
     if output is None:
@@ -314,6 +352,14 @@ def resources(c, *, params=None, steps=None, eps=None, count: bool | None = None
             raise
         return replace(rep, notes=rep.notes + (f"no end-to-end cost: {exc.diagnostics[0].message}",))
     return replace(rep, end_to_end=e)
+
+
+def _qroam_row(sz: dict) -> str:
+    w = sz["qroam_widest_lookup"]
+    return (f"{sz['qroam_data_qubits']:,} qubits (k = {sz['qroam_block']:,} copies of the widest "
+            f"lookup's {w['bits']}-bit entries, {_big(w['items'])} of them"
+            + (f"; budget {sz['qubit_budget']:,} logical qubits" if sz.get("qubit_budget") is not None
+               else "; k of fewest Toffolis, no --max-qubits") + ")")
 
 
 def _resources(c, *, params=None, steps=None, eps=None, count: bool | None = None,
@@ -344,7 +390,7 @@ def _resources(c, *, params=None, steps=None, eps=None, count: bool | None = Non
               "eps": epsv, "gate_basis": basis, "solver": c.solver, "compiled": {"n": n0, "T": T0},
               "carleman_dim": carleman_dimension(params or n0, int(c.order), c.basis)}
     assumptions = {"surface_code": dict(SURFACE_CODE),
-                   "t_states": "t + 4·Toffoli + (3·log2(rotations/eps) + 2)·rotations",
+                   "t_states": "t + 4·(Toffoli + And) + (3·log2(rotations/eps) + 2)·rotations",
                    "rotations": "synthesized into T gates as the Clifford+T emission does (gridsynth, "
                                 "3·log2(rotations/eps) + 2 each) before the physical estimate"}
     notes = []
@@ -454,7 +500,7 @@ def _estimated_here(c, eps: float) -> dict:
 
 
 def _formulas() -> dict:
-    return {"t_states": "t + tdg + 4*ccx + rotations*(3*log2(rotations/eps) + 2)",
+    return {"t_states": "t + tdg + 4*(ccx + and) + rotations*(3*log2(rotations/eps) + 2)",
             "qsvt": "prep + d*U_L + 2(d+1)*zero_flip + (d+2) rz + 2 h",
             "degree": "smallest odd d = 2m-1 with 1/T_m((1+a^2)/(1-a^2)) <= eps/4, a = 1/kappa'"}
 
@@ -496,7 +542,11 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
                 f"b = {pr['entry_bits']} entry bits",
         "qroam": f"QROAM (select-swap, not built): a lookup of L entries of b bits costs "
                  f"⌈L/k⌉ + b(k−1) Toffolis and its uncomputation ⌈L/k′⌉ + k′ (Berry et al. 2019), "
-                 f"b·k data qubits; b = index bits + {pr['entry_bits']} entry bits",
+                 f"b·k data qubits; b = index bits + {pr['entry_bits']} entry bits; each k the power "
+                 f"of two of fewest Toffolis"
+                 + (f" within {pr['sizes']['qubit_budget']:,} logical qubits (--max-qubits)"
+                    if pr["sizes"].get("qubit_budget") is not None else "")
+                 + "; the data register, reused by every lookup, counted in the logical qubits",
         "qram-counted": f"QRAM as in `qram` (b = {pr['entry_bits']} entry bits), its memory paid for at "
                         f"every query: one Toffoli per cell of every table read (a fault-tolerant "
                         f"bucket brigade activates every router; Di Matteo, Gheorghiu, Mosca 2020)",

@@ -211,6 +211,8 @@ class Limits:
         self.peak = 0
         self.gate_ops = 0
         self.entry_ops = 0
+        self.bits: dict = {}          # classical bits of mid-circuit measurements (And†)
+        self.forced = None            # the outcome every mid-circuit measurement takes, if set
 
     def check(self, size: int) -> None:
         if size > self.peak:
@@ -420,9 +422,47 @@ def _exec(prog, keys, amps, lim):
     for item in prog:
         if type(item) is _Block:
             keys, amps = item.apply(keys, amps, lim)
+        elif item[0] == "measure":
+            keys, amps, lim.bits[item[2]] = _measure(keys, amps, item[1][0], lim.forced)
+        elif item[0] == "if":
+            bit, value, body = item[2]
+            if lim.bits.get(bit) == value:
+                keys, amps = _exec(body, keys, amps, lim)
         else:
             keys, amps = _gate(item[0], item[1], item[2], keys, amps, lim)
     return keys, amps
+
+
+# -- mid-circuit measurement and classical control (measurement-based uncomputation) -------------
+# A measurement whose bit an `if` reads is applied: the outcome is chosen (the likelier one, or
+# `forced` where it has nonzero probability), the state projected and renormalized; an
+# ``if (bit == v) { body }`` applies its body when the bit holds v. For Gidney's And† (H, measure,
+# if 1: CZ + X) both outcomes have probability exactly 1/2 and lead to the same state, so either
+# choice is exact. Other measurements (the final ones) are dropped, as before.
+
+def _measure(keys, amps, q, forced):
+    """(keys, amps, outcome): a Z measurement of qubit q, projected and renormalized."""
+    bit = ((keys >> q) & 1).astype(bool)
+    p1 = float(np.sum(np.abs(amps[bit]) ** 2))
+    tot = float(np.sum(np.abs(amps) ** 2))
+    p0 = tot - p1
+    m = (1 if p1 > p0 else 0) if forced is None else int(forced)
+    if (p1 if m else p0) <= 0.0:
+        m = 1 - m
+    sel = bit if m else ~bit
+    return keys[sel], amps[sel] * np.sqrt(tot / (p1 if m else p0)), m
+
+
+def _mid_bits(circuit) -> set:
+    """Indices of the classical bits that an ``if`` of the circuit (top level) reads."""
+    out = set()
+    for inst in circuit.data:
+        if inst.operation.name == "if_else":
+            cond = inst.operation.condition
+            if not isinstance(cond, tuple):
+                raise ValueError("sparse simulator: only single-bit `if` conditions are supported")
+            out.add(circuit.find_bit(cond[0]).index)
+    return out
 
 
 def _flat_len(circuit, memo):
@@ -458,10 +498,23 @@ def program(circuit, qs=None, memo=None):
             out.extend(_fuse_controlled_ry(run_))
             run_.clear()
 
+    mid = memo.get("#mid", set())
     for inst in circuit.data:
         op = inst.operation
         lq = tuple(idx[b] for b in inst.qubits)
         gq = tuple(qs[q] for q in lq)
+        if op.name == "measure" and inst.clbits and circuit.find_bit(inst.clbits[0]).index in mid:
+            flush()      # a mid-circuit measurement (top level: the `if` that reads it is there)
+            out.append(("measure", gq, circuit.find_bit(inst.clbits[0]).index))
+            continue
+        if op.name == "if_else":
+            if op.params[1] is not None:
+                raise ValueError("sparse simulator: `if` with an `else` branch is not supported")
+            bit, value = op.condition
+            flush()
+            out.append(("if", (), (circuit.find_bit(bit).index, int(value),
+                                   program(op.params[0], gq, memo))))
+            continue
         defn = None
         if len(lq) > 1 and not inst.is_standard_gate() and op.name != "unitary":
             defn = op.definition
@@ -482,15 +535,18 @@ def program(circuit, qs=None, memo=None):
 
 
 def sparse_statevector(circuit, initial: int = 0, *, max_support: int | None = None,
-                       deadline: float | None = None, stats: dict | None = None) -> SparseState:
-    """The final state of `circuit` (measurements dropped) from the basis state `initial`
-    (OverflowError past `max_support` nonzero amplitudes, `Budget` past `deadline`, a
+                       deadline: float | None = None, stats: dict | None = None,
+                       forced: int | None = None) -> SparseState:
+    """The final state of `circuit` (final measurements dropped; a mid-circuit one that an ``if``
+    reads — Gidney's And† — applied, its outcome the likelier or `forced`) from the basis state
+    `initial` (OverflowError past `max_support` nonzero amplitudes, `Budget` past `deadline`, a
     time.perf_counter() value). `stats`, a dict, receives the peak support, the number of gate
     operations and of entries they touched, and the blocks' calls."""
     if circuit.num_qubits > MAX_QUBITS:
         raise ValueError(f"the sparse simulator handles at most {MAX_QUBITS} qubits")
-    prog = program(circuit)
+    prog = program(circuit, memo={"#mid": _mid_bits(circuit)})
     lim = Limits(max_support, deadline)
+    lim.forced = forced
     keys, amps = _exec(prog, np.array([initial], np.int64), np.ones(1, complex), lim)
     if stats is not None:
         stats.update(peak_support=lim.peak, gate_ops=lim.gate_ops, entry_ops=lim.entry_ops)

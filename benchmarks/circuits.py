@@ -8,7 +8,10 @@ to 14 qubits, the sparse simulator above), fidelity.
     python benchmarks/circuits.py --t-states [EXAMPLE ...]
         T states of the emitted file (t + tdg + 4 per Toffoli + gridsynth T per rotation at the
         model's eps, backends/resources.py's rule) beside BEFORE — the same figure before issue 15
-        (commit bc87936) — with α_L, the QSVT degree, and `run`'s verdict on the emitted file
+        (commit bc87936) — with α_L, the QSVT degree, and `run`'s verdict on the emitted file;
+        for QSVT also the T states with measured uncomputation (And†, 4 T per And) and how much
+        larger that file would be (its blocks written at each call: the reason qdsl does not emit
+        it, qdsl/synthesis/qsvt.py INLINE_FACTOR)
 """
 import os
 import sys
@@ -95,6 +98,18 @@ def t_states_row(name, solver):
     meta = c.program.meta
     alpha = (meta.get("block_encoding") or {}).get("subnormalization")
     deg = meta.get("degree")
+    measured = ""
+    u = (meta.get("block_encoding") or {}).get("uncomputation") or {}
+    if solver == "qsvt" and "file_instructions_measured" in u:
+        import qdsl.synthesis.qsvt as Q
+        keep, Q.INLINE_FACTOR = Q.INLINE_FACTOR, float("inf")
+        try:   # the same circuit with And / And† (not emitted: its cost record is its gate count)
+            cm = qdsl.compile(ROOT / "examples" / f"{name}.qd", values=SET.get(name), solver=solver)
+            tm, _ = t_states(cm.program.cost.to_dict(), em.rotations, eps)
+        finally:
+            Q.INLINE_FACTOR = keep
+        measured = (f"{tm:>12,} "
+                    f"{u['file_instructions_measured'] / u['file_instructions_toffoli']:>6.1f}×")
     t1 = time.perf_counter()
     r = c.run()
     verdict = "verified" if r.verified else "NOT verified"
@@ -102,13 +117,14 @@ def t_states_row(name, solver):
     before = (f"{b[0]:>12,} {b[0] / t:>6.2f}× {b[1]:>8.3f} {b[2]!s:>7}" if b else f"{'—':>12} {'':>7} {'—':>8} {'—':>7}")
     return (f"{name:<16} {solver:<5} {em.num_qubits:>6} {em.counts.get('ccx', 0):>10,} {em.rotations:>9,} "
             f"{t:>12,} {before}  {alpha if alpha is None else round(alpha, 3)!s:>8} {deg!s:>7} "
-            f"{t1 - t0:>8.1f} {time.perf_counter() - t1:>7.1f}  {verdict}")
+            f"{t1 - t0:>8.1f} {time.perf_counter() - t1:>7.1f}  {verdict}  {measured}")
 
 
 def main_t_states(names):
     print(f"{'example':<16} {'solver':<5} {'qubits':>6} {'Toffolis':>10} {'rotations':>9} "
           f"{'T states':>12} {'before':>12} {'gain':>7} {'α_L old':>8} {'deg old':>7}  {'α_L':>8} "
-          f"{'degree':>7} {'compile':>8} {'run s':>7}  run", flush=True)
+          f"{'degree':>7} {'compile':>8} {'run s':>7}  run       {'T if And†':>12} {'file':>7}",
+          flush=True)
     for name in names:
         for solver in ["qsvt"] + (["hhl"] if name in HHL_TOO else []):
             try:

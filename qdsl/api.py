@@ -29,6 +29,7 @@ class Options:
     values: tuple = ()          # (name, value) pairs from --set
     gate_basis: str = "native"  # native | clifford+t
     block_encoding: str | None = None  # structured | sparse-access | dense (default by basis)
+    uncompute: str = "auto"     # auto | measure | toffoli (QSVT's temporary ANDs, synthesis.qsvt)
 
 
 def load_source(path=None, source: str | None = None, name: str | None = None) -> SourceFile:
@@ -188,7 +189,9 @@ class Compilation:
             eps = self.options.eps or self._solver_arg("eps")
             kw = {"eps": float(eps)} if eps is not None else {}
             self.guard_build()   # E0508 from the cost functions, before the history is assembled
-            return synthesize_qsvt(self.linear_system, self.encoding, **kw)
+            return synthesize_qsvt(self.linear_system, self.encoding,
+                                   measured_encoding=self._measured_encoding,
+                                   uncompute=self.options.uncompute, **kw)
         raise CompileError(Diagnostic("E0213", f"unknown solver `{solver}`", file=self.source.name,
                                       help="use qsvt, hhl or classical"))
 
@@ -251,6 +254,15 @@ class Compilation:
         the Carleman lift, before the system is assembled (`lowering.history.history_size`)."""
         from .lowering.history import history_size
         return history_size(self.carleman.matrices, self.system.dynamics.steps, self.idle)
+
+    def _measured_encoding(self):
+        """The block-encoding rebuilt with measured uncomputation (And†; QSVT uses it where the
+        file stays small, synthesis.qsvt.INLINE_FACTOR); blocks are built with Toffoli
+        uncomputation by default (blocks/and_gate.py)."""
+        from .synthesis.blocks.and_gate import measurement_uncompute
+
+        with measurement_uncompute():
+            return type(self).encoding.func(self)
 
     @property
     def circuit(self):
@@ -464,20 +476,25 @@ def compile(path=None, *, source: str | None = None, system=None, name: str | No
             model: str | None = None, order: int | None = None, basis: str | None = None,
             steps: int | None = None, solver: str | None = None, eps: float | None = None,
             clock: int | None = None, idle: int | None = None, values: dict | None = None,
-            gate_basis: str = "native", block_encoding: str | None = None) -> Compilation:
+            gate_basis: str = "native", block_encoding: str | None = None,
+            uncompute: str = "auto") -> Compilation:
     """Compile a `.qd` file (a path), source text (`source=...`) or a PolynomialSystem built in
     Python (`system=...`, with `order=`).
 
     The returned Compilation exposes the stages lazily: `.system`, `.certificate`, `.carleman`,
     `.linear_system`, `.circuit`, `.qasm`, `.report`, `.run(...)`. Keyword arguments override the
     file (`order` the Carleman order, `steps` T, `values` the symbolic constants, `block_encoding`
-    "structured" | "sparse-access" | "dense", …). The front end
+    "structured" | "sparse-access" | "dense", `uncompute` "auto" | "measure" | "toffoli" — how
+    QSVT's block-encoding uncomputes its temporary ANDs, `synthesis.qsvt.synthesize_qsvt`, …). The front end
     runs immediately, so syntax and name errors raise `CompileError` here."""
     if sum(x is not None for x in (path, source, system)) != 1:
         raise TypeError("give exactly one of path, source= or system=")
+    if uncompute not in ("auto", "measure", "toffoli"):
+        raise CompileError(Diagnostic("E0452", f"unknown uncomputation `{uncompute}`",
+                                      help="use uncompute=\"auto\", \"measure\" or \"toffoli\""))
     opts = Options(model=model, order=order, basis=basis, steps=steps, solver=solver, eps=eps,
                    clock=clock, idle=idle, values=tuple(sorted((values or {}).items())),
-                   gate_basis=gate_basis, block_encoding=block_encoding)
+                   gate_basis=gate_basis, block_encoding=block_encoding, uncompute=uncompute)
     if system is not None:
         if values:
             raise TypeError("values= sets symbolic constants of a .qd model; a system has none")

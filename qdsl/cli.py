@@ -73,6 +73,10 @@ def _compile_options(p):
                    help="how L is block-encoded: structured (from the F_ℓ on Carleman slots; default "
                         "for the Kronecker basis), sparse-access (M's own nonzeros; default for the "
                         "symmetric basis) or dense (a gate-by-gate unitary dilation: small systems)")
+    p.add_argument("--uncompute", choices=["auto", "measure", "toffoli"], default="auto",
+                   help="temporary ANDs of QSVT's block-encoding: auto (measured And† only where the "
+                        "file stays within 1.5x of the Toffoli one; default), measure (always: each "
+                        "measured block written at every call, a much larger file) or toffoli")
     p.add_argument("--readout", choices=["amplitudes", "signed"],
                    help="amplitudes: the compiled circuit only; signed: also the measurement circuits "
                         "that give the sign of θ from shots (compile default amplitudes; run --shots "
@@ -161,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end-to-end: absolute precision on each θ_T entry (default 1e-3)")
     p.add_argument("--download", type=int, metavar="K",
                    help="end-to-end: download θ every K steps and re-upload it (⌈T/K⌉ windows)")
+    p.add_argument("--max-qubits", metavar="Q",
+                   help="projections with --access qroam: the logical qubits one attempt may use; "
+                        "each lookup's select-swap block size is the one of fewest Toffolis that "
+                        "fits (default: no budget — the fewest Toffolis, and the qubits they take)")
 
     p = sub.add_parser("plan", help="is it worth it? quantum end to end vs classical training, crossover",
                        description="The end-to-end quantum cost of getting θ_T (or part of it) out, against "
@@ -261,7 +269,8 @@ def _compilation(args):
                    solver=getattr(args, "solver", None), eps=getattr(args, "eps", None),
                    clock=getattr(args, "clock", None), values=tuple(sorted(_values(args).items())),
                    gate_basis=getattr(args, "basis", "native") or "native",
-                   block_encoding=getattr(args, "block_encoding", None))
+                   block_encoding=getattr(args, "block_encoding", None),
+                   uncompute=getattr(args, "uncompute", None) or "auto")
     # --order, --steps, --clock and --eps arrive as text: qdsl.options validates them (E0900–E0903)
     return Compilation(load_source(args.file), opts, api=False)
 
@@ -491,15 +500,16 @@ def cmd_run(args) -> int:
 
 
 def cmd_resources(args) -> int:
-    from .backends.resources import _check_options, resources
+    from .backends.resources import _check_max_qubits, _check_options, resources
     _check_options(args.params, args.steps, args.eps)   # E0601–E0603, before anything is compiled
+    _check_max_qubits(args.max_qubits, args.access, args.params is not None or args.steps is not None)
     projected_steps, args.steps = args.steps, None   # --steps projects; the model compiles as written
     c = _compilation(args)
     args.steps = projected_steps
     rep = resources(c, params=args.params, steps=args.steps, eps=args.eps, physical=args.physical,
                     access=args.access, count=False if args.no_build else None,
                     output=None if args.output == "none" else args.output, precision=args.precision,
-                    download=args.download)
+                    download=args.download, max_qubits=args.max_qubits)
     if args.json:
         _emit_json(_stamp(rep.to_dict(), "resources"))
     else:

@@ -191,6 +191,19 @@ SYNTHESIS = {
              "'qdsl-compiler[qdk]'), logical counts that are not non-negative numbers (exit 2), or a computation "
              "so long that no code distance up to 49 or no 15-to-1 factory of up to 3 rounds meets the "
              "1 % failure budget at p = 1e-3 (exit 3: lower the T count — eps, steps, parameters).",
+    "E0450": "`qdsl resources --access qroam --max-qubits Q` (a projection) leaves too few qubits: "
+             "the projected circuit's own qubits plus the output register of its widest lookup "
+             "(select-swap with k = 1, a plain unary lookup) already exceed Q. The message states the "
+             "least budget that works; without --max-qubits each lookup takes the block size of "
+             "fewest Toffolis and the report states the qubits it takes.",
+    "E0451": "`--max-qubits` is the qubit budget of select-swap (QROAM) lookups in a projection: it "
+             "applies with `--access qroam` and `--params` or `--steps`, and must be a positive whole "
+             "number (1e5 is fine).",
+    "E0452": "`qdsl.compile(..., uncompute=...)` (the CLI's --uncompute) takes \"auto\" (measured "
+             "uncomputation of QSVT's temporary ANDs only where the emitted file stays within 1.5× of "
+             "the one with Toffoli uncomputation; the default), \"measure\" (always: every block "
+             "holding an And† is written at each of its calls, as an OpenQASM 3 gate cannot measure) "
+             "or \"toffoli\" (never).",
     "E0605": "`qdsl.resources(..., access=...)` names an unknown access model. Projections know five: "
              "\"qrom\" (the lookups qdsl builds, O(nnz) Toffolis per query; the default), \"qroam\" "
              "(select-swap lookups, Berry et al. 2019), \"qram\" (an assumed QRAM, O(log n) per query, "

@@ -104,7 +104,7 @@ def _construction(prog) -> dict | None:
            "queries": prog.meta.get("block_encoding_calls"),
            "flag_qubits": len(be.get("ancillas", [])), "temporary_qubits": be.get("temporaries"),
            "cost_per_query": be.get("cost_per_call")}
-    for k in ("norm_L", "alpha_M", "factors", "system_registers", "classes"):
+    for k in ("norm_L", "alpha_M", "factors", "system_registers", "classes", "uncomputation"):
         if k in be:
             out[k] = be[k]
     return _jsonable(out)

@@ -64,9 +64,30 @@ def sparse_statevector(qc) -> tuple[np.ndarray, np.ndarray, float]:
     dropped = [0.0]
     cache: dict = {}
 
+    read = {qc.find_bit(inst.operation.condition[0]).index for inst in qc.data
+            if inst.operation.name == "if_else"}
+    bits: dict = {}
+
     def run(circ, qmap, keys, amps):
         for inst in circ.data:
             op = inst.operation
+            if op.name == "measure" and circ is qc and qc.find_bit(inst.clbits[0]).index in read:
+                # a mid-circuit measurement (Gidney's And†): project on the likelier outcome and
+                # renormalize — its `if` fix-up makes the state the same for either outcome
+                q = qmap[circ.find_bit(inst.qubits[0]).index]
+                one = ((keys >> q) & 1).astype(bool)
+                p1, tot = float(np.sum(np.abs(amps[one]) ** 2)), float(np.sum(np.abs(amps) ** 2))
+                m = int(p1 > tot - p1)
+                keep = one if m else ~one
+                keys, amps = keys[keep], amps[keep] * np.sqrt(tot / (p1 if m else tot - p1))
+                bits[qc.find_bit(inst.clbits[0]).index] = m
+                continue
+            if op.name == "if_else":
+                bit, value = op.condition
+                if bits.get(qc.find_bit(bit).index) == int(value):
+                    qs = [qmap[circ.find_bit(q).index] for q in inst.qubits]
+                    keys, amps = run(op.params[0], qs, keys, amps)
+                continue
             if op.name in ("barrier", "measure", "delay"):
                 continue
             qs = [qmap[circ.find_bit(q).index] for q in inst.qubits]

@@ -32,6 +32,8 @@ factors and terms) is evaluated with *projected* sizes:
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import weakref
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ from .blocks.swap import cswap_cost, shift_swaps
 from .qsp import degree_for
 
 __all__ = ["project_structured", "project_sparse_access", "project", "ACCESS_MODELS",
-           "qroam_lookup_cost"]
+           "qroam_lookup_cost", "qubit_budget"]
 
 #: "qrom" (as built), "qroam" (select-swap: Toffolis traded for b·k data qubits), "qram" (assumed
 #: O(log n) queries), "qram-free" (QRAM, and the initial state prepared for free: the reference
@@ -60,23 +62,56 @@ __all__ = ["project_structured", "project_sparse_access", "project", "ACCESS_MOD
 ACCESS_MODELS = ("qrom", "qroam", "qram", "qram-counted", "qram-free")
 
 
-def qroam_lookup_cost(items: int, bits: int) -> tuple[int, int, int]:
+def qroam_lookup_cost(items: int, bits: int, max_qubits: int | None = None) -> tuple[int, int, int]:
     r"""(Toffolis, data qubits, k) of one QROAM lookup of `items` entries of `bits` bits, computed
     and uncomputed — the one place qdsl prices select-swap (advanced QROM).
 
     Berry, Gidney, Motta, McClean, Babbush, Quantum 3, 208 (2019), App. A (after Low,
     Kliuchnikov, Schaeffer, arXiv:1812.00954): the lookup with k = 2^j copies costs ⌈L/k⌉ + b(k−1)
     Toffolis on b·k data qubits (clean); its measurement-based uncomputation ⌈L/k′⌉ + k′ with k′
-    its own power of two. Each k is the power of two minimizing its count (k ≤ L)."""
+    its own power of two. Each k is the power of two minimizing its count (k ≤ L), the compute's k
+    with b·k ≤ `max_qubits` when a budget is given (k = 1, b qubits — the output register of a
+    plain unary lookup — at least); the uncomputation's k′ needs no data qubits beyond the k′
+    ≤ b·k it reuses, so it is capped alike."""
     L, b = max(1, int(items)), max(1, int(bits))
+    cap = None if max_qubits is None else max(1, int(max_qubits) // b)
 
     def best(f):
         ks = [1 << j for j in range(0, max(1, L).bit_length() + 1)]
-        return min((f(k), k) for k in ks if k <= max(L, 1))
+        return min((f(k), k) for k in ks if k <= max(L, 1) and (cap is None or k <= cap or k == 1))
 
     compute, k = best(lambda k: -(-L // k) + b * (k - 1))
     uncompute, _ = best(lambda k: -(-L // k) + k)
     return int(compute + uncompute), int(b * k), int(k)
+
+
+#: the logical-qubit budget of a QROAM projection (`qubit_budget`; None: the k of fewest Toffolis)
+_QUBIT_BUDGET: contextvars.ContextVar = contextvars.ContextVar("qdsl_qubit_budget", default=None)
+#: the QROAM lookups of the projection in progress: their data-qubit budget and the largest use
+_QROAM: contextvars.ContextVar = contextvars.ContextVar("qdsl_qroam_track", default=None)
+
+
+@contextlib.contextmanager
+def qubit_budget(max_qubits: int | None):
+    """Project QROAM lookups under a budget of `max_qubits` logical qubits for one attempt (the
+    circuit's own qubits plus the lookups' data register, which every lookup reuses): each
+    lookup's block size k is the one of fewest Toffolis that fits (`project_structured`)."""
+    tok = _QUBIT_BUDGET.set(None if max_qubits is None else int(max_qubits))
+    try:
+        yield
+    finally:
+        _QUBIT_BUDGET.reset(tok)
+
+
+def _qroam(items, bits) -> int:
+    """Toffolis of one QROAM lookup in the projection in progress, recording its data qubits."""
+    tr = _QROAM.get()
+    tof, qubits, k = qroam_lookup_cost(items, bits, None if tr is None else tr["budget"])
+    if tr is not None:
+        tr["min"] = max(tr["min"], max(1, int(bits)))
+        if qubits > tr["data_qubits"]:
+            tr.update(data_qubits=qubits, block=k, items=int(items), bits=int(bits))
+    return tof
 
 
 @dataclass
@@ -103,8 +138,7 @@ def _qram_lookup(a, items_bits, b) -> Cost:
 def _qroam_lookup(items, items_bits, b) -> Cost:
     """A QROAM lookup of `items` entries, each its `items_bits` index bits and a b-bit entry
     (`qroam_lookup_cost`), the entry turned into its rotation as in the QRAM model."""
-    tof, _, _ = qroam_lookup_cost(items, items_bits + b)
-    return Cost(ccx=tof + b, cx=items_bits + 2, ry=2)
+    return Cost(ccx=_qroam(items, items_bits + b) + b, cx=items_bits + 2, ry=2)
 
 
 def _is_qram(access) -> bool:
@@ -167,7 +201,7 @@ def _project_term(term, r, q2, N, cw, access, b):
             prep_one = Cost(ccx=2 * (cw + q2) * q2 + b * q2, ry=2 * q2, cx=2 * q2)  # q2 loaded angles
             prep_one += _memory_cost(access, (1 << q2) - 1)
         elif access == "qroam":   # level j of the tree: one QROAM lookup of its 2^j angles
-            prep_one = Cost(ccx=sum(qroam_lookup_cost(1 << j, b)[0] + b for j in range(q2)),
+            prep_one = Cost(ccx=sum(_qroam(1 << j, b) + b for j in range(q2)),
                             ry=2 * q2, cx=2 * q2)
         else:
             rot = (1 << q2) - 1                      # a dense F_0: the full Möttönen tree
@@ -221,6 +255,37 @@ def _projected_inverse_norm(ls, T: int, p: int) -> tuple[float, str]:
 PROJECTED_CERTIFICATE_BLOCKS = 2_048
 
 
+def _encoding_under_budget(build, access: str):
+    """(enc, track, data_qubits, budget): the projected history encoding `build()` with its QROAM
+    lookups recorded (`_qroam`), and — under a `qubit_budget` — rebuilt with the data register
+    limited to what the circuit's own qubits leave (E0450 when not even k = 1 fits). The circuit's
+    own qubits do not depend on k, so the rest of the budget is the data register's."""
+    def encoding(data_budget):
+        track = {"budget": data_budget, "data_qubits": 0, "block": 1, "items": 0, "bits": 0, "min": 0}
+        tok = _QROAM.set(track)
+        try:
+            enc = build()
+        finally:
+            _QROAM.reset(tok)
+        return enc, track
+
+    enc, track = encoding(None)
+    budget = _QUBIT_BUDGET.get() if access == "qroam" else None
+    if budget is not None and enc.num_qubits + 1 + track["data_qubits"] > budget:
+        spare = budget - (enc.num_qubits + 1)
+        if spare < track["min"]:
+            from qdsl.diagnostics import Diagnostic, SizeLimitError
+            raise SizeLimitError(Diagnostic(
+                "E0450", f"--max-qubits {budget:,} is below the {enc.num_qubits + 1 + track['min']:,} "
+                f"logical qubits the projected circuit needs with the plainest QROAM (k = 1: "
+                f"{enc.num_qubits + 1:,} for the circuit, {track['min']:,} for the widest lookup's "
+                f"output register)",
+                help=f"allow at least --max-qubits {enc.num_qubits + 1 + track['min']}, or leave it "
+                     f"out to get the k of fewest Toffolis and the qubits it takes"))
+        enc, track = encoding(spare)
+    return enc, track, (track["data_qubits"] if access == "qroam" else 0), budget
+
+
 def project_structured(c, *, params: int, steps: int, eps: float, access: str = "qrom",
                        idle: int | None = None, degree: int | None = None) -> dict:
     r"""The projected gate counts of the structured QSVT circuit of Compilation `c` at n′ =
@@ -264,12 +329,17 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     s = max([b.num_colors for f in factors0 for t in f.terms
              for b in [getattr(t, "block", None)] if isinstance(b, SparseAccess)] + [1])
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
-    factors = [LCU([_project_term(t, r, q2, N, cw, access, b_bits) for t in f.terms], f.weights)
-               for f in factors0]
     step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
     layout = SlotLayout(n2, N, max(1, bits_for(T2 + 1 + p)))
     stub = SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p)
-    enc = _history(stub, layout, factors, step_class2, K, "structured", "block_encoding", build=False)
+
+    def factors():
+        return [LCU([_project_term(t, r, q2, N, cw, access, b_bits) for t in f.terms], f.weights)
+                for f in factors0]
+
+    enc, track, data_qubits, budget = _encoding_under_budget(
+        lambda: _history(stub, layout, factors(), step_class2, K, "structured", "block_encoding",
+                         build=False), access)
     # the QSVT circuit around it (`qsvt.qsvt_cost`, with the initial state projected)
     k0 = int(np.count_nonzero(system.x0))
     k2 = max(1, round(k0 * r)) if k0 else 0
@@ -279,14 +349,18 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
         if k2 and access != "qram-free" else Cost()
     nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
     zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
-    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1)
+    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1 + data_qubits)
     return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
             "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
             "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
             "sizes": {"n": n2, "T": T2, "N": N, "slot_qubits": q2, "time_qubits": layout.time_qubits,
                       "system_qubits": layout.num_system_qubits, "flag_qubits": nflags,
-                      "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1,
-                      "classes": K, "nonzero_weights": k2}}
+                      "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1 + data_qubits,
+                      "classes": K, "nonzero_weights": k2,
+                      **({"qroam_data_qubits": data_qubits, "qroam_block": track["block"],
+                          "qroam_widest_lookup": {"items": track["items"], "bits": track["bits"]},
+                          "qubit_budget": budget} if access == "qroam" else {})}}
+
 
 
 def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str = "qrom",
@@ -354,11 +428,12 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
     s = int(getattr(blk, "num_colors", 1) or 1)
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
-    factors = [LCU([_project_term(term0, r, nd2, N, cw, access, b_bits)])]
     step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
     layout = BlockLayout(D2, max(1, bits_for(T2 + 1 + p)))
     stub = SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p)
-    enc = _history(stub, layout, factors, step_class2, K, "sparse-access", "block_encoding", build=False)
+    enc, track, data_qubits, budget = _encoding_under_budget(
+        lambda: _history(stub, layout, [LCU([_project_term(term0, r, nd2, N, cw, access, b_bits)])],
+                         step_class2, K, "sparse-access", "block_encoding", build=False), access)
     k0 = int(np.count_nonzero(system.x0))
     k2 = max(1, round(k0 * n2 / n0)) if k0 else 0
     amps = carleman_dimension(k2, N, "symmetric")       # y_0's nonzero monomials (the constant 1 too)
@@ -366,16 +441,19 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     prep = Cost(ry=rot, cx=rot) if access != "qram-free" else Cost()
     nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
     zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
-    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1)
+    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1 + data_qubits)
     return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
             "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
             "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
             "construction": "sparse-access",
             "sizes": {"n": n2, "T": T2, "N": N, "slot_qubits": nd2, "time_qubits": layout.time_qubits,
                       "system_qubits": layout.num_system_qubits, "flag_qubits": nflags,
-                      "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1,
+                      "temporary_qubits": ntemp, "logical_qubits": enc.num_qubits + 1 + data_qubits,
                       "classes": K, "nonzero_weights": k2, "block_dim": D2,
-                      "transfer_nonzeros": int(nnz2)}}
+                      "transfer_nonzeros": int(nnz2),
+                      **({"qroam_data_qubits": data_qubits, "qroam_block": track["block"],
+                          "qroam_widest_lookup": {"items": track["items"], "bits": track["bits"]},
+                          "qubit_budget": budget} if access == "qroam" else {})}}
 
 
 def project(c, **kw) -> dict:

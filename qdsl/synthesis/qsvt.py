@@ -198,15 +198,36 @@ def _zero_flip_cost(k: int, temporaries: int) -> Cost:
     return mcx_cost(k, k, "clean" if temporaries >= max(0, k - 2) else "dirty")
 
 
+#: measured uncomputation (And†, blocks/and_gate.py) is used only when the file it writes — every
+#: block holding an And† written out at each call, an OpenQASM 3 `gate` cannot measure — stays
+#: within this factor of the file with Toffoli uncomputation (one `gate` definition per block)
+INLINE_FACTOR = 1.5
+
+
+def _file_sizes(enc_cost: Cost, zf_cost: Cost, d: int) -> tuple[int, int]:
+    """(instructions with measured blocks written at each call, instructions with one definition
+    each) of the QSVT circuit around a block-encoding of cost `enc_cost` (its gates, counted with
+    Toffoli uncomputation; an And† writes three lines where a Toffoli writes one, so this is a
+    lower estimate of the measured file): d block-encoding calls and 2(d + 1) zero-flips."""
+    be, zf = sum(int(v) for v in enc_cost.values()), sum(int(v) for v in zf_cost.values())
+    top = 3 * (d + 1) + d + 4
+    return d * be + 2 * (d + 1) * zf + top, 2 * be + zf + top
+
+
 def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float | None = None,
                     degree: int | None = None, max_abs: float = 0.9,
-                    max_degree: int = MAX_DEGREE) -> QuantumProgram:
+                    max_degree: int = MAX_DEGREE, measured_encoding=None,
+                    uncompute: str = "auto") -> QuantumProgram:
     r"""The QSVT linear-solver circuit for `ls` (a LinearSystem) as a QuantumProgram.
 
     `encoding`: a BlockEncoding of L (default: the dense dilation, `block_encoding.dense_history`).
     `eps` bounds the relative error of the post-selected state vs. the exact normalized solution;
     `readout_tol` (default 10·eps) the decoded trajectory error max|θ − θ_ref| / max|θ_ref|
     (θ_T: 2.5·readout_tol), checked exactly where the system is small (module docstring).
+    `measured_encoding`, when given, rebuilds the same encoding with measured uncomputation (And†,
+    blocks/and_gate.py); the circuit uses it when the emitted file, which must write a measured
+    block at each of its calls, stays within INLINE_FACTOR of the Toffoli one (`_file_sizes`);
+    `uncompute` "measure" uses it whatever the file's size, "toffoli" never ("auto": the rule).
     `degree` forces an odd polynomial degree. `max_abs` is sup |P| on [−1, 1]."""
     from qiskit import QuantumCircuit
 
@@ -228,6 +249,27 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
     psi, qsp_info = qsp_phases(poly.coeffs)
     d = len(psi) - 1   # = poly.degree unless the top coefficient vanishes (κ′ = 1: P(x) = x)
     phi = reflection_phases(psi)
+    from .blocks.and_gate import and_mode, measurement_uncompute
+    sizes = None
+    if encoding.cost is not None:
+        sizes = _file_sizes(encoding.cost,
+                            _zero_flip_cost(len(encoding.ancillas), len(encoding.temporaries)), d)
+        if uncompute not in ("auto", "measure", "toffoli"):
+            raise ValueError(f"uncompute must be auto, measure or toffoli, not {uncompute!r}")
+        fits = sizes[0] <= INLINE_FACTOR * sizes[1]
+        if (and_mode() == "unitary" and measured_encoding is not None and encoding.cost["ccx"]
+                and (uncompute == "measure" or (uncompute == "auto" and fits))):
+            with measurement_uncompute():   # the whole circuit (zero-flips too) with And / And†
+                return synthesize_qsvt(ls, measured_encoding(), eps=eps, readout_tol=readout_tol,
+                                       degree=degree, max_abs=max_abs, max_degree=max_degree,
+                                       uncompute=uncompute)
+    # the report's record of the choice: measured blocks are written at each call (an OpenQASM 3
+    # `gate` cannot measure), so they are used only while the file stays within INLINE_FACTOR
+    uncompute = {"method": "measurement (And†)" if and_mode() == "measure" else "toffoli",
+                 "requested": uncompute}
+    if sizes is not None:
+        uncompute.update(file_instructions_measured=int(sizes[0]),
+                         file_instructions_toffoli=int(sizes[1]), inline_factor=INLINE_FACTOR)
 
     # -------- the circuit
     n_be = encoding.num_qubits
@@ -302,6 +344,7 @@ def synthesize_qsvt(ls, encoding=None, *, eps: float = 1e-3, readout_tol: float 
             "norm_L_source": (f"exact (dense SVD, dim ≤ {EXACT_ERROR_DIM})" if plan["norm"] is not None
                               else f"not computed (dim {ls.dim} > {EXACT_ERROR_DIM})"),
             "zero_flip": zf_mode,
+            "uncomputation": uncompute,
             **{k: v for k, v in encoding.meta.items() if k != "layout"},
         },
         "qsvt_ancilla": int(r),

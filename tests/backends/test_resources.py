@@ -45,10 +45,17 @@ def file_counts(text: str) -> dict:
         if line == "}":
             cur = None
             continue
+        if re.fullmatch(r"and_m = measure q\[\d+\];", line):   # And†: h, measure, if (…) { cz; x; }
+            assert top[-1] == "h"
+            top.pop()
+            continue
+        if re.fullmatch(r"if \(and_m\) \{ cz q\[\d+\], q\[\d+\]; x q\[\d+\]; \}", line):
+            top.append("and_dg")
+            continue
         m = re.match(r"([a-z_]\w*)(\(|\s)", line)
         if not m or m.group(1) in ("bit", "qubit", "include", "c", "OPENQASM"):
             continue
-        (cur if cur is not None else top).append(m.group(1))
+        (cur if cur is not None else top).append("and" if m.group(1) == "gidney_and" else m.group(1))
     memo = {}
 
     def flat(names):
@@ -87,7 +94,8 @@ def test_clifford_t_count_is_the_files_and_microsofts(name):
     c = qdsl.compile(str(EX / f"{name}.qd"), solver="qsvt", gate_basis="clifford+t")
     rep = resources(c)
     fc = file_counts(c.qasm)
-    assert set(fc) <= {"h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx"}
+    # and_dg: Gidney's measured uncomputation (h, measure, classically controlled cz + x): Clifford
+    assert set(fc) <= {"h", "s", "sdg", "t", "tdg", "x", "y", "z", "cx", "and_dg"}
     assert rep.t_count == fc.get("t", 0) + fc.get("tdg", 0)
     qdk = pytest.importorskip("qdk.openqasm")
     import warnings
@@ -101,7 +109,8 @@ def test_t_states_of_native_counts():
     rep = resources(c)
     rot = rep.details["rotations"]
     eps = c.program.meta["eps"]
-    want = rep.counts.get("t", 0) + rep.counts.get("tdg", 0) + 4 * rep.counts["ccx"] \
+    want = rep.counts.get("t", 0) + rep.counts.get("tdg", 0) \
+        + 4 * (rep.counts.get("ccx", 0) + rep.counts.get("and", 0)) \
         + rot * t_per_rotation(eps / rot)
     assert rep.t_count == int(-(-want // 1))
 
@@ -125,7 +134,8 @@ def test_projection_bounds_the_compiled_size():
     c = qdsl.compile(QUARTIC)
     exact = resources(c, count=False)
     proj = resources(c, params=2, steps=10)
-    assert proj.counts["ccx"] >= exact.counts["ccx"]
+    tof = lambda r: r.counts.get("ccx", 0) + r.counts.get("and", 0)   # Toffolis + Ands
+    assert tof(proj) >= tof(exact)
     assert proj.inputs["degree"] >= exact.inputs["degree"]
 
 
@@ -137,8 +147,12 @@ def test_projection_scaling_and_access_models():
             rows[n, access] = resources(c, params=n, steps=100, access=access)
     # QROM lookups grow like n·log n per query (items × trie depth below the full levels);
     # QRAM queries like log n (address bits)
-    q3, q8 = (rows[n, "qrom"].details["block_encoding_per_query"]["ccx"] for n in (10 ** 3, 10 ** 8))
-    r3, r8 = (rows[n, "qram"].details["block_encoding_per_query"]["ccx"] for n in (10 ** 3, 10 ** 8))
+    def tof(row):   # Toffolis + Ands (Gidney's temporary AND) per query
+        q = row.details["block_encoding_per_query"]
+        return q.get("ccx", 0) + q.get("and", 0)
+
+    q3, q8 = (tof(rows[n, "qrom"]) for n in (10 ** 3, 10 ** 8))
+    r3, r8 = (tof(rows[n, "qram"]) for n in (10 ** 3, 10 ** 8))
     assert 1e5 <= q8 / q3 <= 1e5 * 27 / 10
     assert 1 < r8 / r3 < 4
     for n in (10 ** 3, 10 ** 8):
@@ -190,3 +204,56 @@ def test_api_bad_steps():
     with pytest.raises(qdsl.CompileError) as ei:
         resources(c, steps=0)
     assert ei.value.diagnostics[0].code == "E0602"
+
+
+def test_qroam_lookup_cost_under_a_qubit_budget_by_hand():
+    """The block size k is the power of two of fewest compute Toffolis with b·k ≤ the budget
+    (k = 1 always allowed); the uncomputation's k′ is capped alike."""
+    import math
+
+    from qdsl.synthesis.projection import qroam_lookup_cost
+
+    for L, b, cap in ((1000, 10, 35), (10 ** 6, 40, 4000), (10 ** 6, 40, 10), (7, 3, 100)):
+        kmax = max(1, cap // b)
+        ks = [2 ** j for j in range(0, 40) if 2 ** j <= L and (2 ** j <= kmax or j == 0)]
+        comp = min((math.ceil(L / k) + b * (k - 1), k) for k in ks)
+        unc = min(math.ceil(L / k) + k for k in ks)
+        tof, qubits, k = qroam_lookup_cost(L, b, cap)
+        assert (tof, qubits, k) == (comp[0] + unc, b * comp[1], comp[1])
+        assert qubits <= max(cap, b)
+        assert tof >= qroam_lookup_cost(L, b)[0]
+
+
+def test_qroam_projection_counts_its_data_register_and_obeys_max_qubits():
+    """At 10^8 parameters the select-swap data register is counted in the logical qubits and
+    stated; a budget trades Toffolis back for qubits and is met; a budget below the circuit plus
+    the widest output register is refused (E0450, exit 3); --max-qubits outside a QROAM
+    projection is a usage error (E0451, exit 2)."""
+    from qdsl.diagnostics import SizeLimitError
+
+    c = qdsl.compile(QUARTIC)
+    free = resources(c, params=10 ** 8, steps=10, access="qroam", output=None)
+    sz = free.inputs["sizes"]
+    w = sz["qroam_widest_lookup"]
+    assert sz["qroam_data_qubits"] == sz["qroam_block"] * w["bits"] > 0
+    assert free.logical_qubits == sz["logical_qubits"] > sz["qroam_data_qubits"]
+    qrom = resources(c, params=10 ** 8, steps=10, access="qrom", output=None)
+    assert free.logical_qubits == qrom.logical_qubits + sz["qroam_data_qubits"]
+    # select-swap at 10^8: orders of magnitude fewer Toffolis than unary iteration over the nonzeros
+    assert qrom.counts["ccx"] > 1000 * free.counts["ccx"]
+    tight = resources(c, params=10 ** 8, steps=10, access="qroam", output=None, max_qubits=2000)
+    assert tight.logical_qubits <= 2000 and tight.inputs["sizes"]["qubit_budget"] == 2000
+    assert tight.counts["ccx"] > free.counts["ccx"]
+    assert "QROAM data register" in tight.render() and "budget 2,000" in tight.render()
+    with pytest.raises(SizeLimitError) as e:
+        resources(c, params=10 ** 8, steps=10, access="qroam", output=None, max_qubits=150)
+    assert e.value.diagnostics[0].code == "E0450"
+    least = int(re.search(r"at least --max-qubits (\d+)", e.value.diagnostics[0].help).group(1))
+    assert resources(c, params=10 ** 8, steps=10, access="qroam", output=None,
+                     max_qubits=least).logical_qubits <= least
+    rc, _, err = cli("resources", QUARTIC, "--params", "1e8", "--access", "qroam", "--max-qubits", "150")
+    assert rc == 3 and "E0450" in err
+    for argv in (("--max-qubits", "1e5"), ("--params", "1e8", "--max-qubits", "1e5"),
+                 ("--params", "1e8", "--access", "qroam", "--max-qubits", "-3")):
+        rc, _, err = cli("resources", QUARTIC, *argv)
+        assert rc == 2 and "E0451" in err

@@ -7,7 +7,9 @@ a built circuit and a formula in the sizes (n, T, N, nnz, …) for projections.
 
 Gate kinds are the names of the native gate set that blocks are built from (`NATIVE_GATES`):
 Cliffords ``x h z s sdg cx``, the T gates ``t tdg``, the Toffoli ``ccx`` and the rotations
-``ry rz``. `count_circuit` counts a built circuit the same way, recursing through named gates.
+``ry rz``, and Gidney's temporary AND pair ``and`` (4 T) / ``and_dg`` (an X-basis measurement and
+a classically controlled CZ + X, no T; blocks/and_gate.py). `count_circuit` counts a built circuit
+the same way, recursing through named gates.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 __all__ = ["Cost", "NATIVE_GATES", "count_circuit"]
 
 #: the gates every structured block is built from (all in OpenQASM 3's stdgates.inc)
-NATIVE_GATES = ("x", "h", "z", "s", "sdg", "t", "tdg", "cx", "ccx", "ry", "rz")
+NATIVE_GATES = ("x", "h", "z", "s", "sdg", "t", "tdg", "cx", "ccx", "ry", "rz", "and", "and_dg")
 
 
 def _is_zero(v) -> bool:
@@ -103,14 +105,39 @@ class Cost(Mapping):
         return self["ccx"]
 
     @property
+    def ands(self):
+        """Temporary ANDs computed (Gidney's And, 4 T each; each uncomputed by a measurement)."""
+        return self["and"]
+
+    @property
+    def toffoli_equivalents(self):
+        """Toffolis + Ands: the count Qualtran reports as Toffoli + And."""
+        return self["ccx"] + self["and"]
+
+    @property
+    def measurements(self):
+        """Mid-circuit measurements: one per ``and_dg`` (its X-basis measurement)."""
+        return self["and_dg"]
+
+    @property
+    def classically_controlled(self):
+        """Classically controlled Clifford groups (CZ + X), one per ``and_dg``."""
+        return self["and_dg"]
+
+    @property
+    def t_states(self):
+        """T states of the exact non-Clifford gates: t + tdg + 4·(ccx + and) (rotations apart)."""
+        return self["t"] + self["tdg"] + 4 * (self["ccx"] + self["and"])
+
+    @property
     def rotations(self):
         """Rotation gates (ry, rz) whatever their angle (angle classes are a later, data step)."""
         return self["ry"] + self["rz"]
 
     @property
     def non_clifford(self):
-        """Rotations + T gates + Toffolis."""
-        return self.rotations + self["t"] + self["tdg"] + self["ccx"]
+        """Rotations + T gates + Toffolis + Ands."""
+        return self.rotations + self["t"] + self["tdg"] + self["ccx"] + self["and"]
 
     def to_dict(self) -> dict:
         def js(v):

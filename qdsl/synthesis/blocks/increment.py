@@ -1,14 +1,16 @@
 r"""Controlled increment modulo 2^m: |c⟩|x⟩ ↦ |c⟩|x + c mod 2^m⟩ (the time shift S of L = I − S·M̄).
 
 Bit k of x flips when the control and the bits 0..k−1 are all 1. The carries
-c_1 = ctrl ∧ x_0, c_k = c_{k−1} ∧ x_{k−1} are computed into m − 1 clean work qubits (m − 1
-Toffolis); then, from the top down, x_k ^= c_k and c_k is uncomputed while x_{k−1} still holds its
-old value (m − 1 Toffolis); last x_0 ^= ctrl. Cost: 2(m − 1) ``ccx`` + m ``cx`` (m ≥ 1), no work
-qubit left dirty. (Gidney's measurement-based uncomputation would halve the Toffolis on hardware;
-the circuit here stays unitary so it can be simulated and inverted.)
+c_1 = ctrl ∧ x_0, c_k = c_{k−1} ∧ x_{k−1} are computed into m − 1 clean work qubits with
+Gidney's temporary And (m − 1 ``and``, 4 T each); then, from the top down, x_k ^= c_k and c_k is
+uncomputed by And† (a measurement and a classically controlled CZ, blocks/and_gate.py) while
+x_{k−1} still holds its old value; last x_0 ^= ctrl. Cost: m − 1 ``and`` + m − 1 ``and_dg`` +
+m ``cx`` (m ≥ 1) — Qualtran's m − 1 And for a controlled m-bit increment — no work qubit left
+dirty. Under `and_gate.unitary_uncompute()` (the default) each pair is two Toffolis: 2(m − 1) ``ccx``.
 """
 from __future__ import annotations
 
+from .and_gate import and_compute, and_cost, and_dg_cost, and_uncompute
 from .cost import Cost
 
 __all__ = ["increment", "increment_cost", "increment_work"]
@@ -28,18 +30,19 @@ def increment(qc, ctrl, register, work) -> None:
     if len(w) < m - 1:
         raise ValueError(f"increment of {m} bits needs {m - 1} work qubits")
     if m >= 2:
-        qc.ccx(ctrl, x[0], w[0])
+        and_compute(qc, ctrl, x[0], w[0])
         for k in range(2, m):
-            qc.ccx(w[k - 2], x[k - 1], w[k - 1])
+            and_compute(qc, w[k - 2], x[k - 1], w[k - 1])
         for k in range(m - 1, 0, -1):
             qc.cx(w[k - 1], x[k])
             if k >= 2:
-                qc.ccx(w[k - 2], x[k - 1], w[k - 1])
+                and_uncompute(qc, w[k - 2], x[k - 1], w[k - 1])
             else:
-                qc.ccx(ctrl, x[0], w[0])
+                and_uncompute(qc, ctrl, x[0], w[0])
     qc.cx(ctrl, x[0])
 
 
 def increment_cost(m) -> Cost:
-    """2(m − 1) Toffolis and m CNOTs (m may be a SymPy symbol)."""
-    return Cost(ccx=2 * (m - 1), cx=m)
+    """m − 1 And / And† pairs (Toffoli pairs in unitary mode) and m CNOTs (m may be a SymPy
+    symbol)."""
+    return and_cost(m - 1) + and_dg_cost(m - 1) + Cost(cx=m)

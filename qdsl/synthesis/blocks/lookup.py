@@ -11,21 +11,26 @@ The tree is a binary trie over the address bits, most significant first, pruned 
 that hold items. Work qubit w_d holds the AND of the control and the first d+1 address bits of the
 current node. At an internal node with control c over bit b:
 
-* both children:  x(b) ccx(c, b, w) x(b) · left · cx(c, w) · right · ccx(c, b, w)
-  (the ``cx`` turns c∧¬b into c∧b: Babbush's sibling step);  2 ccx, 1 cx, 2 x;
-* left only:      x(b) ccx(c, b, w) · left · ccx(c, b, w) x(b);                     2 ccx, 2 x;
-* right only:     ccx(c, b, w) · right · ccx(c, b, w);                              2 ccx.
+* both children:  x(b) And(c, b, w) x(b) · left · cx(c, w) · right · And†(c, b, w)
+  (the ``cx`` turns c∧¬b into c∧b: Babbush's sibling step);  1 and, 1 and_dg, 1 cx, 2 x;
+* left only:      x(b) And(c, b, w) · left · And†(c, b, w) x(b);           1 and, 1 and_dg, 2 x;
+* right only:     And(c, b, w) · right · And†(c, b, w);                    1 and, 1 and_dg.
 
-Without a control qubit the root level uses the address bit itself (``cx``/``x`` instead of ccx).
-So a lookup of L contiguous items costs 2(L − 1) Toffolis — Babbush's L − 1 with measurement-free
-uncomputation — and sparse items cost two Toffolis per trie node; the work qubits (one per level)
-are clean in and out. `UnaryIteration.cost()` counts the trie nodes from the items, independently
+And is Gidney's temporary AND (4 T), And† its measurement-based uncomputation (an X-basis
+measurement and a classically controlled CZ, no T; blocks/and_gate.py); under
+`and_gate.unitary_uncompute()` — the default — both are Toffolis. Without a control qubit the root level
+uses the address bit itself (``cx``/``x`` instead of And). So a controlled lookup of L contiguous
+items costs L − 1 Ands — Babbush's L − 1 Toffolis, Qualtran's L − 1 And — and sparse items one And
+per trie node; the work qubits (one per level) are clean in and out. With a promised `domain`
+(every address < domain) a one-child node whose other half lies wholly outside the domain passes
+its control through without an And, so L contiguous items cost L − 1 Ands for any L. `UnaryIteration.cost()` counts the trie nodes from the items, independently
 of the builder.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .and_gate import and_compute, and_cost, and_dg_cost, and_uncompute
 from .cost import Cost
 
 __all__ = ["UnaryIteration", "trie_nodes", "trie_cost", "trie_nodes_bound"]
@@ -45,12 +50,23 @@ def _normalize(items, width):
     return tuple(out)
 
 
-def trie_nodes(items, width) -> dict:
+def _passes(prefix: int, d: int, width: int, bits: set, domain) -> bool:
+    """A one-child node whose missing half lies wholly at or above `domain` (addresses promised
+    below it): its AND would equal its control, so the control passes through, no gate."""
+    if domain is None or len(bits) != 1 or 0 not in bits:
+        return False
+    return ((2 * prefix + 1) << (width - d - 1)) >= domain
+
+
+def trie_nodes(items, width, domain: int | None = None) -> dict:
     """Internal nodes of the pruned trie by kind: {"both": …, "left": …, "right": …, "root": kind
-    of the root node or None}. A node is a prefix of length d (d < depth of some item below it)."""
+    of the root node or None, "pass": nodes passed through}. A node is a prefix of length d
+    (d < depth of some item below it). With `domain` (addresses promised < domain) a left-only
+    node whose right half is wholly out of the domain costs nothing (module docstring)."""
     items = _normalize(items, width)
-    counts = {"both": 0, "left": 0, "right": 0}
+    counts = {"both": 0, "left": 0, "right": 0, "pass": 0}
     root = None
+    chain = True     # every level so far was one passed-through node: the next node is the root
     for d in range(width):
         # prefixes of length d that still branch (an item below them is deeper than d)
         nodes: dict[int, set] = {}
@@ -60,10 +76,14 @@ def trie_nodes(items, width) -> dict:
                 bit = (value >> (width - d - 1)) & 1
                 nodes.setdefault(prefix, set()).add(bit)
         for prefix, bits in nodes.items():
+            if _passes(prefix, d, width, bits, domain):
+                counts["pass"] += 1
+                continue
             kind = "both" if len(bits) == 2 else ("left" if 0 in bits else "right")
-            if d == 0:
+            if chain and root is None:
                 root = kind
             counts[kind] += 1
+        chain = chain and root is None and len(nodes) == 1
     counts["root"] = root
     return counts
 
@@ -72,12 +92,14 @@ def trie_cost(nodes: dict, controlled: bool = True) -> Cost:
     """Gate counts of a trie with nodes {"both", "left", "right", "root"} (module docstring); the
     counts may be SymPy expressions (projections)."""
     both, left, right = nodes["both"], nodes["left"], nodes["right"]
-    c = Cost(ccx=2 * (both + left + right), cx=both, x=2 * (both + left))
+    n = both + left + right
+    c = and_cost(n) + and_dg_cost(n) + Cost(cx=both, x=2 * (both + left))
     if not controlled and nodes.get("root") is not None:
-        # the root uses cx instead of ccx (and x on w instead of cx for "both")
-        root = {"both": Cost(ccx=-2, cx=2 - 1, x=1), "left": Cost(ccx=-2, cx=2),
-                "right": Cost(ccx=-2, cx=2)}[nodes["root"]]
-        c = c + root
+        # the root uses cx instead of And/And† (and x on w instead of cx for "both")
+        pair = and_cost(-1) + and_dg_cost(-1)
+        root = {"both": Cost(cx=2 - 1, x=1), "left": Cost(cx=2),
+                "right": Cost(cx=2)}[nodes["root"]]
+        c = c + pair + root
     return c
 
 
@@ -100,10 +122,15 @@ class UnaryIteration:
 
     width: int
     items: tuple
+    domain: int | None = None
 
-    def __init__(self, width: int, items):
+    def __init__(self, width: int, items, domain: int | None = None):
+        """`domain`, when given, promises every address < domain: a node whose other half lies
+        wholly at or above it passes its control through (no And) — L contiguous items from 0
+        with domain = L cost L − 1 Ands for any L, Babbush's count."""
         object.__setattr__(self, "width", int(width))
         object.__setattr__(self, "items", _normalize(items, int(width)))
+        object.__setattr__(self, "domain", None if domain is None else int(domain))
 
     @property
     def work(self) -> int:
@@ -132,6 +159,9 @@ class UnaryIteration:
             w = work[d]
             left = [it for it in items if not (it[0] >> (W - 1 - d)) & 1]
             right = [it for it in items if (it[0] >> (W - 1 - d)) & 1]
+            if not right and _passes(items[0][0] >> (W - d), d, W, {0}, self.domain):
+                rec(c, d + 1, left)     # the right half is out of the domain: c ∧ ¬b = c
+                return
             if c is None:  # root without control: the AND is the address bit itself
                 if left and right:
                     qc.x(b); qc.cx(b, w); qc.x(b)
@@ -149,25 +179,25 @@ class UnaryIteration:
                     qc.cx(b, w)
                 return
             if left and right:
-                qc.x(b); qc.ccx(c, b, w); qc.x(b)
+                qc.x(b); and_compute(qc, c, b, w); qc.x(b)
                 rec(w, d + 1, left)
                 qc.cx(c, w)
                 rec(w, d + 1, right)
-                qc.ccx(c, b, w)
+                and_uncompute(qc, c, b, w)
             elif left:
-                qc.x(b); qc.ccx(c, b, w)
+                qc.x(b); and_compute(qc, c, b, w)
                 rec(w, d + 1, left)
-                qc.ccx(c, b, w); qc.x(b)
+                and_uncompute(qc, c, b, w); qc.x(b)
             else:
-                qc.ccx(c, b, w)
+                and_compute(qc, c, b, w)
                 rec(w, d + 1, right)
-                qc.ccx(c, b, w)
+                and_uncompute(qc, c, b, w)
 
         rec(ctrl, 0, list(self.items))
 
     def cost(self, controlled: bool = True) -> Cost:
         """Gate counts of the trie (leaves excluded), from the items alone."""
-        return trie_cost(trie_nodes(self.items, self.width), controlled)
+        return trie_cost(trie_nodes(self.items, self.width, self.domain), controlled)
 
     def leaves(self) -> int:
         return len(self.items)

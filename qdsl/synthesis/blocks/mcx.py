@@ -4,9 +4,12 @@ r"""Multi-controlled X with stated ancilla use.
 `values[i]` (1: control on |1⟩, 0: on |0⟩, by X before and after). For k controls:
 
 * k = 0: ``x``; k = 1: ``cx``; k = 2: ``ccx``;
-* ``mode="clean"`` (k ≥ 3): a Toffoli ladder through k − 2 **clean** work qubits (|0⟩ in and out),
-  computing w_0 = c_0 ∧ c_1, w_i = w_{i−1} ∧ c_{i+1}, the last Toffoli onto the target, then
-  uncomputing: 2k − 3 Toffolis;
+* ``mode="clean"`` (k ≥ 3): a ladder through k − 2 **clean** work qubits (|0⟩ in and out),
+  computing w_0 = c_0 ∧ c_1, w_i = w_{i−1} ∧ c_{i+1} with Gidney's temporary And (4 T each), the
+  last Toffoli onto the target (whose state is arbitrary), then uncomputing the work qubits with
+  And† (a measurement and a classically controlled CZ; blocks/and_gate.py): k − 2 ``and``,
+  k − 2 ``and_dg`` and one ``ccx`` — k − 1 Toffoli-equivalents (Qualtran's MultiControlX: k − 1
+  And). Under `and_gate.unitary_uncompute()` (the default) the pairs are Toffolis: 2k − 3 ``ccx``;
 * ``mode="dirty"`` (k ≥ 3): Barenco et al., PRA 52, 3457 (1995), Lemma 7.2 — k − 2 **dirty** work
   qubits in any state, restored: 4(k − 2) Toffolis.
 
@@ -14,6 +17,7 @@ Cost (both modes): ``x`` 2·(number of controls on |0⟩).
 """
 from __future__ import annotations
 
+from .and_gate import and_compute, and_cost, and_dg_cost, and_uncompute
 from .cost import Cost
 
 __all__ = ["mcx", "mcx_cost", "mcx_work"]
@@ -26,13 +30,13 @@ def mcx_work(k: int, mode: str = "clean") -> int:
 
 def _ladder(qc, c, target, w):
     k = len(c)
-    qc.ccx(c[0], c[1], w[0])
+    and_compute(qc, c[0], c[1], w[0])
     for i in range(2, k - 1):
-        qc.ccx(w[i - 2], c[i], w[i - 1])
+        and_compute(qc, w[i - 2], c[i], w[i - 1])
     qc.ccx(w[k - 3], c[k - 1], target)
     for i in range(k - 2, 1, -1):
-        qc.ccx(w[i - 2], c[i], w[i - 1])
-    qc.ccx(c[0], c[1], w[0])
+        and_uncompute(qc, w[i - 2], c[i], w[i - 1])
+    and_uncompute(qc, c[0], c[1], w[0])
 
 
 def _barenco(qc, c, target, w):
@@ -86,5 +90,6 @@ def mcx_cost(k, zeros=0, mode: str = "clean") -> Cost:
     x = 2 * zeros
     if isinstance(k, int) and k < 3:
         return Cost({("x", "cx", "ccx")[k]: 1}) + Cost(x=x)
-    ccx = 2 * k - 3 if mode == "clean" else 4 * (k - 2)
-    return Cost(ccx=ccx, x=x)
+    if mode == "clean":
+        return and_cost(k - 2) + and_dg_cost(k - 2) + Cost(ccx=1, x=x)
+    return Cost(ccx=4 * (k - 2), x=x)
