@@ -786,7 +786,8 @@ def _physical_total(lc, backend):
         try:
             return physical_estimate(lc, backend="qdk"), None
         except Exception as exc:   # qdk takes counts as 64-bit integers: whole runs overflow them
-            note = f"Microsoft's estimator cannot take this run ({str(exc)[:80]}); the built-in model: "
+            why = exc.diagnostics[0].message if getattr(exc, "diagnostics", None) else str(exc)
+            note = f"Microsoft's estimator cannot take this run ({why}); priced by the built-in model, "
     try:
         ph = physical_estimate(lc, backend="builtin")
         return ph, (note + "within its limits") if note else None

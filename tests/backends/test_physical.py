@@ -145,9 +145,17 @@ def test_cli_physical_option(tmp_path, capsys):
 
 
 def test_qdk_runtime_overflow_is_refused(qdk):
+    """qdk keeps the runtime in 64-bit nanoseconds: quartic at 10^8 parameters, 1000 steps (one
+    attempt ≈ 4·10^3 years) is refused by `physical_estimate`; `resources` then prices the attempt
+    with the built-in model and says why, as the end-to-end total does."""
     from pathlib import Path
 
+    from qdsl.backends.physical import physical_estimate
     c = qdsl.compile(Path(__file__).parents[2] / "examples" / "quartic.qd")
+    r = qdsl.resources(c, params=10 ** 8, steps=1000, physical="qdk", output=None)
+    assert r.physical["backend"] == "builtin"
+    note = next(n for n in r.notes if "Microsoft's estimator cannot take this run" in n)
+    assert "2^64" in note and note.startswith("one attempt:")
     with pytest.raises(CompileError) as e:
-        qdsl.resources(c, params=10 ** 8, steps=1000, physical="qdk", output=None)
+        physical_estimate({"qubits": r.logical_qubits, "t_count": int(r.t_count)}, backend="qdk")
     assert "2^64" in e.value.diagnostics[0].message
