@@ -509,6 +509,13 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
     from qdsl.synthesis.projection import project
 
     pr = project(c, params=n, steps=T, eps=eps, access=access)
+    if c.solver == "hhl":
+        # what is projected is the QSVT circuit over the same history system (projection.py);
+        # HHL's own attempt has no cost function at another size (E0630)
+        inputs.update(solver="qsvt", compiled_solver="hhl")
+        notes.append("projected with the QSVT solver over the same history system: the model compiles "
+                     "to HHL, whose attempt qdsl costs at the compiled size only (E0630; `qdsl explain "
+                     "E0630`) — without --params/--steps `qdsl resources` prices the HHL circuit")
     counts = pr["counts"].to_dict()
     rot = _rotations_of(counts)
     t_count, t_rot = t_states(counts, rot, eps)

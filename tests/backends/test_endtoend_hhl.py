@@ -206,3 +206,14 @@ def test_hhl_over_the_structured_block_encoding():
     assert ps == pytest.approx(by_hand_ps(c, 8)[0], rel=1e-9)
     r = E.end_to_end(c, output="functional", precision=1e-2, physical=None)
     assert r["solver"] == "hhl" and r["total"]["t_states"] >= r["total"]["calls"] * r["per_call"]["t_states"]
+
+
+def test_projected_hhl_model_says_it_is_priced_as_qsvt():
+    """A projection of an HHL model prices the QSVT circuit over the same history system
+    (projection.py has no HHL attempt at another size): the report must say so, not print a QSVT
+    degree under `solver hhl`."""
+    rc, out, err = cli("resources", EX / "ridge.qd", "--params", "1e6", "--steps", "50", "--json")
+    assert rc == 0, err
+    r = json.loads(out)
+    assert r["inputs"]["solver"] == "qsvt" and r["inputs"]["compiled_solver"] == "hhl"
+    assert any("projected with the QSVT solver" in n and "E0630" in n for n in r["notes"])
