@@ -255,6 +255,34 @@ def _projected_inverse_norm(ls, T: int, p: int) -> tuple[float, str]:
 PROJECTED_CERTIFICATE_BLOCKS = 2_048
 
 
+def _kappa_and_degree(ls0, alpha_L: float, T2: int, p: int, eps: float, degree) -> tuple:
+    """(κ′, its source, the QSVT degree) at T′ = `T2` steps and p idle: κ′ = α_L·‖L⁻¹‖ with the
+    certified `projected_inverse_norm` of the compiled system; E0620 where that bound overflows."""
+    inv, source = projected_inverse_norm(ls0, T2, p)
+    kappa_prime = max(1.0, alpha_L * inv)
+    if not math.isfinite(kappa_prime):
+        from qdsl.diagnostics import Diagnostic, SizeLimitError
+        raise SizeLimitError(Diagnostic(
+            "E0620", f"cannot project to T = {T2} steps: the certified bound on ‖L⁻¹‖ overflows "
+            f"(10^308) — {source}",
+            help="the Carleman lift of this model grows with the number of steps (its transfer "
+                 "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
+                 "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
+    d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
+    return kappa_prime, source, d
+
+
+def _qsvt_total(enc, prep: Cost, d: int, data_qubits: int) -> tuple:
+    """(zero-flip cost, the whole attempt) of the QSVT circuit around the projected encoding
+    (`qsvt.qsvt_cost`): the initial state, d block-encoding calls, 2(d+1) reflections about the
+    flags' zero, d+2 phase rotations; qubits: the encoding's, the signal qubit and QROAM's data."""
+    nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
+    zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
+    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(
+        enc.num_qubits + 1 + data_qubits)
+    return zf, total
+
+
 def _encoding_under_budget(build, access: str):
     """(enc, track, data_qubits, budget): the projected history encoding `build()` with its QROAM
     lookups recorded (`_qroam`), and — under a `qubit_budget` — rebuilt with the data register
@@ -315,17 +343,7 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     ls0 = c.linear_system
     alpha_M = float(np.prod([f.alpha for f in factors0])) if factors0 else 1.0
     alpha_L = 1.0 + alpha_M
-    inv, source = projected_inverse_norm(ls0, T2, p)
-    kappa_prime = max(1.0, alpha_L * inv)
-    if not math.isfinite(kappa_prime):
-        from qdsl.diagnostics import Diagnostic, SizeLimitError
-        raise SizeLimitError(Diagnostic(
-            "E0620", f"cannot project to T = {T2} steps: the certified bound on ‖L⁻¹‖ overflows "
-            f"(10^308) — {source}",
-            help="the Carleman lift of this model grows with the number of steps (its transfer "
-                 "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
-                 "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
-    d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
+    kappa_prime, source, d = _kappa_and_degree(ls0, alpha_L, T2, p, eps, degree)
     s = max([b.num_colors for f in factors0 for t in f.terms
              for b in [getattr(t, "block", None)] if isinstance(b, SparseAccess)] + [1])
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
@@ -348,8 +366,7 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     prep = Cost(ry=rot, cx=rot) + (N - 1) * (2 * mcx_cost(q2, q2) + Cost(x=2, ry=2 * rot, cx=3 * rot)) \
         if k2 and access != "qram-free" else Cost()
     nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
-    zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
-    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1 + data_qubits)
+    zf, total = _qsvt_total(enc, prep, d, data_qubits)
     return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
             "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
             "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
@@ -415,17 +432,7 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     term0 = AccessTerm(blk, 0, 1, 1, nd0, label="M")
     alpha_M = float(blk.alpha)
     alpha_L = 1.0 + alpha_M
-    inv, source = projected_inverse_norm(ls0, T2, p)
-    kappa_prime = max(1.0, alpha_L * inv)
-    if not math.isfinite(kappa_prime):
-        from qdsl.diagnostics import Diagnostic, SizeLimitError
-        raise SizeLimitError(Diagnostic(
-            "E0620", f"cannot project to T = {T2} steps: the certified bound on ‖L⁻¹‖ overflows "
-            f"(10^308) — {source}",
-            help="the Carleman lift of this model grows with the number of steps (its transfer "
-                 "matrix is not a contraction: `qdsl check` says whether training is dissipative); "
-                 "project to fewer steps (--steps), or make training dissipative (a smaller lr)"))
-    d = degree_for(kappa_prime, eps / 4) if degree is None else int(degree)
+    kappa_prime, source, d = _kappa_and_degree(ls0, alpha_L, T2, p, eps, degree)
     s = int(getattr(blk, "num_colors", 1) or 1)
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
     step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
@@ -440,8 +447,7 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     rot = min((1 << nd2) - 1, (amps + 1) * nd2) if nd2 < 4000 else (amps + 1) * nd2
     prep = Cost(ry=rot, cx=rot) if access != "qram-free" else Cost()
     nflags, ntemp = len(enc.ancillas), len(enc.temporaries)
-    zf = mcx_cost(nflags, nflags, "clean" if ntemp >= max(0, nflags - 2) else "dirty")
-    total = (prep + d * enc.cost + 2 * (d + 1) * zf + Cost(rz=d + 2, h=2)).with_qubits(enc.num_qubits + 1 + data_qubits)
+    zf, total = _qsvt_total(enc, prep, d, data_qubits)
     return {"counts": total, "block_encoding": enc.cost, "degree": int(d), "kappa_prime": kappa_prime,
             "kappa_source": source, "alpha": alpha_L, "state_preparation": prep, "access": access,
             "entry_bits": b_bits if access != "qrom" else None, "idle": p, "zero_flip": zf,
