@@ -7,10 +7,8 @@ rounding — relative 1e-9 covers an SVD's backward error (≈ 1e-15·κ(L), κ 
 over; integer counts are compared exactly."""
 from __future__ import annotations
 
-import io
 import json
 import math
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +16,13 @@ import pytest
 
 import qdsl
 from qdsl.backends import endtoend as E
+from cli_capture import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
 REL = 1e-9
 
 MODELS = ["quartic", "gd_cubic", "flow_cubic"]
-
-
-def cli(*argv):
-    from qdsl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        rc = main([str(a) for a in argv])
-    return rc, out.getvalue(), err.getvalue()
 
 
 def strict(text):

@@ -10,10 +10,8 @@ construction's bound per eigenvalue), so the interval [(1−δ)², (1+δ)²]·C�
 exactly (a 1e-12 relative slack for the solve's rounding). Gate counts are integers: equal."""
 from __future__ import annotations
 
-import io
 import json
 import math
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +20,9 @@ import pytest
 import qdsl
 from qdsl.backends import endtoend as E
 from qdsl.synthesis import hhl as H
+from cli_capture import cli
 
 EX = Path(__file__).resolve().parents[2] / "examples"
-
-
-def cli(*argv):
-    from qdsl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        rc = main([str(a) for a in argv])
-    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

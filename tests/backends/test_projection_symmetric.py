@@ -11,9 +11,7 @@ grows) is an assumption, stated in the report; its deviation on a small chain is
 docs/resources.md, not asserted here."""
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +21,9 @@ import qdsl
 from qdsl.lowering.carleman import carleman_dimension
 from qdsl.synthesis.projection import project, project_sparse_access
 from qdsl.synthesis.structured import sparse_access_history, transfer_classes
+from cli_capture import cli
 
 EX = Path(__file__).resolve().parents[2] / "examples"
-
-
-def cli(*argv):
-    from qdsl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        rc = main([str(a) for a in argv])
-    return rc, out.getvalue(), err.getvalue()
 
 
 def chain(n: int) -> str:

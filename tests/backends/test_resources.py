@@ -2,16 +2,15 @@
 estimator reads in the file; projections; the CLI."""
 from __future__ import annotations
 
-import io
 import json
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 import qdsl
 from qdsl.backends.resources import resources, t_per_rotation
+from cli_capture import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples"
@@ -21,15 +20,6 @@ QUARTIC = str(EX / "quartic.qd")
 MODELS = [("gd_cubic", {}), ("flow_cubic", {}), ("sgd_cubic", {}), ("cubic_decay", {"solver": "qsvt"}),
           ("regression_file", {}), ("logistic_flow", {})]
 REQUIRED = {"logical_qubits", "t_count", "method", "physical", "formulas", "assumptions", "inputs"}
-
-
-def cli(*argv):
-    from qdsl.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        rc = main(list(argv))
-    return rc, out.getvalue(), err.getvalue()
 
 
 def file_counts(text: str) -> dict:
