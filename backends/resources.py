@@ -344,8 +344,14 @@ def _resources_and_end_to_end(c, params, steps, eps, count, access, physical, ou
     check_precision(precision)
     if c.solver not in ("qsvt", "hhl"):
         return replace(rep, notes=rep.notes + ("the end-to-end cost models the QSVT and HHL solvers only",))
+    ce = c
+    if c.solver == "hhl" and (params is not None or steps is not None):
+        # the projected attempt is QSVT's over the same history system (`_projected`): so is the
+        # end-to-end cost around it
+        from qdsl.api import Compilation
+        ce = Compilation(c.source, replace(c.options, solver="qsvt"))
     try:
-        e = end_to_end(c, output=output, precision=precision, params=params, steps=steps,
+        e = end_to_end(ce, output=output, precision=precision, params=params, steps=steps,
                        access=access, physical=physical, download=download)
     except CompileError as exc:
         if exc.diagnostics and exc.diagnostics[0].code in ("E0610", "E0611", "E0614"):

@@ -200,10 +200,13 @@ def test_hhl_over_the_structured_block_encoding():
 
 def test_projected_hhl_model_says_it_is_priced_as_qsvt():
     """A projection of an HHL model prices the QSVT circuit over the same history system
-    (projection.py has no HHL attempt at another size): the report must say so, not print a QSVT
-    degree under `solver hhl`."""
+    (projection.py has no HHL attempt at another size), one attempt and end to end: the report
+    must say so, not print a QSVT degree under `solver hhl`."""
     rc, out, err = cli("resources", EX / "ridge.qd", "--params", "1e6", "--steps", "50", "--json")
     assert rc == 0, err
     r = json.loads(out)
     assert r["inputs"]["solver"] == "qsvt" and r["inputs"]["compiled_solver"] == "hhl"
     assert any("projected with the QSVT solver" in n and "E0630" in n for n in r["notes"])
+    # the end-to-end cost around it is the same solver's, at the projected size
+    assert r["end_to_end"]["per_call"]["logical_qubits"] == r["logical_qubits"]
+    assert r["end_to_end"]["total"]["t_states"] >= r["t_count"]
