@@ -378,6 +378,8 @@ class _HHLAttempts:
                 help="use --solver qsvt (its end-to-end cost is bounded in projections)"))
         self.ls = ls
         self.svd = np.linalg.svd(ls.matrix.toarray())
+        Y = ls.solve()
+        self.y_hat = Y / np.linalg.norm(Y)   # the normalized solution every attempt is measured against
         self._memo = {}
 
     def exact_ok(self, p) -> bool:
@@ -400,8 +402,7 @@ class _HHLAttempts:
         counts = walk_attempt_cost(self.prog, clock)
         x, ps = walk_output(self.ls, self.prog, clock, svd=self.svd)
         ls = self.ls
-        Y = ls.solve()
-        err = float(np.linalg.norm(x / math.sqrt(ps) - Y / np.linalg.norm(Y)))
+        err = float(np.linalg.norm(x / math.sqrt(ps) - self.y_hat))
         calls = 4 * ((1 << clock) - 1)
         out = {"g_final": float(np.sum(ls.blocks(x)[ls.steps:] ** 2)), "degree": calls,
                "clock": clock, "counts": counts, "kappa_prime": kh,
@@ -828,14 +829,10 @@ def _memory(c, n, access, att) -> dict | None:
     if getattr(c, "basis", "kronecker") == "symmetric":
         # the sparse-access circuit reads M's nonzeros (`projection.project_sparse_access`): each a
         # row and a column index of ⌈log₂ D⌉ bits (stored as ℓ + 1 = 2 index fields)
-        from qdsl.lowering.carleman import carleman_dimension
-        from qdsl.synthesis.structured import transfer_classes
-        ls = c.linear_system
-        D2 = carleman_dimension(int(n), int(c.order), "symmetric")
+        from qdsl.synthesis.projection import symmetric_transfer_size
+        D2, nnz2, _, _ = symmetric_transfer_size(c.linear_system, n, c.order)
         q = max(1, int(D2 - 1).bit_length())
-        cls = transfer_classes(ls)[0]
-        row_max = max([int(np.max(np.diff(m.tocsr().indptr))) for m in cls if m.nnz] or [1])
-        items = [(1, row_max * D2 * max(1, len(cls)))]   # as `project_sparse_access` counts them
+        items = [(1, nnz2)]
     bits = sum(k * ((l + 1) * q + b) for l, k in items)
     out = {"entries": sum(k for _, k in items), "bits": bits}
     if access == "qroam":

@@ -283,12 +283,17 @@ def _physical(counts: dict, qubits: int, rotations: int, eps: float, backend: st
     """The surface-code estimate of native or Clifford+T counts (`backends.physical`): rotations
     enter as the T gates qdsl's own Clifford+T emission would synthesize them into (gridsynth,
     T_rot(ε/rotations) each), so both physical backends see the same T states and Toffolis."""
+    return physical_estimate(_logical_counts(counts, qubits, rotations, eps), backend=backend)
+
+
+def _logical_counts(counts: dict, qubits: int, rotations: int, eps: float) -> LogicalCounts:
+    """The physical estimators' input: T gates with the rotations synthesized (T_rot(ε/rotations)
+    each), Toffolis and Ands as CCZs (4 T states each), a measurement per qubit and per And†."""
     t_rot = t_per_rotation(eps / rotations) if rotations else 0.0
     t = counts.get("t", 0) + counts.get("tdg", 0) + t_rot * rotations
-    lc = LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
-                       ccz_count=int(counts.get("ccx", 0) + counts.get("and", 0)),   # And: 4 T states
-                       measurement_count=int(qubits + counts.get("and_dg", 0)))
-    return physical_estimate(lc, backend=backend)
+    return LogicalCounts(qubits=int(qubits), t_count=int(math.ceil(t)),
+                         ccz_count=int(counts.get("ccx", 0) + counts.get("and", 0)),
+                         measurement_count=int(qubits + counts.get("and_dg", 0)))
 
 
 def _rotations_of(counts: dict) -> int:
@@ -534,11 +539,8 @@ def _projected(c, n, T, eps, access, physical, inputs, assumptions, notes) -> Re
         # a projected attempt beyond the model's code distance 49: extrapolated as the end-to-end
         # total is (`endtoend._physical_total`), and said so, instead of no figure at all
         from .endtoend import _physical_total
-        t = t_count
-        lc = LogicalCounts(qubits=int(pr["sizes"]["logical_qubits"]), t_count=int(math.ceil(t - 4 * counts.get("ccx", 0))),
-                           ccz_count=int(counts.get("ccx", 0)),
-                           measurement_count=int(pr["sizes"]["logical_qubits"]))
-        ph, note = _physical_total(lc, physical)
+        ph, note = _physical_total(_logical_counts(counts, pr["sizes"]["logical_qubits"], rot, eps),
+                                   physical)
         notes.append(f"one attempt: {note}" if note else "one attempt: beyond the model's code distance 49")
         if "code_distance" not in ph:
             raise

@@ -245,7 +245,7 @@ class Compilation:
             if (T + 1 + self.idle) * D > _limits(None, None)[0]:
                 guard_history(T, self.idle, D, 0)
             self.__dict__["_factors"] = guard_build(
-                self.system, self.order, self.system.dynamics.steps, self.idle, c,
+                self.system, self.order, T, self.idle, c,
                 self.carleman if c == "sparse-access" else None)
 
     @property

@@ -235,8 +235,8 @@ def history_size(transfers, steps: int, idle: int = 0) -> HistorySize:
     canonical (summed, zero-free) M_t of `carleman`, one or one per step."""
     T, p = int(steps), int(idle)
     D = int(transfers[0].shape[0])
-    mats = [transfers[t] if len(transfers) > 1 else transfers[0] for t in range(T)]
-    tnnz = int(sum(int(M.nnz) for M in mats))
+    tnnz = T * int(transfers[0].nnz) if len(transfers) == 1 else \
+        int(sum(int(M.nnz) for M in transfers[:T]))
     dim = (T + 1 + p) * D
     nnz = tnnz + (T + 1) * D + 2 * p * D
     idx = 4 if max(nnz, dim) <= np.iinfo(np.int32).max else 8

@@ -380,6 +380,27 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
 
 
 
+def symmetric_transfer_size(ls0, n2: int, N: int) -> tuple:
+    """(D′, nnz(M′), classes, step_class) of a symmetric-basis history system `ls0` projected to
+    n′ = `n2` parameters: D′ = C(n′+N, N) (exact) and nnz(M′) = (the compiled M's fullest row)·D′
+    per transfer class — ≥ nnz(M) at the compiled size, and a small model's boundary rows (fewer
+    neighbours) do not lower it (`project_sparse_access`'s premise). `classes`/`step_class`: the
+    compiled transfer classes (`structured.transfer_classes`; the identity when there is none)."""
+    import scipy.sparse as sp
+
+    from qdsl.lowering.carleman import carleman_dimension
+
+    from .structured import transfer_classes
+
+    D2 = carleman_dimension(int(n2), int(N), "symmetric")
+    classes, step_class = transfer_classes(ls0)
+    if not classes:
+        classes = [sp.identity(int(ls0.block_dim), format="csr")]
+    row_max = max(int(np.max(np.diff(m.tocsr().indptr))) for m in classes) \
+        if sum(m.nnz for m in classes) else 1
+    return D2, row_max * D2 * len(classes), classes, step_class
+
+
 def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str = "qrom",
                           idle: int | None = None, degree: int | None = None) -> dict:
     r"""The projected gate counts of the sparse-access QSVT circuit of a symmetric-basis
@@ -399,11 +420,9 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     O(log D′) queries under QRAM, select-swap under QROAM). The initial state: a pruned Möttönen
     tree over the nonzero monomials of y_0 — C(k′+N, N) for k′ nonzero weights — on ⌈log₂ D′⌉ qubits,
     min(2^{⌈log₂ D′⌉} − 1, (C(k′+N, N)+1)·⌈log₂ D′⌉) rotations and as many CNOTs (free under qram-free)."""
-    import scipy.sparse as sp
-
     from qdsl.lowering.carleman import carleman_dimension
 
-    from .structured import AccessTerm, BlockLayout, _access_block, _history, transfer_classes
+    from .structured import AccessTerm, BlockLayout, _access_block, _history
 
     if access not in ACCESS_MODELS:
         raise ValueError(f"access model must be one of {ACCESS_MODELS}")
@@ -414,15 +433,8 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     n2, T2 = int(params), int(steps)
     ls0 = c.linear_system
     D0 = int(ls0.block_dim)
-    D2 = carleman_dimension(n2, N, "symmetric")
-    classes, step_class = transfer_classes(ls0)
-    if not classes:
-        classes = [sp.identity(D0, format="csr")]
-    # nnz(M′) = (M's fullest row)·D′: ≥ nnz(M) at the compiled size, and a small model's boundary
-    # rows (fewer neighbours) do not lower it
+    D2, nnz2, classes, step_class = symmetric_transfer_size(ls0, n2, N)
     nnz0 = sum(m.nnz for m in classes)
-    row_max = max(int(np.max(np.diff(m.tocsr().indptr))) for m in classes) if nnz0 else 1
-    nnz2 = row_max * D2 * len(classes)
     r = nnz2 / max(nnz0, 1)
     K = len(classes)
     cw = bits_for(K)
