@@ -400,6 +400,17 @@ def _dyadic(lo: int, hi: int):
     return out
 
 
+def _structured_parts(system, N: int, T: int, p: int, factors=None) -> tuple:
+    """(classes, step_class, layout, factors) of the structured history encoding over T steps and
+    p idle: the sgd time classes, the slot layout, and M's factors (`transfer_factors`, unless
+    made already for the same system, order and T)."""
+    classes, step_class = time_classes(system, T)
+    layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
+    if factors is None:
+        factors = transfer_factors(system, N, layout.q, classes, bits_for(len(classes)))
+    return classes, step_class, layout, factors
+
+
 def structured_history(system, ls, order: int, *, name: str = "block_encoding",
                        build: bool = True, factors=None) -> BlockEncoding:
     """The structured block-encoding of the history matrix of `ls` (the LinearSystem of `system`
@@ -408,12 +419,8 @@ def structured_history(system, ls, order: int, *, name: str = "block_encoding",
     (what `qdsl resources` estimates from). `factors`: M's factors made already for the same
     system, order and T (`guard_build`), reused instead of colouring the F_ℓ again."""
     N = int(order)
-    T, p = int(ls.steps), int(ls.idle)
-    classes, step_class = time_classes(system, T)
-    cw = bits_for(len(classes))
-    layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
-    if factors is None:
-        factors = transfer_factors(system, N, layout.q, classes, cw)
+    classes, step_class, layout, factors = _structured_parts(system, N, int(ls.steps), int(ls.idle),
+                                                             factors)
     enc = _history(ls, layout, factors, step_class, len(classes), "structured", name, build)
     # B = |0⟩_t ⊗ lift(u_0): prepared slot by slot (blocks.lifted), on the slots and temporaries
     u0 = np.asarray(ls.rhs[np.asarray(ls.theta_index)] if ls.block_dim > 1 else [], dtype=float)
@@ -562,11 +569,7 @@ def structured_history_cost(system, order: int, steps: int, idle: int = 0, facto
     from types import SimpleNamespace
 
     N, T, p = int(order), int(steps), int(idle)
-    classes, step_class = time_classes(system, T)
-    cw = bits_for(len(classes))
-    layout = SlotLayout(system.n, N, max(1, bits_for(T + 1 + p)))
-    if factors is None:
-        factors = transfer_factors(system, N, layout.q, classes, cw)
+    classes, step_class, layout, factors = _structured_parts(system, N, T, p, factors)
     stub = SimpleNamespace(steps=T, idle=p, num_blocks=T + 1 + p)
     enc = _history(stub, layout, factors, step_class, len(classes), "structured", "block_encoding",
                    build=False)
@@ -587,8 +590,7 @@ def guard_build(system, order: int, steps: int, idle: int, construction: str, ca
         return factors
     if construction == "sparse-access" and carleman is not None:
         mats = list(carleman.matrices)
-        mats = [mats[t] if len(mats) > 1 else mats[0] for t in range(int(steps))]
-        classes, _ = _group(mats, _equal)
+        classes, _ = _group(mats[:int(steps)] if len(mats) > 1 else mats[:1], _equal)
         _check_build(sum(int(m.nnz) for m in classes), "sparse-access", exact=False)
     return None
 
