@@ -199,6 +199,8 @@ def _numpy_midcircuit(qc, forced: int | None = None) -> np.ndarray:
     either branch is the exact state (tests/backends/test_midcircuit.py forces both)."""
     from qiskit import QuantumCircuit
 
+    from .sparse_sim import _measure
+
     n = qc.num_qubits
     psi = None
     seg = QuantumCircuit(n)
@@ -215,14 +217,10 @@ def _numpy_midcircuit(qc, forced: int | None = None) -> np.ndarray:
         if name == "measure":
             flush(seg)
             seg = QuantumCircuit(n)
-            q = qs[0]
-            bit = ((np.arange(psi.size) >> q) & 1).astype(bool)
-            p1 = float(np.sum(np.abs(psi[bit]) ** 2))
-            tot = float(np.sum(np.abs(psi) ** 2))
-            m = (1 if p1 > tot - p1 else 0) if forced is None else int(forced)
-            if (p1 if m else tot - p1) <= 0.0:
-                m = 1 - m
-            psi = np.where(bit if m else ~bit, psi, 0) * np.sqrt(tot / (p1 if m else tot - p1))
+            # the sparse simulator's projection (`sparse_sim._measure`), on every basis index
+            keys, amps, m = _measure(np.arange(psi.size), psi, qs[0], forced)
+            psi = np.zeros_like(psi)
+            psi[keys] = amps
             bits[qc.find_bit(inst.clbits[0]).index] = m
         elif name == "if_else":
             flush(seg)
