@@ -11,21 +11,33 @@ register d (the half-angle loaded by a lookup, `sparse_access` with `entry_bits`
 so k mod 2^b is all that matters and signed angles need no sign extension): RY(θ) = S·H·RZ(θ)·H·S†,
 and RZ(θ) = diag(e^{−iθ/2}, e^{iθ/2}) is the phase e^{±2πik/N} — add +k when f = 1 and −k when
 f = 0. The addend is d XORed with 1^b when f = 0 (CNOTs from ¬f: ~k = −k − 1), with carry-in ¬f
-(a clean qubit), so addend + carry = ±k (mod N); the addition is Cuccaro et al.'s ripple-carry
-adder (quant-ph/0410184; MAJ/UMA, 2(b − 1) Toffolis mod 2^b, the addend and the carry restored); then the CNOTs
-again. With k = 0 it is the identity (±0).
+(a clean qubit), so addend + carry = ±k (mod N); then the CNOTs again. With k = 0 it is the
+identity (±0).
 
-`ry_by_register_cost(b)` counts the same gates: 2(b − 1) ``ccx``, no rotation. A rounded angle moves an
-entry A_e = μ·sin(θ/2) by at most μ·|Δθ|/2 ≤ μ·π/2^b (`entry_bits_for`).
+**The addition into |G⟩** (`add_into_gradient`) is Gidney's adder (2018, Fig. 4) specialized to a
+phase-gradient target, the construction behind Qualtran's ``AddIntoPhaseGrad``: the carries
+c_1 … c_{b−2} are computed into clean qubits by temporary ANDs (c_{i+1} = c_i ⊕ (a_i⊕c_i)∧(g_i⊕c_i)),
+and uncomputed by And† in reverse, each sum bit g_i ⊕= a_i ⊕ c_i written on the way back. The top
+qubit of |G⟩ is |−⟩ (phase e^{−iπ} on |1⟩), so writing a bit x into it is the phase (−1)^x: the
+last carry c_{b−1} = c ⊕ (a⊕c)∧(g⊕c) (c = c_{b−2}, a, g bit b−2) and a_{b−1} are never written —
+their phases are Z(c)·CZ(a⊕c, g⊕c) and Z(a_{b−1}), Cliffords. Cost: b − 2 And + b − 2 And†
+(`and_gate`; Toffolis in the default unitary mode), no rotation; b − 1 clean work qubits (the
+carry-in and the b − 2 carries). `add_into_gradient` is exact only on |G⟩ (the tests check the
+statevector with the gradient prepared); `add_into` is the general in-place adder (Cuccaro, Draper,
+Kutin, Moulton 2004; 2(b − 1) Toffolis, no work qubit).
+
+`ry_by_register_cost(b)` counts the same gates. A rounded angle moves an entry A_e = μ·sin(θ/2) by at
+most μ·|Δθ|/2 ≤ μ·π/2^b (`entry_bits_for`).
 """
 from __future__ import annotations
 
 import math
 
+from .and_gate import and_compute, and_cost, and_dg_cost, and_uncompute
 from .cost import Cost
 
 __all__ = ["prepare_gradient", "ry_by_register", "ry_by_register_cost", "ry_by_register_work",
-           "add_into", "entry_bits_for"]
+           "add_into", "add_into_gradient", "entry_bits_for"]
 
 
 def entry_bits_for(eps: float) -> int:
@@ -64,18 +76,54 @@ def add_into(qc, a, b, c) -> None:
         uma(carry[i], b[i], a[i])
 
 
+def add_into_gradient(qc, a, g, carry) -> None:
+    """|a⟩|G⟩ ↦ e^{2πi(a + c)/2^b}|a⟩|G⟩ (b = len(a) ≥ 2, c the carry-in `carry[0]`, restored):
+    the module docstring's adder into a phase-gradient register g (g[j] = bit j); `carry` holds the
+    carry-in and b − 2 clean qubits for the carries."""
+    a, g, carry = list(a), list(g), list(carry)
+    b = len(a)
+    if b < 2 or len(g) != b or len(carry) < b - 1:
+        raise ValueError("the adder into a phase gradient needs b ≥ 2 and b − 1 carry qubits")
+    for i in range(b - 2):      # c_{i+1} = c_i ⊕ (a_i ⊕ c_i)∧(g_i ⊕ c_i) into carry[i + 1]
+        qc.cx(carry[i], a[i])
+        qc.cx(carry[i], g[i])
+        and_compute(qc, a[i], g[i], carry[i + 1])
+        qc.cx(carry[i], carry[i + 1])
+    c = carry[b - 2]            # the top carry and a_{b−1} written into |−⟩: phases
+    qc.cx(c, a[b - 2])
+    qc.cx(c, g[b - 2])
+    qc.h(g[b - 2])              # CZ(a⊕c, g⊕c) in the native gates
+    qc.cx(a[b - 2], g[b - 2])
+    qc.h(g[b - 2])
+    qc.z(c)
+    qc.cx(c, a[b - 2])          # g_{b−2} ⊕ c ⊕ a_{b−2}: the sum bit
+    qc.cx(a[b - 2], g[b - 2])
+    qc.z(a[b - 1])
+    for i in reversed(range(b - 2)):
+        qc.cx(carry[i], carry[i + 1])
+        and_uncompute(qc, a[i], g[i], carry[i + 1])
+        qc.cx(carry[i], a[i])
+        qc.cx(a[i], g[i])
+
+
+def add_into_gradient_cost(b: int) -> Cost:
+    """Gate counts of `add_into_gradient` with b-bit registers."""
+    return and_cost(b - 2) + and_dg_cost(b - 2) + Cost(cx=6 * (b - 2) + 5, h=2, z=2)
+
+
 def ry_by_register_work(b: int) -> int:
-    """Clean work qubits: the carry-in."""
-    return 1
+    """Clean work qubits: the carry-in and the b − 2 carries (`add_into_gradient`)."""
+    return b - 1
 
 
 def ry_by_register(qc, f, d, g, work) -> None:
-    """RY(4π·value(d)/2^b) on f (module docstring); `g` the b phase-gradient qubits, `work` one
-    clean qubit."""
+    """RY(4π·value(d)/2^b) on f (module docstring); `g` the b phase-gradient qubits (in |G⟩),
+    `work` b − 1 clean qubits."""
     a, g = list(d), list(g)
     if len(g) != len(a):
         raise ValueError("the phase-gradient register and the angle register differ in width")
-    c = list(work)[0]
+    work = list(work)
+    c = work[0]
     qc.sdg(f)
     qc.h(f)
     qc.x(f)                 # f = 0 ⇒ negate: a ^= 1…1, carry-in 1
@@ -83,7 +131,7 @@ def ry_by_register(qc, f, d, g, work) -> None:
         qc.cx(f, q)
     qc.cx(f, c)
     qc.x(f)
-    add_into(qc, a, g, c)
+    add_into_gradient(qc, a, g, work)
     qc.x(f)
     qc.cx(f, c)
     for q in a:
@@ -95,4 +143,4 @@ def ry_by_register(qc, f, d, g, work) -> None:
 
 def ry_by_register_cost(b: int) -> Cost:
     """Gate counts of `ry_by_register` with a b-bit angle register."""
-    return Cost(sdg=1, s=1, h=2, x=4, cx=2 * (b + 1) + 4 * (b - 1) + 2, ccx=2 * (b - 1))
+    return Cost(sdg=1, s=1, h=2, x=4, cx=2 * (b + 1)) + add_into_gradient_cost(b)

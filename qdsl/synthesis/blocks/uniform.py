@@ -21,8 +21,10 @@ whole statevector against numpy).
 * **R_s(φ)** = H^{⊗m}·(phase e^{iφ} on |0…0⟩)·H^{⊗m}: the AND of the m negated bits by a Toffoli
   ladder (m − 1), RZ(φ) on it, the ladder again: 2(m − 1) Toffolis.
 
-Cost for L > 1: 4(m − 1) Toffolis (each computed once and uncomputed once: no measurement), two
-RZ, Hadamards and X's; m − 1 clean work qubits. L = 1 (s a power of two): k Hadamards, nothing
+Every Toffoli of the two ladders writes a clean work qubit and is undone by its mirror image, so
+each pair is Gidney's And / And† (`and_gate`): cost for L > 1, 2(m − 1) ``and`` + 2(m − 1)
+``and_dg`` under `and_gate.measurement_uncompute()` (Qualtran's count for the same construction),
+4(m − 1) Toffolis in the default unitary mode; two RZ, Hadamards and X's; m − 1 clean work qubits. L = 1 (s a power of two): k Hadamards, nothing
 else. `UniformState.cost()` counts from the same description as `build`.
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .and_gate import and_compute, and_cost, and_dg_cost, and_uncompute
 from .cost import Cost
 
 __all__ = ["UniformState"]
@@ -106,11 +109,11 @@ class UniformState:
         return steps
 
     @staticmethod
-    def _toffoli(qc, a, av, b, bv, t):
+    def _toffoli(qc, a, av, b, bv, t, undo=False):
         for q, v in ((a, av), (b, bv)):
             if not v:
                 qc.x(q)
-        qc.ccx(a, b, t)
+        (and_uncompute if undo else and_compute)(qc, a, b, t)
         for q, v in ((a, av), (b, bv)):
             if not v:
                 qc.x(q)
@@ -137,17 +140,17 @@ class UniformState:
             self._toffoli(qc, *st)
         qc.rz(-self.phi, w[m - 2])
         for st in reversed(steps):
-            self._toffoli(qc, *st)
+            self._toffoli(qc, *st, undo=True)
         # R_s(φ) = H·(phase e^{iφ} on |0…0⟩)·H: the AND of the m negated bits, rz(φ) on it
         for q in x:
             qc.h(q)
             qc.x(q)
         ladder = [(x[0], x[1], w[0])] + [(w[i - 2], x[i], w[i - 1]) for i in range(2, m)]
         for a, b, t in ladder:
-            qc.ccx(a, b, t)
+            and_compute(qc, a, b, t)
         qc.rz(self.phi, w[m - 2])
         for a, b, t in reversed(ladder):
-            qc.ccx(a, b, t)
+            and_uncompute(qc, a, b, t)
         for q in x:
             qc.x(q)
             qc.h(q)
@@ -160,4 +163,4 @@ class UniformState:
         m = self.m
         xs = sum(2 * ((not av) + (not bv)) for _, av, _, bv, _ in
                  self._compare_steps(list(range(m)), list(range(m, 2 * m - 1))))
-        return c + Cost(ccx=4 * (m - 1), x=2 * xs + 2 * m, h=3 * m, rz=2)
+        return c + and_cost(2 * (m - 1)) + and_dg_cost(2 * (m - 1)) + Cost(x=2 * xs + 2 * m, h=3 * m, rz=2)

@@ -1,5 +1,5 @@
 """Gidney's And / And† (qdsl.synthesis.blocks.and_gate) in the ladders that use them — MCX,
-increment, unary iteration — executed with real mid-circuit measurements: each block is emitted to
+increment, unary iteration, the uniform superposition, the rotation by a phase gradient — executed with real mid-circuit measurements: each block is emitted to
 OpenQASM 3, accepted by both parsers, loaded back and simulated by the sparse simulator, the dense
 path, the tests' reference simulator and Aer; the And† outcome is forced both ways and the final
 states agree to 1e-12 (the fix-up makes the state independent of the outcome) and equal the
@@ -13,6 +13,8 @@ from qdsl.synthesis.blocks.cost import count_circuit
 from qdsl.synthesis.blocks.increment import increment, increment_cost, increment_work
 from qdsl.synthesis.blocks.lookup import UnaryIteration
 from qdsl.synthesis.blocks.mcx import mcx, mcx_cost, mcx_work
+from qdsl.synthesis.blocks.phase_gradient import prepare_gradient, ry_by_register, ry_by_register_work
+from qdsl.synthesis.blocks.uniform import UniformState
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +76,18 @@ def _cases():
                     qc.cx(q, 4 + it.work + j)
         it.build(qc, 3, [0, 1, 2], list(range(4, 4 + it.work)), leaf)
     yield "lookup", 4, b_lookup, 4 + it.work + 3, None
+    # uniform superposition over 100 states (L = 25: both ladders), from |0⟩
+    P = UniformState(100)
+    def b_uniform(qc):
+        P.build(qc, range(P.num_qubits), range(P.num_qubits, P.num_qubits + P.work))
+    yield "uniform", 0, b_uniform, P.num_qubits + P.work, P.cost
+    # RY by a 3-bit register through a prepared phase gradient: f and d superposed
+    b = 3
+    f, d, g = 0, [1, 2, 3], [4, 5, 6]
+    def b_gradient(qc):
+        prepare_gradient(qc, g)
+        ry_by_register(qc, f, d, g, list(range(7, 7 + ry_by_register_work(b))))
+    yield "phase_gradient", 4, b_gradient, 7 + ry_by_register_work(b), None
 
 
 @pytest.mark.parametrize("case", list(_cases()), ids=lambda c: c[0])
