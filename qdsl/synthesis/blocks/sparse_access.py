@@ -31,7 +31,7 @@ pair acts: the identity.
 controlled RY per nonzero, the column lookup also XORs the b-bit code k_e of the entry's half-angle
 (RY(θ_e) = RY(4πk_e/2^b), k_e = round(θ_e·2^b/4π)) into a clean register d, one RY on f by the
 value of d is applied by adding ±d into a b-qubit phase-gradient register (`phase_gradient`,
-2(b − 1) Toffolis), and the column lookup runs again to clear d. The block is then Ã/α, Ã the entries of
+b − 2 ANDs), and the column lookup runs again to clear d. The block is then Ã/α, Ã the entries of
 the rounded angles (‖Ã − A‖ ≤ α·π/2^b: b = `phase_gradient.entry_bits_for(ε)`); no rotation is
 left in the block — the gradient state's b rotations are prepared once per program.
 
@@ -188,7 +188,7 @@ class SparseAccess:
     @property
     def work(self) -> int:
         """Clean work qubits: the tries' (and, with entry_bits, b angle qubits before them plus
-        the adder's carry, which reuses the tries' qubits)."""
+        the adder's b − 1 carry qubits, which reuse the tries' qubits)."""
         col, row = self._tries()
         if self.entry_bits is None:
             return max(col.work, row.work)
