@@ -17,7 +17,6 @@ when training is fully dissipative, O(T²·polylog n) when almost dissipative.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 

@@ -593,10 +593,6 @@ def certify_inverse_norm(transfers, steps: int, idle: int, estimate: float):
     taken (1 − δ)/estimate² for δ in CHOLESKY_MARGINS; a pivot that is not positive means τ was
     above σ_min (the estimate was too low), and the next margin is tried. None when no margin
     certifies or the work would pass CHOLESKY_CERTIFICATE_WORK."""
-    from scipy.linalg import cholesky, solve_triangular
-
-    from qdsl import tolerances as tol
-
     Ms = list(transfers)
     D = Ms[0].shape[0]
     T, p = int(steps), int(idle)

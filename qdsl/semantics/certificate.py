@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,8 +22,7 @@ import scipy.sparse.linalg as spla
 
 from ..diagnostics import CompileError, Diagnostic
 from ..display import TextReport
-from ..syntax import ast
-from .model import CheckedModel, _walk
+from .model import CheckedModel
 from .system import PolynomialSystem
 
 DENSE_EIG_LIMIT = 4000

@@ -806,7 +806,7 @@ def _unexpected_token(source: SourceFile, e: UnexpectedToken) -> Diagnostic:
             return Diagnostic("E0106", f"expected an expression after {after}, found {found}", tok_span,
                               help="give a value here, e.g. a number `0.5`, a name or `x^2 + 1`")
         if tok.type == "LSQB" and ctx is not None and ctx.type in ("CONST", "LOSS", "RATE"):
-            return Diagnostic("E0100", f"expected an expression, found '['", tok_span,
+            return Diagnostic("E0100", "expected an expression, found '['", tok_span,
                               help="arrays are given with `data NAME[n] = [...]` or "
                                    "`param NAME[n] = [...]`")
         if tok.type == "STRING":

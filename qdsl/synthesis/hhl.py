@@ -746,7 +746,7 @@ def _walk_pieces(program) -> dict:
     """The compiled walk-variant circuit's own pieces that do not depend on the clock: the
     preparation of b and one controlled walk step each way (`hhl_cwalk_p0`, `hhl_cwalk_dg_p0`)."""
     from qiskit import QuantumCircuit
-    from .blocks.cost import Cost, count_circuit
+    from .blocks.cost import count_circuit
 
     out = {}
     for inst in program.circuit.data:

@@ -219,7 +219,6 @@ def projected_inverse_norm(ls, steps: int, idle: int) -> tuple[float, str]:
     real and `idle` idle steps, and how (`lowering.history.inverse_norm_bound`). At the compiled T
     it is at least the exact value; at T′ it is exact arithmetic on the same matrices, so a model
     whose lift grows is projected with ρ(M)^{T′}, never with a linear scaling."""
-    from qdsl.lowering.history import _inverse_norm_estimate, certify_inverse_norm, inverse_norm_bound
 
     T, p = int(steps), int(idle)
     memo = _PROJECTED.setdefault(ls, {})     # the end-to-end cost asks again for each idle/degree tried

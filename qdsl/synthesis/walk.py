@@ -49,7 +49,7 @@ log of the walk length while the flattened gate count is exact.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -28,7 +28,7 @@ import torch
 
 from ..diagnostics import Diagnostic, SizeLimitError
 from ..semantics.system import PolynomialSystem
-from .objective import Objective, Support, magnitude_prune, resolve_support
+from .objective import Objective, magnitude_prune, resolve_support
 
 MAX_PARAMS = {1: 50_000, 2: 256}   # variables n per degree: n HVPs (degree 1), n(n+1)/2 third-order products and up to n³ entries of F_2 (degree 2)
 MAX_EXPORT_TERMS = 4_000           # monomials of the exported .qd loss (SymPy derives it back)

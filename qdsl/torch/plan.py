@@ -19,7 +19,6 @@ r"""One training window of a PyTorch network, quantum against classical, beside 
 """
 from __future__ import annotations
 
-import math
 
 __all__ = ["training_step_flops", "window_section", "render_window"]
 

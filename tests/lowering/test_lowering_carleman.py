@@ -297,7 +297,6 @@ def test_size_guard_raises_before_building(monkeypatch):
 
     monkeypatch.setattr(carleman_mod, "_continuous_kron", boom)
     monkeypatch.setattr(carleman_mod, "_discrete", boom)
-    rng = np.random.default_rng(6)
     n = 100
     F = [sp.random(n, n ** l, density=min(1.0, 50 / n ** l), random_state=l, format="csr")
          for l in range(3)]

@@ -6,7 +6,7 @@ from qiskit.quantum_info import Operator
 
 from qdsl.diagnostics import InternalError
 from qdsl.synthesis.block_encoding import block_encoding, block_tolerance, dilation, dyadic_cover
-from qdsl.synthesis.common import classical_solution, layout_for, linear_system_from_transfers, pad_system
+from qdsl.synthesis.common import classical_solution, linear_system_from_transfers, pad_system
 
 
 def random_transfer(D, rng, contraction=0.85):

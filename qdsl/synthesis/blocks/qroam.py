@@ -30,7 +30,6 @@ qubit budget.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .cost import Cost
@@ -162,7 +161,6 @@ def unary_lookup_cost(L, bits, controlled: bool = True) -> Cost:
 def qroam_cost_bound(L, bits, log_block, dirty: bool = False, controlled: bool = True) -> Cost:
     """`QROAM.cost()` with every data bit set — an upper bound for any data (L, bits, log_block
     may be SymPy symbols: the select trie is then bounded by `lookup.trie_nodes_bound`)."""
-    from .lookup import trie_nodes_bound
 
     k = 2 ** log_block
     try:

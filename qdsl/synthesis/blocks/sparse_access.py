@@ -50,7 +50,7 @@ from .coloring import edge_coloring
 from .cost import Cost
 from .lookup import UnaryIteration, trie_cost, trie_nodes
 from .phase_gradient import ry_by_register, ry_by_register_cost, ry_by_register_work
-from .prepare import ANGLE_EPS, PrepareState
+from .prepare import PrepareState
 from .swap import cswap_cost, cswap_registers
 
 __all__ = ["SparseAccess", "sparse_access_cost", "bits_for"]
@@ -171,7 +171,7 @@ class SparseAccess:
         return out
 
     def _row_items(self):
-        cw, wr = self.color_width, self.row_width
+        wr = self.row_width
         return {int(self.row_codes[e]) + (int(self.colors[e]) << wr): int(self.col_codes[e])
                 for e in range(self.nnz)}
 

@@ -5,7 +5,6 @@ from qiskit import QuantumCircuit
 
 from flagged import flagged_block
 from qdsl.synthesis.blocks.cost import count_circuit
-from qdsl.synthesis.blocks.diagonal import DiagonalAccess
 from qdsl.synthesis.blocks.lcu import LCU, Context, Identity, fold_cost, fold_flags, fold_work
 from qdsl.synthesis.blocks.sparse_access import SparseAccess
 
