@@ -757,12 +757,21 @@ def _history(ls, layout, factors, step_class, K, construction, name, build=True)
 
 def _term_encoding(term) -> dict:
     """How an LCU term is block-encoded (the report's circuit.construction.factors[].encodings):
-    the kind (`encoding_kind`) and its α; identity and insertion terms by name."""
+    the kind (`encoding_kind`) and its α; identity and insertion terms by name. Lookup-based
+    blocks also record the lookup (`unary iteration`, the only one the builder emits; select-swap
+    lookups, `blocks/qroam.py`, are costed in projections) and how an entry becomes an amplitude:
+    `rotation` (a controlled RY per nonzero) or `phase gradient` with its angle bits."""
     block = getattr(term, "block", None)
     if block is None:
         return {"kind": "identity" if isinstance(term, Identity) else "insertion",
                 "alpha": float(term.alpha)}
-    return {"kind": encoding_kind(block), "alpha": float(block.alpha)}
+    out = {"kind": encoding_kind(block), "alpha": float(block.alpha)}
+    if isinstance(block, (SparseAccess, DiagonalAccess)):
+        bits = getattr(block, "entry_bits", None)
+        out.update(lookup="unary iteration", entries="rotation" if bits is None else "phase gradient")
+        if bits is not None:
+            out["entry_bits"] = int(bits)
+    return out
 
 
 def _native_cry(qc):

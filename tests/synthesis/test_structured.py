@@ -161,6 +161,12 @@ def test_dense_encodings_of_G1_keep_the_block_exact(kind, evolve, monkeypatch):
     enc = check(S, 2, 2)
     chosen = [e for f in enc.meta["factors"] for e in f["encodings"] if e["kind"] == kind]
     assert chosen
+    for f in enc.meta["factors"]:   # lookup blocks record their lookup and how entries are applied
+        for e in f["encodings"]:
+            lookup = e["kind"] in ("sparse-access", "diagonal")
+            assert ("lookup" in e) == lookup and ("entries" in e) == lookup
+            if lookup:
+                assert (e["lookup"], e["entries"]) == ("unary iteration", "rotation")
     if kind == "eigenbasis" and evolve == "gd":
         G = np.zeros((4, 4)); G[0, 0] = 1; G[1:, 1:] = np.eye(3) + F1  # noqa: E702
         assert chosen[0]["alpha"] == pytest.approx(np.linalg.norm(G, 2), rel=1e-13)
