@@ -24,8 +24,8 @@ whole statevector against numpy).
 Every Toffoli of the two ladders writes a clean work qubit and is undone by its mirror image, so
 each pair is Gidney's And / And† (`and_gate`): cost for L > 1, 2(m − 1) ``and`` + 2(m − 1)
 ``and_dg`` under `and_gate.measurement_uncompute()` (Qualtran's count for the same construction),
-4(m − 1) Toffolis in the default unitary mode; two RZ, Hadamards and X's; m − 1 clean work qubits. L = 1 (s a power of two): k Hadamards, nothing
-else. `UniformState.cost()` counts from the same description as `build`.
+4(m − 1) Toffolis in the default unitary mode; two RZ, Hadamards and X's; m − 1 clean work
+qubits. L = 1 (s a power of two): k Hadamards, nothing else. `UniformState.cost()` counts from the same description as `build`.
 """
 from __future__ import annotations
 
