@@ -313,6 +313,24 @@ def _encoding_under_budget(build, access: str):
     return enc, track, (track["data_qubits"] if access == "qroam" else 0), budget
 
 
+def _sizes(c, params, steps, idle, access) -> tuple:
+    """(system, compiled n, order N, compiled T, idle p — the compiled one unless given —,
+    projected n′, projected T′) of a projection request, its access model checked."""
+    if access not in ACCESS_MODELS:
+        raise ValueError(f"access model must be one of {ACCESS_MODELS}")
+    system = c.system
+    p = int(c.idle) if idle is None else int(idle)
+    return (system, int(system.n), int(c.order), int(system.dynamics.steps), p, int(params),
+            int(steps))
+
+
+def _history_steps(step_class, T0: int, T2: int, p: int) -> tuple:
+    """(the sizes `structured._history` reads of a history system with T′ real and p idle steps,
+    the class of each projected step: the compiled classes repeated with the compiled period)."""
+    step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
+    return SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p), step_class2
+
+
 def project_structured(c, *, params: int, steps: int, eps: float, access: str = "qrom",
                        idle: int | None = None, degree: int | None = None) -> dict:
     r"""The projected gate counts of the structured QSVT circuit of Compilation `c` at n′ =
@@ -322,13 +340,7 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     "state_preparation": Cost, "sizes": {...}}."""
     from .structured import SlotLayout, _history, time_classes, transfer_factors
 
-    if access not in ACCESS_MODELS:
-        raise ValueError(f"access model must be one of {ACCESS_MODELS}")
-    system = c.system
-    n0, N = int(system.n), int(c.order)
-    T0 = int(system.dynamics.steps)
-    p = int(c.idle) if idle is None else int(idle)
-    n2, T2 = int(params), int(steps)
+    system, n0, N, T0, p, n2, T2 = _sizes(c, params, steps, idle, access)
     r = n2 / n0
     classes, step_class = time_classes(system, T0)
     K = len(classes)
@@ -346,9 +358,8 @@ def project_structured(c, *, params: int, steps: int, eps: float, access: str = 
     s = max([b.num_colors for f in factors0 for t in f.terms
              for b in [getattr(t, "block", None)] if isinstance(b, SparseAccess)] + [1])
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
-    step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
+    stub, step_class2 = _history_steps(step_class, T0, T2, p)
     layout = SlotLayout(n2, N, max(1, bits_for(T2 + 1 + p)))
-    stub = SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p)
 
     def factors():
         return [LCU([_project_term(t, r, q2, N, cw, access, b_bits) for t in f.terms], f.weights)
@@ -423,13 +434,7 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
 
     from .structured import AccessTerm, BlockLayout, _access_block, _history
 
-    if access not in ACCESS_MODELS:
-        raise ValueError(f"access model must be one of {ACCESS_MODELS}")
-    system = c.system
-    n0, N = int(system.n), int(c.order)
-    T0 = int(system.dynamics.steps)
-    p = int(c.idle) if idle is None else int(idle)
-    n2, T2 = int(params), int(steps)
+    system, n0, N, T0, p, n2, T2 = _sizes(c, params, steps, idle, access)
     ls0 = c.linear_system
     D0 = int(ls0.block_dim)
     D2, nnz2, classes, step_class = symmetric_transfer_size(ls0, n2, N)
@@ -446,9 +451,8 @@ def project_sparse_access(c, *, params: int, steps: int, eps: float, access: str
     kappa_prime, source, d = _kappa_and_degree(ls0, alpha_L, T2, p, eps, degree)
     s = int(getattr(blk, "num_colors", 1) or 1)
     b_bits = max(1, math.ceil(math.log2(d * s / eps)))
-    step_class2 = [step_class[t % max(T0, 1)] if T0 else 0 for t in range(T2)]
+    stub, step_class2 = _history_steps(step_class, T0, T2, p)
     layout = BlockLayout(D2, max(1, bits_for(T2 + 1 + p)))
-    stub = SimpleNamespace(steps=T2, idle=p, num_blocks=T2 + 1 + p)
     enc, track, data_qubits, budget = _encoding_under_budget(
         lambda: _history(stub, layout, [LCU([_project_term(term0, r, nd2, N, cw, access, b_bits)])],
                          step_class2, K, "sparse-access", "block_encoding", build=False), access)

@@ -114,8 +114,7 @@ def test_sparse_matrix_t_states_at_most_qualtran(n, k, nnz):
     B = SparseAccess(r, c, vals, col_width=n, row_width=n, square=True, entry_bits=10)
     q, q_qubits = qualtran_sparse(n, k, vals, entry_bits=10)
     cost = measured(lambda: B.cost(True))
-    with measurement_uncompute():
-        qubits = 2 * n + B.color_width + 1 + B.work + 1 + 10
+    qubits = 2 * n + B.color_width + 1 + B.work + 1 + 10
     print(f"dim 2^{n}, b = 10, measured And†: qdsl {cost['and']} And + {cost['ccx']} Toffolis + "
           f"{cost.rotations} RY = {t_states(cost)} T states on {qubits} qubits (gradient register "
           f"included; Toffoli pairs: {t_states(B.cost(True))}); Qualtran {q.total_t_count()} T on "
